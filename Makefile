@@ -1,0 +1,52 @@
+# 交界协同 — two commands: `make run` (set everything up and serve) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 2
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: setup run test lint typecheck system-deps venv db bench clean
+
+## setup: everything `run` does except serving (cheap when nothing changed)
+setup: system-deps venv db
+
+## run: set up and serve on http://$(HOST):$(PORT) with the embedded SpatiaLite database
+run: setup
+	@echo "serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs)"
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+
+## test: lint, format check, type check and the test suite (TEST_DATABASE_URL selects PostGIS)
+test: system-deps venv lint typecheck
+	$(BIN)/pytest
+
+system-deps:
+	@scripts/install-system-deps.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+db: venv
+	$(FLASK) db upgrade
+	$(FLASK) seed boundaries
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python bench/geolocate.py
+
+clean:
+	rm -rf $(VENV) instance *.egg-info .mypy_cache .ruff_cache .pytest_cache

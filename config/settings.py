@@ -1,0 +1,72 @@
+"""Typed settings read from the environment.
+
+Every knob has a default that works on a laptop (`make run`): an embedded SpatiaLite file under
+`instance/`. Production points `DATABASE_URL` at PostgreSQL + PostGIS.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+def default_database_url() -> str:
+    """The embedded default: a SpatiaLite file under `instance/`."""
+    return f"sqlite:///{INSTANCE_DIR / 'coordinator.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Application settings. Build with `Settings.from_env()`; override per test with `with_overrides`."""
+
+    database_url: str = field(default_factory=default_database_url)
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    log_level: str = "INFO"
+    log_json: bool = False
+    # Border geometry: gaps/slivers narrower than this between neighbouring polygons still count as a
+    # shared border (高德 polygons of neighbours do not share vertices exactly).
+    border_snap_m: float = 20.0
+    # Default width of a 交界地带 (border zone) on each side of a shared border.
+    border_zone_width_m: float = 500.0
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from environment variables (`DATABASE_URL`, `SECRET_KEY`, `LOG_LEVEL`, …)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.name, raw, f.type)
+        return cls(**values)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        """A copy with the given fields replaced; unknown keys are an error, not silently ignored."""
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return replace(self, **dict(overrides))
+
+
+def _coerce(name: str, raw: str, type_name: Any) -> Any:
+    type_str = str(type_name)
+    try:
+        if type_str == "bool":
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if type_str == "float":
+            return float(raw)
+        if type_str == "int":
+            return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name.upper()}={raw!r} is not a valid {type_str}") from exc
+    return raw

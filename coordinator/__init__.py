@@ -1,0 +1,50 @@
+"""交界协同 — the Flask application (app factory `create_app`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from config import Settings
+from config.logging import configure_logging
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
+    """Build the app. `config` overrides settings read from the environment (tests pass a dict)."""
+    settings = config if isinstance(config, Settings) else Settings.from_env().with_overrides(config or {})
+    configure_logging(settings.log_level, settings.log_json)
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(SECRET_KEY=settings.secret_key, TESTING=settings.testing)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep GeoJSON "type" first
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese names stay readable
+    app.extensions["coordinator.settings"] = settings
+
+    from coordinator.errors import register_error_handlers
+    from coordinator.extensions import init_db
+
+    init_db(app, settings)
+    register_error_handlers(app)
+
+    from coordinator.boundaries.views import bp as boundaries_bp
+    from coordinator.health import bp as health_bp
+    from coordinator.openapi import bp as openapi_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(boundaries_bp, url_prefix="/api/v1")
+    app.register_blueprint(openapi_bp)
+
+    from coordinator.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def get_settings(app: Flask) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = app.extensions["coordinator.settings"]
+    return settings

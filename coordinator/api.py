@@ -1,0 +1,248 @@
+"""Declare API operations once: the same pydantic models validate requests and generate OpenAPI 3.
+
+Why not spectree / flask-openapi3 / apiflask: they bring their own error bodies and CDN-hosted docs
+pages; we need exactly one error shape and a docs page that works offline (a district intranet), and
+the glue below is small: parse query/body with pydantic, call the view, commit once, serialize.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from coordinator.errors import BadRequest, ValidationFailed
+from coordinator.extensions import commit_request_session
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+ViewFunc = Callable[..., Any]
+
+
+class ErrorDetail(BaseModel):
+    """The body of an error."""
+
+    code: str = Field(description="Stable machine-readable error code, e.g. `validation_failed`.")
+    message: str = Field(description="Human-readable explanation.")
+    details: Any = Field(default=None, description="Structured context: failing fields, hints, …")
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer of the service has this shape."""
+
+    error: ErrorDetail
+
+
+class QueryModel(BaseModel):
+    """Base for query-string models: unknown parameters are an error (typos must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the OpenAPI document says about one route."""
+
+    summary: str
+    tags: tuple[str, ...]
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    media_type: str = JSON
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    description: str = ""
+    extra_responses: dict[int, str] = field(default_factory=dict)
+
+
+def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    """Validate the query string against `model`; 422 with per-field details on failure."""
+    raw: dict[str, Any] = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        raw[key] = values if len(values) > 1 else values[0]
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ValidationFailed("invalid query parameters", details=_validation_details(exc)) from exc
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    """Validate a JSON body against `model`; 400 if it is not JSON, 422 if it breaks the schema."""
+    if not request.is_json:
+        raise BadRequest("expected a JSON body with Content-Type: application/json")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("the request body is not valid JSON")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed("invalid request body", details=_validation_details(exc)) from exc
+
+
+def _render(result: Any, op: Operation) -> Response:
+    if isinstance(result, Response):
+        return result
+    status = op.status
+    if isinstance(result, tuple):
+        result, status = result
+    if isinstance(result, BaseModel):
+        result = result.model_dump(mode="json", by_alias=True)
+    response = jsonify(result)
+    response.status_code = status
+    response.mimetype = op.media_type
+    return response
+
+
+def endpoint(
+    *,
+    summary: str,
+    tags: tuple[str, ...] | list[str],
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    media_type: str = JSON,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    description: str = "",
+) -> Callable[[ViewFunc], ViewFunc]:
+    """Mark a view as an API operation.
+
+    The view receives `query=` / `body=` (validated pydantic instances) besides its path arguments and
+    returns a model, a dict, `(payload, status)` or a Response. The request's session is committed
+    here, once, after the view succeeded.
+    """
+    op = Operation(
+        summary=summary,
+        tags=tuple(tags),
+        query=query,
+        body=body,
+        response=response,
+        media_type=media_type,
+        status=status,
+        errors=errors,
+        description=description,
+    )
+
+    def decorate(fn: ViewFunc) -> ViewFunc:
+        @wraps(fn)
+        def view(*args: Any, **kwargs: Any) -> Response:
+            if op.query is not None:
+                kwargs["query"] = parse_query(op.query)
+            if op.body is not None:
+                kwargs["body"] = parse_body(op.body)
+            result = fn(*args, **kwargs)
+            commit_request_session()
+            return _render(result, op)
+
+        view.__api_operation__ = op  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+_PATH_PARAM = re.compile(r"<(?:(?P<conv>[^:<>]+):)?(?P<name>[^<>]+)>")
+_CONVERTER_SCHEMA = {"int": {"type": "integer"}, "float": {"type": "number"}}
+
+
+def _schema_of(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+    for name, definition in schema.pop("$defs", {}).items():
+        components[name] = definition
+    components[model.__name__] = schema
+    return {"$ref": REF_TEMPLATE.format(model=model.__name__)}
+
+
+def _query_parameters(model: type[BaseModel], components: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+    for name, definition in schema.pop("$defs", {}).items():
+        components[name] = definition
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        param: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
+        if "description" in prop:
+            param["description"] = prop["description"]
+        param["schema"] = {k: v for k, v in prop.items() if k not in {"description", "title"}}
+        params.append(param)
+    return params
+
+
+_STATUS_TEXT = {
+    400: "Malformed request",
+    401: "Authentication required",
+    403: "Not allowed for this caller",
+    404: "Not found",
+    409: "Conflict with the current state",
+    422: "Validation failed",
+    503: "Database unavailable",
+}
+
+
+def build_openapi(app: Flask, *, title: str, version: str, description: str) -> dict[str, Any]:
+    """Generate the OpenAPI 3.1 document from the routes declared with `endpoint`."""
+    components: dict[str, Any] = {}
+    error_ref = _schema_of(ErrorBody, components)
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        view = app.view_functions.get(rule.endpoint)
+        op: Operation | None = getattr(view, "__api_operation__", None)
+        if op is None:
+            continue
+        path = _PATH_PARAM.sub(lambda m: "{" + m.group("name") + "}", rule.rule)
+        parameters = [
+            {
+                "name": m.group("name"),
+                "in": "path",
+                "required": True,
+                "schema": _CONVERTER_SCHEMA.get(m.group("conv") or "", {"type": "string"}),
+            }
+            for m in _PATH_PARAM.finditer(rule.rule)
+        ]
+        if op.query is not None:
+            parameters += _query_parameters(op.query, components)
+        success: dict[str, Any] = {"description": op.summary}
+        if op.response is not None:
+            success["content"] = {op.media_type: {"schema": _schema_of(op.response, components)}}
+        responses: dict[str, Any] = {str(op.status): success}
+        for status in sorted({*op.errors, 422} if op.query or op.body else set(op.errors)):
+            responses[str(status)] = {
+                "description": _STATUS_TEXT.get(status, "Error"),
+                "content": {JSON: {"schema": error_ref}},
+            }
+        operation: dict[str, Any] = {
+            "operationId": rule.endpoint.replace(".", "_"),
+            "summary": op.summary,
+            "tags": list(op.tags),
+            "parameters": parameters,
+            "responses": responses,
+        }
+        if op.description:
+            operation["description"] = op.description
+        if op.body is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {JSON: {"schema": _schema_of(op.body, components)}},
+            }
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version, "description": description},
+        "paths": paths,
+        "components": {"schemas": dict(sorted(components.items()))},
+    }

@@ -1,0 +1,1 @@
+"""Administrative areas as versioned data: districts, towns, custom jurisdictions, shared borders."""

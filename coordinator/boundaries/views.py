@@ -1,0 +1,105 @@
+"""Boundary API: thin views that parse, call a service, serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+
+from coordinator.api import GEOJSON, endpoint
+from coordinator.boundaries import services
+from coordinator.boundaries.models import AdminArea
+from coordinator.boundaries.schemas import (
+    BorderCollection,
+    BorderQuery,
+    BoundaryCollection,
+    BoundaryFeature,
+    BoundaryQuery,
+)
+from coordinator.extensions import db_session
+from coordinator.geojson import feature_collection, geometry_json
+
+bp = Blueprint("boundaries", __name__)
+
+
+def area_feature(area: AdminArea) -> dict[str, Any]:
+    """An area as a GeoJSON Feature."""
+    return {
+        "type": "Feature",
+        "id": area.code,
+        "properties": {
+            "code": area.code,
+            "name": area.name_zh,
+            "name_en": area.name_en,
+            "level": area.level,
+            "parent": area.parent_code,
+            "member": area.member,
+            "approximate": area.approximate,
+            "version": area.version,
+            "valid_from": area.valid_from.isoformat(),
+            "source": area.source,
+        },
+        "geometry": geometry_json(area.geom),
+    }
+
+
+@bp.get("/boundaries")
+@endpoint(
+    summary="List administrative areas in force",
+    tags=["boundaries"],
+    query=BoundaryQuery,
+    response=BoundaryCollection,
+    media_type=GEOJSON,
+)
+def list_boundaries(query: BoundaryQuery) -> dict[str, Any]:
+    session = db_session()
+    areas = services.current_areas(session, level=query.level, member=query.member)
+    generation = services.current_generation(session)
+    return feature_collection(
+        [area_feature(a) for a in areas], generation=generation.id if generation else None
+    )
+
+
+@bp.get("/boundaries/<code>")
+@endpoint(
+    summary="One administrative area by code",
+    tags=["boundaries"],
+    response=BoundaryFeature,
+    media_type=GEOJSON,
+    errors=(404,),
+)
+def get_boundary(code: str) -> dict[str, Any]:
+    return area_feature(services.get_area(db_session(), code))
+
+
+@bp.get("/borders")
+@endpoint(
+    summary="Shared border lines between districts",
+    description="Computed from the polygons of the current boundary generation, tolerant to slivers and "
+    "small gaps between neighbouring polygons.",
+    tags=["boundaries"],
+    query=BorderQuery,
+    response=BorderCollection,
+    media_type=GEOJSON,
+)
+def list_borders(query: BorderQuery) -> dict[str, Any]:
+    session = db_session()
+    borders = services.list_shared_borders(session, members_only=query.members_only)
+    names = {a.code: a.name_zh for a in services.current_areas(session, level="district")}
+    return feature_collection(
+        [
+            {
+                "type": "Feature",
+                "id": f"{b.code_a}-{b.code_b}",
+                "properties": {
+                    "pair": [b.code_a, b.code_b],
+                    "names": [names.get(b.code_a, b.code_a), names.get(b.code_b, b.code_b)],
+                    "both_members": b.both_members,
+                    "length_m": b.length_m,
+                    "generation": b.generation_id,
+                },
+                "geometry": geometry_json(b.geom),
+            }
+            for b in borders
+        ]
+    )

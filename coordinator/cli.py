@@ -1,0 +1,61 @@
+"""Command-line interface: `flask --app wsgi db|seed|boundaries …`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from coordinator import migrate
+from coordinator.extensions import get_engine
+
+db_cli = AppGroup("db", help="Database migrations (Alembic).")
+seed_cli = AppGroup("seed", help="Load shipped and demo data.")
+
+
+def _url(app: Flask) -> str:
+    return get_engine(app).url.render_as_string(hide_password=False)
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+@click.pass_obj
+def db_upgrade(script_info: object, revision: str) -> None:
+    """Migrate the database named by DATABASE_URL to REVISION (default: head)."""
+    from flask import current_app
+
+    migrate.upgrade(_url(current_app), revision)
+    click.echo(f"database at {get_engine(current_app).url.render_as_string()} is at {revision}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION (e.g. -1, base)."""
+    from flask import current_app
+
+    migrate.downgrade(_url(current_app), revision)
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Exit non-zero if the models and the migrated database disagree."""
+    from flask import current_app
+
+    with get_engine(current_app).connect() as conn:
+        diff = migrate.schema_diff(conn)
+    if diff:
+        for item in diff:
+            click.echo(f"  {item}", err=True)
+        raise click.ClickException("models and migrations disagree; write a migration")
+    click.echo("models and migrations agree")
+
+
+def register_cli(app: Flask) -> None:
+    """Attach every command group to the app."""
+    from coordinator.boundaries.cli import boundaries_cli, seed_boundaries
+
+    seed_cli.add_command(seed_boundaries)
+    app.cli.add_command(db_cli)
+    app.cli.add_command(seed_cli)
+    app.cli.add_command(boundaries_cli)

@@ -1,0 +1,152 @@
+"""The declarative base, shared column types and the database engine.
+
+This module is the one place that decides how we talk to each backend:
+
+* PostgreSQL + PostGIS through psycopg 3 (`postgresql+psycopg://…`), the production store;
+* SQLite + SpatiaLite, the embedded default. The stock `sqlite3` module of many Python builds cannot
+  load extensions, so SQLite URLs always use the `pysqlite3` driver (from `pysqlite3-binary`), which
+  can. A missing driver or SpatiaLite module fails here with a message that names the package.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so Alembic can alter them the same way on both backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SPATIALITE_MODULE_ENV = "SPATIALITE_LIBRARY_PATH"
+
+
+class DatabaseSetupError(RuntimeError):
+    """The database driver or spatial extension is missing; the message says how to install it."""
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every model of the service."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC (what we store)."""
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime stored as UTC on every backend.
+
+    SQLite has no timezone type and hands back naive values; this type refuses naive input (a bug in the
+    caller, not something to guess about) and always returns aware UTC datetimes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store timezone-aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def sqlite_driver() -> ModuleType:
+    """The DB-API module used for every SQLite connection (it must be able to load extensions)."""
+    try:
+        import pysqlite3.dbapi2 as driver
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        raise DatabaseSetupError(
+            "SQLite needs the 'pysqlite3-binary' package (the stock sqlite3 module here cannot load "
+            "the SpatiaLite extension): run `make setup` or `pip install pysqlite3-binary`."
+        ) from exc
+    module: ModuleType = driver
+    return module
+
+
+def _load_spatialite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    module = os.environ.get(SPATIALITE_MODULE_ENV) or "mod_spatialite"
+    dbapi_connection.enable_load_extension(True)
+    try:
+        dbapi_connection.load_extension(module)
+    except Exception as exc:
+        raise DatabaseSetupError(
+            f"cannot load the SpatiaLite extension {module!r}: install it with "
+            "`apt-get install libsqlite3-mod-spatialite` (Debian/Ubuntu) or `brew install libspatialite`, "
+            f"or set {SPATIALITE_MODULE_ENV} to the module's path ({exc})"
+        ) from exc
+    finally:
+        dbapi_connection.enable_load_extension(False)
+    # Let SQLAlchemy drive transactions itself (needed for SAVEPOINT; see the SQLAlchemy pysqlite docs,
+    # "Serializable isolation / Savepoints / Transactional DDL").
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create the engine for `url`: SpatiaLite through pysqlite3, or PostGIS through psycopg 3."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
+        engine = create_engine(parsed.set(drivername="sqlite+pysqlite"), module=sqlite_driver(), **kwargs)
+        event.listen(engine, "connect", _load_spatialite)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, **kwargs)
+    raise DatabaseSetupError(
+        f"unsupported DATABASE_URL backend {backend!r}: use sqlite:///path (SpatiaLite) "
+        "or postgresql+psycopg://user@host/db (PostGIS)"
+    )
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction for a CLI command or a job: commit on success, roll back on any error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

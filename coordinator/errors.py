@@ -1,0 +1,102 @@
+"""Typed errors with an HTTP status and a stable code, and the one handler that renders them.
+
+Every error leaves the service as `{"error": {"code": …, "message": …, "details": …}}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """Base of all errors a client may see. Subclasses fix `status` and `code`."""
+
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(
+        self, message: str, *, details: Any = None, code: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body of the error."""
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class BadRequest(ApiError):
+    """The request is malformed (not JSON, wrong content type, …)."""
+
+    status = 400
+    code = "bad_request"
+
+
+class ValidationFailed(ApiError):
+    """The request is well-formed but its values break the schema or a rule."""
+
+    status = 422
+    code = "validation_failed"
+
+
+class NotFound(ApiError):
+    """The addressed resource does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    """The request conflicts with the resource's current state."""
+
+    status = 409
+    code = "conflict"
+
+
+class ServiceUnavailable(ApiError):
+    """A dependency (the database) is not answering."""
+
+    status = 503
+    code = "unavailable"
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    """Build a JSON error response in the one shape."""
+    response = jsonify({"error": {"code": code, "message": message, "details": details}})
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Turn ApiError, HTTP errors and unexpected exceptions into the one JSON error shape."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+        response = error_response(status, code, exc.description or exc.name or "error")
+        if status == 405 and exc.get_headers():
+            for name, value in exc.get_headers():
+                if name.lower() == "allow":
+                    response.headers["Allow"] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "internal server error; the incident was logged")

@@ -1,0 +1,60 @@
+"""Flask glue for the database: one engine per app, one session per request.
+
+Views never commit. The API decorator (`coordinator.api`) commits the request's session in one place
+after the view returned without error; everything else rolls back when the request ends.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from config import Settings
+from coordinator.db import make_engine
+
+ENGINE_KEY = "coordinator.engine"
+SESSIONMAKER_KEY = "coordinator.sessionmaker"
+
+
+def init_db(app: Flask, settings: Settings) -> None:
+    """Create the engine and session factory for the app and close sessions at teardown."""
+    engine = make_engine(settings.database_url)
+    app.extensions[ENGINE_KEY] = engine
+    app.extensions[SESSIONMAKER_KEY] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    """The app's engine."""
+    engine: Engine = (app or current_app).extensions[ENGINE_KEY]
+    return engine
+
+
+def get_sessionmaker(app: Flask | None = None) -> sessionmaker[Session]:
+    """The app's session factory (tests replace it to run each test in a rolled-back transaction)."""
+    factory: sessionmaker[Session] = (app or current_app).extensions[SESSIONMAKER_KEY]
+    return factory
+
+
+def db_session() -> Session:
+    """The session of the current request (created on first use)."""
+    session: Session | None = g.get("db_session")
+    if session is None:
+        session = get_sessionmaker()()
+        g.db_session = session
+    return session
+
+
+def commit_request_session() -> None:
+    """Commit the current request's session, if it was used. Called in one place: the API decorator."""
+    session: Session | None = g.get("db_session")
+    if session is not None:
+        session.commit()
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.rollback()
+        session.close()

@@ -1,0 +1,5 @@
+"""Import every domain's models so `Base.metadata` knows all tables (Alembic and tests rely on it)."""
+
+from coordinator.boundaries.models import AdminArea, BoundaryGeneration, SharedBorder
+
+__all__ = ["AdminArea", "BoundaryGeneration", "SharedBorder"]

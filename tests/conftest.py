@@ -1,0 +1,98 @@
+"""Test fixtures: a real database (SpatiaLite by default, PostGIS with TEST_DATABASE_URL), migrated once
+per run with the shipped boundaries loaded; every test runs inside a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
+
+from coordinator import create_app, migrate
+from coordinator.boundaries.services import seed_shipped_boundaries
+from coordinator.db import make_engine, session_scope
+from coordinator.extensions import SESSIONMAKER_KEY
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """TEST_DATABASE_URL, or a fresh SpatiaLite file for this run."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """The engine of the test database, migrated to head with the shipped boundaries committed."""
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    with session_scope(sessionmaker(engine)) as session:
+        seed_shipped_boundaries(session)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield conn
+        finally:
+            transaction.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    """Sessions bound to the test's connection; their commits become savepoints."""
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for service-level tests."""
+    with session_factory() as s:
+        yield s
+
+
+@pytest.fixture
+def app(database_url: str, session_factory: sessionmaker[Session]) -> Iterator[Flask]:
+    """The app, with every request and CLI command using the test's rolled-back transaction."""
+    app = create_app({"database_url": database_url, "testing": True, "secret_key": "test"})
+    app.extensions[SESSIONMAKER_KEY] = session_factory
+    yield app
+    app.extensions["coordinator.engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """An HTTP client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def cli(app: Flask) -> FlaskCliRunner:
+    """A runner for `flask …` commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def write_geojson(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Write text to a file in the test's tmp dir and return its path."""
+
+    def _write(content: str, name: str = "areas.geojson") -> Path:
+        path = tmp_path / name
+        path.write_text(content, encoding="utf-8")
+        return path
+
+    return _write
