@@ -8,6 +8,7 @@ keep SpatiaLite's internal tables out of autogenerate and render spatial columns
 from __future__ import annotations
 
 import logging.config
+from typing import Any, Literal
 
 from alembic import context
 from geoalchemy2 import alembic_helpers
@@ -16,7 +17,7 @@ from sqlalchemy.pool import NullPool
 
 import coordinator.models  # noqa: F401  (registers every table on Base.metadata)
 from config import Settings
-from coordinator.db import Base, make_engine
+from coordinator.db import Base, UtcDateTime, make_engine
 from coordinator.migrate import include_object
 
 config = context.config
@@ -26,6 +27,14 @@ if config.config_file_name is not None and not config.attributes.get("skip_loggi
 target_metadata = Base.metadata
 
 
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Render our UtcDateTime as the plain column type it stores; GeoAlchemy2 renders the rest."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    result: str | Literal[False] = alembic_helpers.render_item(type_, obj, autogen_context)
+    return result
+
+
 def configure(connection: Connection) -> None:
     """Configure the migration context the same way for upgrades and for the model/migration check."""
     context.configure(
@@ -33,7 +42,7 @@ def configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         include_object=include_object,
         process_revision_directives=alembic_helpers.writer,
-        render_item=alembic_helpers.render_item,
+        render_item=render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         # SQLite runs DDL inside transactions too (coordinator.db issues BEGIN itself), so a failed

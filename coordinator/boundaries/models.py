@@ -80,3 +80,36 @@ class SharedBorder(Base):
     geom: Mapped[WKBElement] = mapped_column(
         Geometry("MULTILINESTRING", srid=4326, spatial_index=False, nullable=False)
     )
+
+
+class BorderZoneSetting(Base):
+    """Border-zone width for one pair of member districts (the default comes from settings)."""
+
+    __tablename__ = "border_zone_setting"
+    __table_args__ = (UniqueConstraint("code_a", "code_b"), CheckConstraint("code_a < code_b", name="ordered"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_a: Mapped[str] = mapped_column(String(32))
+    code_b: Mapped[str] = mapped_column(String(32))
+    width_m: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class BorderZone(Base):
+    """The 交界地带 of two member districts: the band within `width_m` of their shared border,
+    clipped to the two districts. Rows are never updated: a recomputation supersedes them."""
+
+    __tablename__ = "border_zone"
+    __table_args__ = (Index("ix_border_zone_current", "superseded_at", "generation_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation_id: Mapped[int] = mapped_column(ForeignKey("boundary_generation.id"))
+    code_a: Mapped[str] = mapped_column(String(32))
+    code_b: Mapped[str] = mapped_column(String(32))
+    width_m: Mapped[float] = mapped_column(Float)
+    area_m2: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=False, nullable=False)
+    )
