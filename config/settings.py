@@ -35,6 +35,10 @@ class Settings:
     border_snap_m: float = 20.0
     # Default width of a 交界地带 (border zone) on each side of a shared border.
     border_zone_width_m: float = 500.0
+    # How often a process checks whether the stored boundary version changed (locator rebuild).
+    locator_refresh_s: float = 10.0
+    # Cell size of the locator's lookup grid (degrees; 0.002° ≈ 200 m).
+    locator_cell_deg: float = 0.002
     testing: bool = False
 
     @classmethod

@@ -31,11 +31,17 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     register_error_handlers(app)
 
     from coordinator.boundaries.views import bp as boundaries_bp
+    from coordinator.geolocation.services import LocatorCache
+    from coordinator.geolocation.views import bp as geolocate_bp
     from coordinator.health import bp as health_bp
     from coordinator.openapi import bp as openapi_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(boundaries_bp, url_prefix="/api/v1")
+    app.register_blueprint(geolocate_bp, url_prefix="/api/v1")
+    app.extensions["coordinator.locator_cache"] = LocatorCache(
+        refresh_s=settings.locator_refresh_s, cell_deg=settings.locator_cell_deg
+    )
     app.register_blueprint(openapi_bp)
 
     from coordinator.cli import register_cli

@@ -54,8 +54,10 @@ def db_check() -> None:
 def register_cli(app: Flask) -> None:
     """Attach every command group to the app."""
     from coordinator.boundaries.cli import boundaries_cli, seed_boundaries
+    from coordinator.geolocation.cli import geolocate_cli
 
     seed_cli.add_command(seed_boundaries)
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(boundaries_cli)
+    app.cli.add_command(geolocate_cli)

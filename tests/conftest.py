@@ -19,6 +19,9 @@ from coordinator import create_app, migrate
 from coordinator.boundaries.services import seed_shipped_boundaries
 from coordinator.db import make_engine, session_scope
 from coordinator.extensions import SESSIONMAKER_KEY
+from coordinator.geolocation.services import LocatorCache
+from geo.boundaries import parse_features, read_boundary_file, shipped_districts_path
+from geo.locator import AreaInfo, Locator, input_from_districts
 
 
 @pytest.fixture(scope="session")
@@ -65,11 +68,29 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield s
 
 
+@pytest.fixture(scope="session")
+def locator_cache() -> LocatorCache:
+    """One locator cache for the run (building a locator takes ~1 s). It checks the boundary version
+    on every request (refresh_s=0), so a test that changes boundaries gets a rebuilt locator."""
+    return LocatorCache(refresh_s=0)
+
+
+@pytest.fixture(scope="session")
+def shipped_locator() -> Locator:
+    """A locator built straight from the shipped district file (no database)."""
+    features = parse_features(read_boundary_file(shipped_districts_path()))
+    districts = [(AreaInfo(f.code, f.name_zh, f.name_en, bool(f.member)), f.geometry) for f in features]
+    return Locator(input_from_districts(districts))
+
+
 @pytest.fixture
-def app(database_url: str, session_factory: sessionmaker[Session]) -> Iterator[Flask]:
+def app(
+    database_url: str, session_factory: sessionmaker[Session], locator_cache: LocatorCache
+) -> Iterator[Flask]:
     """The app, with every request and CLI command using the test's rolled-back transaction."""
     app = create_app({"database_url": database_url, "testing": True, "secret_key": "test"})
     app.extensions[SESSIONMAKER_KEY] = session_factory
+    app.extensions["coordinator.locator_cache"] = locator_cache
     yield app
     app.extensions["coordinator.engine"].dispose()
 

@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from coordinator import get_settings
 from coordinator.boundaries import services
 from coordinator.db import session_scope
+from coordinator.errors import ApiError
 from coordinator.extensions import get_sessionmaker
 from geo.boundaries import LEVELS, BoundaryFileError, parse_features, read_boundary_file
 
@@ -61,6 +62,7 @@ def import_boundaries(file: Path, level: str, parent: str | None, source: str | 
             source=source or file.name,
             description=f"import {file.name}",
             snap_m=settings.border_snap_m,
+            zone_width_m=settings.border_zone_width_m,
         )
     if generation is None:
         click.echo("nothing changed: no new boundary generation")
@@ -80,12 +82,37 @@ def list_boundaries(level: str | None) -> None:
             )
 
 
+@boundaries_cli.command("zones")
+@click.option("--pair", nargs=2, default=None, metavar="CODE CODE", help="Member pair to configure.")
+@click.option("--width", type=float, default=None, help="New zone width in metres for --pair.")
+def border_zones(pair: tuple[str, str] | None, width: float | None) -> None:
+    """List the border zones in force, or set the width of one pair's zone (and rebuild it)."""
+    settings = get_settings(current_app)
+    if (pair is None) != (width is None):
+        raise click.UsageError("--pair and --width go together")
+    try:
+        with session_scope(get_sessionmaker()) as session:
+            if pair is not None and width is not None:
+                services.set_zone_width(
+                    session, pair[0], pair[1], width, default_width_m=settings.border_zone_width_m
+                )
+            for zone in services.current_border_zones(session):
+                click.echo(
+                    f"{zone.code_a}-{zone.code_b}\twidth {zone.width_m:g} m\t"
+                    f"area {zone.area_m2 / 1e6:.2f} km²\tgeneration {zone.generation_id}"
+                )
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
 @click.command("boundaries")
 def seed_boundaries() -> None:
     """Load the shipped Shanghai district boundaries (idempotent)."""
     settings = get_settings(current_app)
     with session_scope(get_sessionmaker()) as session:
-        plan, generation = services.seed_shipped_boundaries(session, snap_m=settings.border_snap_m)
+        plan, generation = services.seed_shipped_boundaries(
+            session, snap_m=settings.border_snap_m, zone_width_m=settings.border_zone_width_m
+        )
         borders = len(services.list_shared_borders(session, members_only=False))
     click.echo(plan.summary()[0])
     if generation is None:

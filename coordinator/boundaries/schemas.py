@@ -84,3 +84,29 @@ class BorderCollection(BaseModel):
 
     type: CollectionType = "FeatureCollection"
     features: list[BorderFeature]
+
+
+class BorderZoneProperties(BaseModel):
+    """Properties of a border-zone feature."""
+
+    pair: tuple[str, str] = Field(description="The two member district codes, lower first.")
+    names: tuple[str, str]
+    width_m: float = Field(description="Zone width on each side of the border, metres.")
+    area_m2: float
+    generation: int
+
+
+class BorderZoneFeature(BaseModel):
+    """One member pair's border zone as a GeoJSON MultiPolygon feature."""
+
+    type: FeatureType = "Feature"
+    id: str
+    properties: BorderZoneProperties
+    geometry: Geometry
+
+
+class BorderZoneCollection(BaseModel):
+    """The border zones in force, as a GeoJSON FeatureCollection."""
+
+    type: CollectionType = "FeatureCollection"
+    features: list[BorderZoneFeature]

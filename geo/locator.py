@@ -1,0 +1,403 @@
+"""The point locator: "this point — whose is it, and is it in a 交界地带?" in microseconds.
+
+Built once per boundary generation from plain shapely geometries (no database, no Flask) and then
+only read, so request threads can share one instance without locks.
+
+How it is fast: a coarse lon/lat grid (default 0.002°, ~200 m) over the covered area. Each cell that
+no district boundary passes through is wholly inside one district (or none), so its answer is a list
+lookup; the same holds for zone boundaries. Only points in cells that a boundary crosses ("mixed",
+a few percent of the area) go to an exact point-in-polygon test against the few candidate polygons
+of that cell. A cell is marked mixed when a boundary vertex, after densifying the boundary to half a
+cell, lies in it or in one of its 8 neighbours — a conservative test: every cell a boundary crosses
+has such a vertex within one cell of it.
+
+Distances (to the nearest border with another district) need a projection and are computed only when
+asked, in the metric projection of `geo.metric`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from shapely.geometry import MultiLineString, MultiPolygon, Point
+from shapely.geometry.base import BaseGeometry
+
+from geo.adjacency import shared_borders
+from geo.metric import project_points, to_metric
+from geo.zones import border_zone
+
+Outcome = Literal["member", "outside_alliance", "outside_coverage"]
+NONE = -1
+MIXED = -2
+IntArray = npt.NDArray[np.int32]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class AreaInfo:
+    """A district as the locator reports it."""
+
+    code: str
+    name_zh: str
+    name_en: str | None
+    member: bool
+
+
+@dataclass(frozen=True)
+class TownInfo:
+    """A town / jurisdiction polygon (official or approximate demo)."""
+
+    code: str
+    name_zh: str
+    parent_code: str | None
+    approximate: bool
+
+
+@dataclass(frozen=True)
+class ZoneInfo:
+    """A member-pair border zone."""
+
+    code_a: str
+    code_b: str
+    width_m: float
+
+
+@dataclass(frozen=True)
+class LocatorInput:
+    """Everything the locator is built from; `key` identifies the boundary version it reflects."""
+
+    key: Hashable
+    districts: Sequence[tuple[AreaInfo, MultiPolygon]]
+    borders: Sequence[tuple[str, str, MultiLineString]]
+    zones: Sequence[tuple[ZoneInfo, MultiPolygon]]
+    towns: Sequence[tuple[TownInfo, MultiPolygon]] = ()
+    generation: int | None = None  # the boundary generation, reported with every answer
+
+
+@dataclass(frozen=True)
+class Location:
+    """The answer for one point (WGS-84 lon/lat)."""
+
+    lon: float
+    lat: float
+    outcome: Outcome
+    district: AreaInfo | None
+    town: TownInfo | None
+    on_border: bool
+    border_distance_m: float | None
+    nearest_other_district: AreaInfo | None
+    in_border_zone: bool
+    border_pair: tuple[str, str] | None
+    zone_width_m: float | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Vectorised answers: indexes into `Locator.districts` / `Locator.zones`, −1 for none."""
+
+    district_index: IntArray
+    zone_index: IntArray
+    locator: Locator = field(repr=False)
+
+    def district_codes(self) -> npt.NDArray[np.object_]:
+        """District code per point (None outside coverage)."""
+        codes = np.array([d.code for d in self.locator.districts] + [None], dtype=object)
+        return codes[self.district_index]  # −1 picks the trailing None
+
+    def outcomes(self) -> npt.NDArray[np.object_]:
+        """`member` / `outside_alliance` / `outside_coverage` per point."""
+        kinds = np.array(
+            [("member" if d.member else "outside_alliance") for d in self.locator.districts]
+            + ["outside_coverage"],
+            dtype=object,
+        )
+        return kinds[self.district_index]
+
+    @property
+    def in_border_zone(self) -> npt.NDArray[np.bool_]:
+        """Whether each point lies in a member border zone."""
+        return self.zone_index >= 0
+
+
+class _Grid:
+    """The coarse lookup grid for one family of polygons (districts or zones)."""
+
+    def __init__(
+        self,
+        polygons: Sequence[BaseGeometry],
+        bounds: tuple[float, float, float, float],
+        cell: float,
+    ) -> None:
+        x0, y0, x1, y1 = bounds
+        self.x0, self.y0, self.cell = x0, y0, cell
+        self.inv = 1.0 / cell
+        self.nx = max(1, math.ceil((x1 - x0) / cell))
+        self.ny = max(1, math.ceil((y1 - y0) / cell))
+        ncells = self.nx * self.ny
+        cx = x0 + (np.arange(self.nx) + 0.5) * cell
+        cy = y0 + (np.arange(self.ny) + 0.5) * cell
+        gx, gy = (a.ravel() for a in np.meshgrid(cx, cy))
+
+        # Candidates per cell: polygons whose boundary passes nearby (+ the one holding the centre).
+        self.candidates = np.zeros((len(polygons), ncells), dtype=bool)
+        holds_centre = np.zeros((len(polygons), ncells), dtype=bool)
+        values = np.full(ncells, NONE, dtype=np.int32)
+        for k, poly in enumerate(polygons):
+            holds_centre[k] = shapely.contains_xy(poly, gx, gy)
+            values = np.where(holds_centre[k] & (values == NONE), k, values)
+            self.candidates[k, self._boundary_cells(poly)] = True
+        mixed = self.candidates.any(axis=0) | (holds_centre.sum(axis=0) > 1)
+        # In a mixed cell every polygon holding the centre is a candidate too: another polygon's
+        # boundary may cross the cell while this one covers it whole (overlapping zones, slivers).
+        self.candidates |= holds_centre & mixed
+        values[mixed] = MIXED
+        self.values: IntArray = values
+        self.value_list: list[int] = values.tolist()
+        self.candidate_lists: dict[int, tuple[int, ...]] = {
+            int(c): tuple(int(k) for k in np.flatnonzero(self.candidates[:, c]))
+            for c in np.flatnonzero(mixed)
+        }
+
+    def _boundary_cells(self, poly: BaseGeometry) -> npt.NDArray[np.intp]:
+        dense = shapely.segmentize(poly.boundary, self.cell / 2)
+        xy = shapely.get_coordinates(dense)
+        ix = np.floor((xy[:, 0] - self.x0) * self.inv).astype(np.int64)
+        iy = np.floor((xy[:, 1] - self.y0) * self.inv).astype(np.int64)
+        cells: list[npt.NDArray[np.int64]] = []
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                jx, jy = ix + dx, iy + dy
+                ok = (jx >= 0) & (jx < self.nx) & (jy >= 0) & (jy < self.ny)
+                cells.append(jy[ok] * self.nx + jx[ok])
+        return np.unique(np.concatenate(cells)).astype(np.intp)
+
+    def cell_of(self, x: float, y: float) -> int:
+        """The cell index of a point, or −1 outside the grid."""
+        i = int((x - self.x0) * self.inv)
+        j = int((y - self.y0) * self.inv)
+        if x < self.x0 or y < self.y0 or i >= self.nx or j >= self.ny:
+            return -1
+        return j * self.nx + i
+
+    def cells_of(self, x: FloatArray, y: FloatArray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """Cell indexes of many points and which of them fall inside the grid."""
+        i = np.floor((x - self.x0) * self.inv).astype(np.int64)
+        j = np.floor((y - self.y0) * self.inv).astype(np.int64)
+        ok = (i >= 0) & (i < self.nx) & (j >= 0) & (j < self.ny)
+        return np.where(ok, j * self.nx + i, 0), ok
+
+
+class Locator:
+    """Answers point queries against one boundary version. Immutable once built; thread-safe to read."""
+
+    def __init__(self, data: LocatorInput, *, cell_deg: float = 0.002) -> None:
+        self.key = data.key
+        self.generation = data.generation
+        order = sorted(range(len(data.districts)), key=lambda i: data.districts[i][0].code)
+        self.districts: list[AreaInfo] = [data.districts[i][0] for i in order]
+        self._district_polys: list[MultiPolygon] = [data.districts[i][1] for i in order]
+        self.zones: list[ZoneInfo] = [z for z, _ in data.zones]
+        self._zone_polys: list[MultiPolygon] = [g for _, g in data.zones]
+        for geom in (*self._district_polys, *self._zone_polys):
+            shapely.prepare(geom)
+        self._index = {d.code: k for k, d in enumerate(self.districts)}
+
+        # Borders per district, in metres, for distances; zone borders for resolving zone overlaps.
+        self._borders_of: list[list[tuple[int, BaseGeometry]]] = [[] for _ in self.districts]
+        metric_border: dict[tuple[str, str], BaseGeometry] = {}
+        for code_a, code_b, line in data.borders:
+            if code_a not in self._index or code_b not in self._index:
+                continue
+            m = to_metric(line)
+            shapely.prepare(m)
+            metric_border[(code_a, code_b)] = m
+            self._borders_of[self._index[code_a]].append((self._index[code_b], m))
+            self._borders_of[self._index[code_b]].append((self._index[code_a], m))
+        self._zone_lines: list[BaseGeometry | None] = [
+            metric_border.get((z.code_a, z.code_b)) for z in self.zones
+        ]
+
+        self._towns = list(data.towns)
+        self._town_tree = shapely.STRtree([g for _, g in self._towns]) if self._towns else None
+
+        if self._district_polys:
+            bounds = shapely.total_bounds(self._district_polys)
+            pad = cell_deg
+            grid_bounds = (bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
+        else:
+            grid_bounds = (0.0, 0.0, cell_deg, cell_deg)
+        self._dgrid = _Grid(self._district_polys, grid_bounds, cell_deg)
+        self._zgrid = _Grid(self._zone_polys, grid_bounds, cell_deg)
+        # Both grids share one geometry; a single list of (district, zone) pairs serves scalar lookups.
+        self._x0, self._y0, self._inv = self._dgrid.x0, self._dgrid.y0, self._dgrid.inv
+        self._nx, self._ny = self._dgrid.nx, self._dgrid.ny
+        self._cells: list[tuple[int, int]] = list(
+            zip(self._dgrid.value_list, self._zgrid.value_list, strict=True)
+        )
+
+    # -- single points -------------------------------------------------------------------------
+
+    def district_and_zone(self, lon: float, lat: float) -> tuple[int, int]:
+        """Indexes of the district and member border zone holding the point (−1 for none)."""
+        # The hot path of every request: plain arithmetic and one list lookup for ~95 % of points.
+        if lon < self._x0 or lat < self._y0:
+            return NONE, NONE
+        i = int((lon - self._x0) * self._inv)
+        j = int((lat - self._y0) * self._inv)
+        if i >= self._nx or j >= self._ny:
+            return NONE, NONE
+        c = j * self._nx + i
+        d, z = self._cells[c]
+        if d == MIXED:
+            d = self._exact(self._district_polys, self._dgrid.candidate_lists[c], lon, lat)
+        if z == MIXED:
+            z = self._exact_zone(self._zgrid.candidate_lists[c], lon, lat)
+        return d, z
+
+    @staticmethod
+    def _exact(polys: Sequence[BaseGeometry], candidates: tuple[int, ...], lon: float, lat: float) -> int:
+        # Candidates are in code order; `intersects` counts boundary points, so a point exactly on a
+        # border deterministically goes to the lower code.
+        for k in candidates:
+            if shapely.intersects_xy(polys[k], lon, lat):
+                return k
+        return NONE
+
+    def _exact_zone(self, candidates: tuple[int, ...], lon: float, lat: float) -> int:
+        inside = [k for k in candidates if shapely.intersects_xy(self._zone_polys[k], lon, lat)]
+        if len(inside) <= 1:
+            return inside[0] if inside else NONE
+        # Zones overlap near a tripoint: the point belongs to the pair whose border is nearest.
+        x, y = project_points([lon], [lat])
+        point = Point(float(x[0]), float(y[0]))
+        return min(inside, key=lambda k: self._zone_distance(k, point))
+
+    def _zone_distance(self, k: int, point: Point) -> float:
+        line = self._zone_lines[k]
+        return float(shapely.distance(line, point)) if line is not None else math.inf
+
+    def locate(self, lon: float, lat: float, *, with_distance: bool = True) -> Location:
+        """Everything known about one WGS-84 point. Distances cost ~tens of µs; skip them if unneeded."""
+        d, z = self.district_and_zone(lon, lat)
+        district = self.districts[d] if d >= 0 else None
+        on_border = False
+        if d >= 0 and self._dgrid.value_list[self._dgrid.cell_of(lon, lat)] == MIXED:
+            on_border = not shapely.contains_xy(self._district_polys[d], lon, lat)
+        distance: float | None = None
+        nearest: AreaInfo | None = None
+        if with_distance and d >= 0 and self._borders_of[d]:
+            x, y = project_points([lon], [lat])
+            point = Point(float(x[0]), float(y[0]))
+            other, distance = min(
+                ((o, float(shapely.distance(line, point))) for o, line in self._borders_of[d]),
+                key=lambda t: t[1],
+            )
+            nearest = self.districts[other]
+            distance = round(distance, 1)
+        zone = self.zones[z] if z >= 0 else None
+        outcome: Outcome = (
+            "outside_coverage" if district is None else ("member" if district.member else "outside_alliance")
+        )
+        return Location(
+            lon=lon,
+            lat=lat,
+            outcome=outcome,
+            district=district,
+            town=self._town_at(lon, lat, district),
+            on_border=on_border,
+            border_distance_m=distance,
+            nearest_other_district=nearest,
+            in_border_zone=zone is not None,
+            border_pair=(zone.code_a, zone.code_b) if zone else None,
+            zone_width_m=zone.width_m if zone else None,
+        )
+
+    def _town_at(self, lon: float, lat: float, district: AreaInfo | None) -> TownInfo | None:
+        if self._town_tree is None or district is None:
+            return None
+        hits = self._town_tree.query(Point(lon, lat), predicate="intersects")
+        towns = sorted(
+            (self._towns[int(i)][0] for i in hits),
+            key=lambda t: (t.parent_code != district.code, t.code),
+        )
+        return towns[0] if towns else None
+
+    def in_coverage(self, lon: float, lat: float) -> bool:
+        """Whether any district holds the point."""
+        return self.district_and_zone(lon, lat)[0] >= 0
+
+    # -- many points ---------------------------------------------------------------------------
+
+    def locate_many(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> BatchResult:
+        """District and member-zone indexes for arrays of WGS-84 points (vectorised, no distances)."""
+        x = np.asarray(lon, dtype=np.float64)
+        y = np.asarray(lat, dtype=np.float64)
+        cells, ok = self._dgrid.cells_of(x, y)
+        districts = self._resolve(self._dgrid, self._district_polys, cells, ok, x, y)
+        zones = self._resolve(self._zgrid, self._zone_polys, cells, ok, x, y)
+        return BatchResult(districts, zones, self)
+
+    def _resolve(
+        self,
+        grid: _Grid,
+        polys: Sequence[BaseGeometry],
+        cells: npt.NDArray[np.int64],
+        ok: npt.NDArray[np.bool_],
+        x: FloatArray,
+        y: FloatArray,
+    ) -> IntArray:
+        out = np.where(ok, grid.values[cells], NONE).astype(np.int32)
+        mixed = np.flatnonzero(out == MIXED)
+        if mixed.size == 0:
+            return out
+        out[mixed] = NONE
+        mcells = cells[mixed]
+        hits = np.zeros(mixed.size, dtype=np.int32)
+        for k in range(len(polys)):
+            sel = grid.candidates[k, mcells]
+            if not sel.any():
+                continue
+            idx = np.flatnonzero(sel)
+            inside = shapely.intersects_xy(polys[k], x[mixed[idx]], y[mixed[idx]])
+            first = inside & (out[mixed[idx]] == NONE)
+            out[mixed[idx[first]]] = k
+            hits[idx[inside]] += 1
+        if polys is self._zone_polys and (hits > 1).any():
+            for i in mixed[hits > 1]:
+                out[i] = self._exact_zone(grid.candidate_lists[int(cells[i])], float(x[i]), float(y[i]))
+        return out
+
+
+def input_from_districts(
+    districts: Sequence[tuple[AreaInfo, MultiPolygon]],
+    *,
+    zone_width_m: float = 500.0,
+    pair_widths: dict[tuple[str, str], float] | None = None,
+    snap_m: float = 20.0,
+    key: Hashable = "adhoc",
+) -> LocatorInput:
+    """Compute shared borders and member border zones from district polygons alone.
+
+    The service stores these per boundary generation; benchmarks and tests build them directly.
+    """
+    shapes = {info.code: geom for info, geom in districts}
+    members = {info.code for info, _ in districts if info.member}
+    borders = shared_borders(shapes, snap_m=snap_m)
+    zones: list[tuple[ZoneInfo, MultiPolygon]] = []
+    for b in borders:
+        if b.code_a in members and b.code_b in members:
+            width = (pair_widths or {}).get((b.code_a, b.code_b), zone_width_m)
+            zone, _area = border_zone(shapes[b.code_a], shapes[b.code_b], b.line, width)
+            zones.append((ZoneInfo(b.code_a, b.code_b, width), zone))
+    return LocatorInput(
+        key=key,
+        districts=list(districts),
+        borders=[(b.code_a, b.code_b, b.line) for b in borders],
+        zones=zones,
+    )
