@@ -45,8 +45,11 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+## bench: benchmarks (ratios against baselines measured in the same run; see docs/performance.md)
 bench: venv
-	$(BIN)/python bench/geolocate.py
+	@scripts/install-system-deps.sh --bench
+	$(BIN)/python bench/geolocate.py $(if $(BENCH_POSTGIS_URL),--postgis-url $(BENCH_POSTGIS_URL))
+	$(BIN)/python bench/http_geolocate.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -32,6 +32,18 @@ class Health(BaseModel):
     boundary_generation: int | None = Field(description="Current boundary generation, null if none loaded.")
 
 
+class Liveness(BaseModel):
+    """The process is up (no dependencies checked)."""
+
+    status: str = Field(description="`ok`")
+
+
+@bp.get("/livez")
+@endpoint(summary="Liveness probe (process only, no database)", tags=["operations"], response=Liveness)
+def livez() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
 @bp.get("/healthz")
 @endpoint(
     summary="Health check (database and spatial extension)",

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Install the system packages the service needs (Debian/Ubuntu), only when they are missing:
 #   - libsqlite3-mod-spatialite: SpatiaLite for the embedded default database;
-#   - with --postgis: the PostGIS extension for the local PostgreSQL server (tests on PostGIS).
+#   - with --postgis: the PostGIS extension for the local PostgreSQL server (tests on PostGIS);
+#   - with --bench: wrk, the HTTP load generator of bench/http_*.py.
 # Cheap when everything is present. Without root it prints what to install and fails.
 set -euo pipefail
 
 want_postgis=false
-[[ "${1:-}" == "--postgis" ]] && want_postgis=true
+want_bench=false
+for arg in "$@"; do
+  case "$arg" in
+    --postgis) want_postgis=true ;;
+    --bench) want_bench=true ;;
+    *) echo "usage: $0 [--postgis] [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 have_spatialite() {
@@ -24,6 +32,10 @@ if $want_postgis; then
   fi
   [[ -e "/usr/share/postgresql/${pg_version}/extension/postgis.control" ]] \
     || missing+=("postgresql-${pg_version}-postgis-3")
+fi
+
+if $want_bench; then
+  command -v wrk >/dev/null || missing+=(wrk)
 fi
 
 [[ ${#missing[@]} -eq 0 ]] && exit 0

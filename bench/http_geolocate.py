@@ -1,0 +1,143 @@
+"""HTTP benchmark: GET /api/v1/geolocate vs a trivial JSON endpoint on the same gunicorn, same run.
+
+    .venv/bin/python bench/http_geolocate.py [--database-url URL] [--seconds 8] [--workers 2]
+
+Starts gunicorn on 127.0.0.1 (a fresh SpatiaLite database unless --database-url is given), warms
+every worker's locator, then alternates wrk runs against `/livez` (no database, no geometry) and
+`/api/v1/geolocate` with random points in Shanghai's bounding box. Prints requests/s and latency
+percentiles per endpoint and the ratio geolocate / trivial (target ≥ 0.80: the geometry must not be
+the bottleneck). Needs `wrk` (Debian: apt-get install wrk; `scripts/install-system-deps.sh --bench`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+LUA = """
+math.randomseed(42)
+request = function()
+  local lon = 120.85 + math.random() * 1.27
+  local lat = 30.66 + math.random() * 1.22
+  return wrk.format("GET", string.format("/api/v1/geolocate?lon=%.6f&lat=%.6f", lon, lat))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare_database(url: str) -> None:
+    from sqlalchemy.orm import sessionmaker
+
+    from coordinator import migrate
+    from coordinator.boundaries.services import seed_shipped_boundaries
+    from coordinator.db import make_engine, session_scope
+
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with session_scope(sessionmaker(engine)) as session:
+        seed_shipped_boundaries(session)
+    engine.dispose()
+
+
+def wait_ready(base: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/livez", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not come up")
+
+
+def run_wrk(url: str, seconds: int, connections: int, script: Path | None) -> tuple[float, dict[str, float]]:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script is not None:
+        cmd[1:1] = ["-s", str(script)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=seconds + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        raise SystemExit(f"non-2xx responses during the run:\n{out}")
+    latencies = {}
+    for pct in ("50", "99"):
+        m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
+        if m:
+            value, unit = float(m.group(1)), m.group(2)
+            latencies[f"p{pct}"] = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    return rps, latencies
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install wrk (or scripts/install-system-deps.sh --bench)")
+        return 2
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        prepare_database(url)
+        script = Path(tmp) / "geolocate.lua"
+        script.write_text(LUA)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
+             "--workers", str(args.workers), "--log-level", "warning", "wsgi:app"],
+            cwd=ROOT, env=env, start_new_session=True,
+        )
+        try:
+            wait_ready(base)
+            run_wrk(base + "/api/v1/geolocate", 4, args.connections, script)  # builds each worker's locator
+            results: dict[str, list[float]] = {"trivial": [], "geolocate": []}
+            lat: dict[str, list[dict[str, float]]] = {"trivial": [], "geolocate": []}
+            for _ in range(args.rounds):
+                for name, path, lua in (("trivial", "/livez", None), ("geolocate", "/api/v1/geolocate", script)):
+                    rps, latency = run_wrk(base + path, args.seconds, args.connections, lua)
+                    results[name].append(rps)
+                    lat[name].append(latency)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=10)
+
+    print(f"gunicorn, {args.workers} sync workers; wrk 2 threads, {args.connections} connections; "
+          f"{args.rounds} alternating rounds of {args.seconds} s; medians:")
+    medians = {name: statistics.median(v) for name, v in results.items()}
+    for name in ("trivial", "geolocate"):
+        p50 = statistics.median(x.get("p50", float("nan")) for x in lat[name])
+        p99 = statistics.median(x.get("p99", float("nan")) for x in lat[name])
+        print(f"  {name:<10} {medians[name]:>9,.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
+              f"(rounds: {', '.join(f'{v:,.0f}' for v in results[name])})")
+    ratio = medians["geolocate"] / medians["trivial"]
+    print(f"  geolocate / trivial = {ratio:.2f}  (target >= 0.80) {'ok' if ratio >= 0.8 else 'BELOW TARGET'}")
+    return 0 if ratio >= 0.8 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
