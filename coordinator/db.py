@@ -113,7 +113,11 @@ def _load_spatialite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> Non
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # `BEGIN IMMEDIATE` takes SQLite's write lock up front (waiting up to busy_timeout). A transaction
+    # that reads first and writes later could otherwise fail with SQLITE_BUSY when another writer
+    # committed in between; writers ask for it with execution option sqlite_begin="IMMEDIATE".
+    mode = conn.get_execution_options().get("sqlite_begin")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -136,6 +140,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         f"unsupported DATABASE_URL backend {backend!r}: use sqlite:///path (SpatiaLite) "
         "or postgresql+psycopg://user@host/db (PostGIS)"
     )
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer (BEGIN IMMEDIATE on SQLite; nothing on PostgreSQL).
+
+    Call before the first statement of a transaction that will write; later calls do nothing.
+    """
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 @contextmanager

@@ -6,12 +6,14 @@ after the view returned without error; everything else rolls back when the reque
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from coordinator.db import make_engine
+from coordinator.db import begin_write, make_engine
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 ENGINE_KEY = "coordinator.engine"
 SESSIONMAKER_KEY = "coordinator.sessionmaker"
@@ -42,6 +44,8 @@ def db_session() -> Session:
     session: Session | None = g.get("db_session")
     if session is None:
         session = get_sessionmaker()()
+        if request.method not in SAFE_METHODS:
+            begin_write(session)  # requests that may write take SQLite's write lock up front
         g.db_session = session
     return session
 

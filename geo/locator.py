@@ -286,6 +286,7 @@ class Locator:
 
         self._towns = list(data.towns)
         self._town_tree = shapely.STRtree([g for _, g in self._towns]) if self._towns else None
+        self._town_metric = [to_metric(g) for _, g in self._towns]
 
         if self._district_polys:
             bounds = shapely.total_bounds(self._district_polys)
@@ -397,6 +398,16 @@ class Locator:
             key=lambda t: (t.parent_code != district.code, t.code),
         )
         return towns[0] if towns else None
+
+    def nearest_towns(self, lon: float, lat: float, parent_code: str) -> list[tuple[TownInfo, float]]:
+        """Towns/jurisdictions of one district, nearest first, with their distance in metres."""
+        point = Point(*project_point(lon, lat))
+        found = [
+            (info, round(float(shapely.distance(self._town_metric[i], point)), 1))
+            for i, (info, _) in enumerate(self._towns)
+            if info.parent_code == parent_code
+        ]
+        return sorted(found, key=lambda t: (t[1], t[0].code))
 
     def in_coverage(self, lon: float, lat: float) -> bool:
         """Whether any district holds the point."""
