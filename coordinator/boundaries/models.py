@@ -86,7 +86,10 @@ class BorderZoneSetting(Base):
     """Border-zone width for one pair of member districts (the default comes from settings)."""
 
     __tablename__ = "border_zone_setting"
-    __table_args__ = (UniqueConstraint("code_a", "code_b"), CheckConstraint("code_a < code_b", name="ordered"))
+    __table_args__ = (
+        UniqueConstraint("code_a", "code_b"),
+        CheckConstraint("code_a < code_b", name="ordered"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code_a: Mapped[str] = mapped_column(String(32))
