@@ -90,7 +90,7 @@ def test_audit_rows_cannot_be_changed_or_deleted(session: Session) -> None:
         "UPDATE contact_access_log SET username = 'someone else'",
         "DELETE FROM contact_access_log",
     ):
-        with session.begin_nested(), pytest.raises(DBAPIError, match="append-only"):
+        with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
             session.execute(text(statement))
     assert session.scalars(select(ContactAccessLog.username)).all()[-1] == admin.username
 
