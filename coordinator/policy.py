@@ -71,6 +71,7 @@ RULES: dict[str, Rule] = {
     # operations and documentation
     "static": PUBLIC,
     "health.healthz": PUBLIC,
+    "health.livez": PUBLIC,  # liveness probe, added on main
     "openapi.openapi_json": PUBLIC,
     "openapi.docs": PUBLIC,
     # geography is public: maps of districts, borders, border zones; point lookups
