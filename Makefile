@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml
 
 db: venv
 	$(FLASK) db upgrade
-	$(FLASK) seed boundaries
+	$(FLASK) seed demo
 
 lint: venv
 	$(BIN)/ruff check .

@@ -24,12 +24,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
-import shapely  # noqa: E402
-from shapely.geometry import Point  # noqa: E402
+import numpy as np
+import shapely
+from shapely.geometry import Point
 
-from geo.boundaries import parse_features, read_boundary_file, shipped_districts_path  # noqa: E402
-from geo.locator import AreaInfo, Locator, input_from_districts  # noqa: E402
+from geo.boundaries import parse_features, read_boundary_file, shipped_districts_path
+from geo.locator import AreaInfo, Locator, input_from_districts
 
 BBOX = (120.85, 30.66, 122.12, 31.88)  # lon/lat box around Shanghai incl. Chongming
 
@@ -49,7 +49,9 @@ def timed(fn: Callable[[], object], repeat: int = 3) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--postgis-url", default=os.environ.get("BENCH_POSTGIS_URL"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=1_000_000)
@@ -59,8 +61,10 @@ def main() -> int:
     districts = [(AreaInfo(f.code, f.name_zh, f.name_en, bool(f.member)), f.geometry) for f in features]
     started = time.perf_counter()
     locator = Locator(input_from_districts(districts))
-    print(f"locator built in {time.perf_counter() - started:.2f} s "
-          f"({len(locator.districts)} districts, {len(locator.zones)} member border zones)")
+    print(
+        f"locator built in {time.perf_counter() - started:.2f} s "
+        f"({len(locator.districts)} districts, {len(locator.zones)} member border zones)"
+    )
 
     rng = np.random.default_rng(args.seed)
     lon = rng.uniform(BBOX[0], BBOX[2], args.batch)

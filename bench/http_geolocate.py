@@ -88,7 +88,9 @@ def run_wrk(url: str, seconds: int, connections: int, script: Path | None) -> tu
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
@@ -108,9 +110,19 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
         server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-             "--workers", str(args.workers), "--log-level", "warning", "wsgi:app"],
-            cwd=ROOT, env=env, start_new_session=True,
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+                "--log-level",
+                "warning",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
         )
         try:
             wait_ready(base)
@@ -118,7 +130,10 @@ def main() -> int:
             results: dict[str, list[float]] = {"trivial": [], "geolocate": []}
             lat: dict[str, list[dict[str, float]]] = {"trivial": [], "geolocate": []}
             for _ in range(args.rounds):
-                for name, path, lua in (("trivial", "/livez", None), ("geolocate", "/api/v1/geolocate", script)):
+                for name, path, lua in (
+                    ("trivial", "/livez", None),
+                    ("geolocate", "/api/v1/geolocate", script),
+                ):
                     rps, latency = run_wrk(base + path, args.seconds, args.connections, lua)
                     results[name].append(rps)
                     lat[name].append(latency)
@@ -126,14 +141,18 @@ def main() -> int:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=10)
 
-    print(f"gunicorn, {args.workers} sync workers; wrk 2 threads, {args.connections} connections; "
-          f"{args.rounds} alternating rounds of {args.seconds} s; medians:")
+    print(
+        f"gunicorn, {args.workers} sync workers; wrk 2 threads, {args.connections} connections; "
+        f"{args.rounds} alternating rounds of {args.seconds} s; medians:"
+    )
     medians = {name: statistics.median(v) for name, v in results.items()}
     for name in ("trivial", "geolocate"):
         p50 = statistics.median(x.get("p50", float("nan")) for x in lat[name])
         p99 = statistics.median(x.get("p99", float("nan")) for x in lat[name])
-        print(f"  {name:<10} {medians[name]:>9,.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
-              f"(rounds: {', '.join(f'{v:,.0f}' for v in results[name])})")
+        print(
+            f"  {name:<10} {medians[name]:>9,.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
+            f"(rounds: {', '.join(f'{v:,.0f}' for v in results[name])})"
+        )
     ratio = medians["geolocate"] / medians["trivial"]
     print(f"  geolocate / trivial = {ratio:.2f}  (target >= 0.80) {'ok' if ratio >= 0.8 else 'BELOW TARGET'}")
     return 0 if ratio >= 0.8 else 1

@@ -17,6 +17,27 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 
 
+def instance_secret_key(directory: Path = INSTANCE_DIR) -> str:
+    """A secret key kept in `instance/secret_key` (created 0600 on first use).
+
+    Without SECRET_KEY in the environment every process would otherwise draw its own random key, and a
+    browser session signed by one gunicorn worker would be rejected by the next one.
+    """
+    path = directory / "secret_key"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        directory.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process won the race: use its key
+            return path.read_text(encoding="ascii").strip()
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key + "\n")
+        return key
+
+
 def default_database_url() -> str:
     """The embedded default: a SpatiaLite file under `instance/`."""
     return f"sqlite:///{INSTANCE_DIR / 'coordinator.db'}"
@@ -39,6 +60,12 @@ class Settings:
     locator_refresh_s: float = 10.0
     # Cell size of the locator's lookup grid (degrees; 0.002° ≈ 200 m).
     locator_cell_deg: float = 0.002
+    # API tokens expire after this many days (a new one is issued with `flask users token`).
+    token_ttl_days: int = 90
+    # Browser sessions (web UI) last this long after login.
+    session_hours: int = 12
+    # Send the session cookie over HTTPS only; turn on behind TLS in production.
+    session_cookie_secure: bool = False
     testing: bool = False
 
     @classmethod
@@ -51,6 +78,8 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[f.name] = _coerce(f.name, raw, f.type)
+        if "secret_key" not in values:
+            values["secret_key"] = instance_secret_key()
         return cls(**values)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -19,7 +20,15 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     configure_logging(settings.log_level, settings.log_json)
 
     app = Flask(__name__, instance_relative_config=True)
-    app.config.update(SECRET_KEY=settings.secret_key, TESTING=settings.testing)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        SESSION_COOKIE_NAME="jiaojie_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+    )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep GeoJSON "type" first
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese names stay readable
     app.extensions["coordinator.settings"] = settings
@@ -30,18 +39,24 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     init_db(app, settings)
     register_error_handlers(app)
 
+    from coordinator import policy
+    from coordinator.auth.views import bp as auth_bp
     from coordinator.boundaries.views import bp as boundaries_bp
     from coordinator.geolocation.services import LocatorCache
     from coordinator.geolocation.views import bp as geolocate_bp
     from coordinator.health import bp as health_bp
     from coordinator.openapi import bp as openapi_bp
+    from coordinator.squads.views import bp as squads_bp
 
+    policy.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(boundaries_bp, url_prefix="/api/v1")
     app.register_blueprint(geolocate_bp, url_prefix="/api/v1")
     app.extensions["coordinator.locator_cache"] = LocatorCache(
         refresh_s=settings.locator_refresh_s, cell_deg=settings.locator_cell_deg
     )
+    app.register_blueprint(auth_bp, url_prefix="/api/v1")
+    app.register_blueprint(squads_bp, url_prefix="/api/v1")
     app.register_blueprint(openapi_bp)
 
     from coordinator.cli import register_cli

@@ -193,8 +193,35 @@ _STATUS_TEXT = {
 }
 
 
-def build_openapi(app: Flask, *, title: str, version: str, description: str) -> dict[str, Any]:
-    """Generate the OpenAPI 3.1 document from the routes declared with `endpoint`."""
+SECURITY_SCHEMES = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token (`jj_…`) from `flask users create` / `flask users token`.",
+    },
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "jiaojie_session",
+        "description": "Browser session from POST /api/v1/auth/login; unsafe methods also need the "
+        "`X-CSRF-Token` header.",
+    },
+}
+
+
+def build_openapi(
+    app: Flask,
+    *,
+    title: str,
+    version: str,
+    description: str,
+    protected: Callable[[str], bool] = lambda endpoint: False,
+) -> dict[str, Any]:
+    """Generate the OpenAPI 3.1 document from the routes declared with `endpoint`.
+
+    `protected(endpoint_name)` says which operations need credentials: they get the security
+    requirement and the 401/403 answers.
+    """
     components: dict[str, Any] = {}
     error_ref = _schema_of(ErrorBody, components)
     paths: dict[str, dict[str, Any]] = {}
@@ -219,7 +246,9 @@ def build_openapi(app: Flask, *, title: str, version: str, description: str) -> 
         if op.response is not None:
             success["content"] = {op.media_type: {"schema": _schema_of(op.response, components)}}
         responses: dict[str, Any] = {str(op.status): success}
-        for status in sorted({*op.errors, 422} if op.query or op.body else set(op.errors)):
+        secured = protected(rule.endpoint)
+        errors = {*op.errors, 401, 403} if secured else set(op.errors)
+        for status in sorted({*errors, 422} if op.query or op.body else errors):
             responses[str(status)] = {
                 "description": _STATUS_TEXT.get(status, "Error"),
                 "content": {JSON: {"schema": error_ref}},
@@ -231,6 +260,8 @@ def build_openapi(app: Flask, *, title: str, version: str, description: str) -> 
             "parameters": parameters,
             "responses": responses,
         }
+        if secured:
+            operation["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
         if op.description:
             operation["description"] = op.description
         if op.body is not None:
@@ -244,5 +275,5 @@ def build_openapi(app: Flask, *, title: str, version: str, description: str) -> 
         "openapi": "3.1.0",
         "info": {"title": title, "version": version, "description": description},
         "paths": paths,
-        "components": {"schemas": dict(sorted(components.items()))},
+        "components": {"schemas": dict(sorted(components.items())), "securitySchemes": SECURITY_SCHEMES},
     }

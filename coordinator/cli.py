@@ -51,13 +51,44 @@ def db_check() -> None:
     click.echo("models and migrations agree")
 
 
+@seed_cli.command("demo")
+def seed_demo() -> None:
+    """Boundaries, approximate demo jurisdictions, dispatch units, demo squads and one user per role.
+
+    Idempotent: re-running adds nothing and never shows an existing user's password again.
+    """
+    from flask import current_app
+
+    from coordinator import get_settings
+    from coordinator.db import session_scope
+    from coordinator.demo import seed_demo as run
+    from coordinator.extensions import get_sessionmaker
+
+    settings = get_settings(current_app)
+    with session_scope(get_sessionmaker()) as session:
+        report = run(session, snap_m=settings.border_snap_m, token_ttl_days=settings.token_ttl_days)
+    for line in report.lines:
+        click.echo(line)
+    if report.existing_users:
+        click.echo(f"users already there (credentials not shown again): {', '.join(report.existing_users)}")
+    if report.credentials:
+        click.echo("new demo users — save these now, they are shown once:")
+        click.echo("username\trole\tpassword\tAPI token")
+        for c in report.credentials:
+            click.echo(f"{c.username}\t{c.role}\t{c.password}\t{c.token}")
+
+
 def register_cli(app: Flask) -> None:
     """Attach every command group to the app."""
+    from coordinator.auth.cli import users_cli
     from coordinator.boundaries.cli import boundaries_cli, seed_boundaries
     from coordinator.geolocation.cli import geolocate_cli
+    from coordinator.squads.cli import squads_cli
 
     seed_cli.add_command(seed_boundaries)
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(boundaries_cli)
     app.cli.add_command(geolocate_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(squads_cli)

@@ -19,6 +19,7 @@ class ApiError(Exception):
 
     status: int = 400
     code: str = "bad_request"
+    headers: dict[str, str] = {}  # noqa: RUF012  (read-only class default; subclasses replace it)
 
     def __init__(
         self, message: str, *, details: Any = None, code: str | None = None, status: int | None = None
@@ -48,6 +49,21 @@ class ValidationFailed(ApiError):
 
     status = 422
     code = "validation_failed"
+
+
+class Unauthorized(ApiError):
+    """No valid credentials: a missing, unknown, expired or revoked token, or no session."""
+
+    status = 401
+    code = "unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="jiaojie"'}  # noqa: RUF012
+
+
+class Forbidden(ApiError):
+    """Valid credentials whose role or scope does not allow the request."""
+
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(ApiError):
@@ -83,7 +99,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

@@ -33,3 +33,19 @@ def test_docs_page_is_self_contained(client: FlaskClient) -> None:
     html = client.get("/api/docs").get_data(as_text=True)
     assert "/api/openapi.json" in html
     assert "http://" not in html and "https://" not in html  # no CDN: works on an intranet
+
+
+def test_protected_operations_declare_bearer_security(client: FlaskClient) -> None:
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": spec["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
+    squads = spec["paths"]["/api/v1/squads"]["get"]
+    assert {"bearerAuth": []} in squads["security"]
+    assert {"401", "403"} <= set(squads["responses"])
+    assert "security" not in spec["paths"]["/api/v1/boundaries"]["get"]
+    assert "security" not in spec["paths"]["/api/v1/auth/login"]["post"]
+    me = spec["paths"]["/api/v1/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert me == {"$ref": "#/components/schemas/Me"}

@@ -1,0 +1,1 @@
+"""People, roles, passwords, API tokens, browser sessions and the audit of personal-data reads."""

@@ -1,0 +1,264 @@
+"""Users, passwords, API tokens and the contact-read audit. Plain functions taking a Session; they never
+commit (a request or a CLI command does).
+
+- Passwords: werkzeug's scrypt (`scrypt:32768:8:1`), salted, constant-time comparison.
+- API tokens: 32 random bytes from `secrets` (`jj_…`), shown once; only their SHA-256 is stored. A
+  high-entropy random token needs no slow KDF: the hash only has to make a stolen table useless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from coordinator.auth.models import ROLES, SQUAD_ROLES, ApiToken, ContactAccessLog, User
+from coordinator.db import utcnow
+from coordinator.errors import Conflict, NotFound, ValidationFailed
+from coordinator.squads.models import Squad
+from coordinator.squads.services import get_squad
+from geo.jurisdictions import MEMBER_DISTRICTS
+
+TOKEN_PREFIX = "jj_"
+PREFIX_LENGTH = 10  # "jj_" + 7 characters: enough to tell tokens apart, useless for guessing
+PASSWORD_METHOD = "scrypt"
+MIN_PASSWORD_LENGTH = 10
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
+# Checked against when the user does not exist, so a wrong username costs as much time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-password", method=PASSWORD_METHOD)
+# Writing last_used_at on every request would turn reads into writes; once a few minutes is plenty.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash of `password`."""
+    return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+def generate_password() -> str:
+    """A random password for a new account (shown once)."""
+    return secrets.token_urlsafe(12)
+
+
+def hash_token(token: str) -> str:
+    """The stored form of an API token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def get_user(session: Session, username: str) -> User:
+    """A user by username, or NotFound."""
+    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username!r}", details={"username": username})
+    return user
+
+
+def find_user(session: Session, username: str) -> User | None:
+    """A user by username, or None."""
+    return session.scalars(select(User).where(User.username == username)).one_or_none()
+
+
+def list_users(session: Session, *, role: str | None = None, district: str | None = None) -> list[User]:
+    """Users ordered by username; `district` keeps those acting for it (squad or dispatcher)."""
+    stmt = select(User).order_by(User.username)
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    users = list(session.scalars(stmt))
+    if district is not None:
+        users = [u for u in users if u.scope_district == district]
+    return users
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    role: str,
+    squad_code: str | None = None,
+    district: str | None = None,
+    display_name: str = "",
+    password: str | None = None,
+) -> User:
+    """Create a user, checking that role, squad and district fit together.
+
+    `squad_leader`/`squad_member` need a squad; a `dispatcher` may name one member district (none: the
+    whole alliance); other roles take neither. `password=None` makes a token-only account.
+    """
+    problems: list[str] = []
+    if not USERNAME_RE.match(username):
+        problems.append("username: 3–64 letters, digits, '_', '.' or '-'")
+    if role not in ROLES:
+        problems.append(f"role: one of {', '.join(ROLES)}")
+    squad: Squad | None = None
+    if role in SQUAD_ROLES:
+        if squad_code is None:
+            problems.append(f"a {role} needs --squad CODE")
+        else:
+            try:
+                squad = get_squad(session, squad_code)
+            except NotFound:
+                problems.append(f"squad: no squad with code {squad_code!r}")
+        if district is not None:
+            problems.append(f"a {role} takes the district of its squad; leave out --district")
+    elif squad_code is not None:
+        problems.append(f"only squad leaders and members belong to a squad, not a {role}")
+    if role != "dispatcher" and role not in SQUAD_ROLES and district is not None:
+        problems.append(f"only dispatchers are scoped to a district, not a {role}")
+    if role == "dispatcher" and district is not None and district not in MEMBER_DISTRICTS:
+        problems.append(f"district: one of the member districts {', '.join(sorted(MEMBER_DISTRICTS))}")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    if problems:
+        raise ValidationFailed("cannot create the user", details=problems)
+    if find_user(session, username) is not None:
+        raise Conflict(f"user {username!r} already exists", details={"username": username})
+    user = User(
+        username=username,
+        role=role,
+        squad=squad,
+        squad_id=squad.id if squad else None,
+        district_code=district if role == "dispatcher" else None,
+        display_name=display_name,
+        password_hash=hash_password(password) if password is not None else None,
+        active=True,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Replace the user's password (this also ends their browser sessions: see policy.authenticate)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = hash_password(password)
+
+
+def authenticate_password(session: Session, username: str, password: str) -> User | None:
+    """The active user with this username and password, or None (same cost either way)."""
+    user = find_user(session, username)
+    if user is None or user.password_hash is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        return None
+    return user
+
+
+def issue_token(
+    session: Session, user: User, *, ttl_days: int, label: str = "", now: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new API token for `user`. Returns the row and the token itself, which is never stored."""
+    if ttl_days < 1:
+        raise ValidationFailed("a token must live at least one day")
+    now = now or utcnow()
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id,
+        token_hash=hash_token(token),
+        prefix=token[:PREFIX_LENGTH],
+        label=label[:100],
+        created_at=now,
+        expires_at=now + timedelta(days=ttl_days),
+    )
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def authenticate_token(session: Session, token: str, *, now: datetime | None = None) -> ApiToken | None:
+    """The valid token row for a presented bearer token (active user, not revoked, not expired)."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    now = now or utcnow()
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).one_or_none()
+    if row is None or not row.is_valid(now) or not row.user.active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        row.last_used_at = now
+    return row
+
+
+def revoke_tokens(
+    session: Session, *, username: str | None = None, prefix: str | None = None, now: datetime | None = None
+) -> int:
+    """Revoke all live tokens of a user, or the token(s) starting with `prefix`. Returns how many."""
+    if username is None and prefix is None:
+        raise ValidationFailed("name a user or a token prefix")
+    now = now or utcnow()
+    stmt = update(ApiToken).where(ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+    if username is not None:
+        stmt = stmt.where(ApiToken.user_id == get_user(session, username).id)
+    if prefix is not None:
+        if len(prefix) < PREFIX_LENGTH:
+            raise ValidationFailed(f"a token prefix has {PREFIX_LENGTH} characters, e.g. jj_AbC1234")
+        stmt = stmt.where(ApiToken.prefix == prefix[:PREFIX_LENGTH])
+    result = session.execute(stmt.execution_options(synchronize_session="fetch"))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def deactivate_user(session: Session, username: str, *, now: datetime | None = None) -> User:
+    """Deactivate a user and revoke their tokens; their sessions stop working at the next request."""
+    user = get_user(session, username)
+    user.active = False
+    revoke_tokens(session, username=username, now=now)
+    return user
+
+
+def live_tokens(session: Session, user: User, *, now: datetime | None = None) -> list[ApiToken]:
+    """The user's tokens that still work."""
+    now = now or utcnow()
+    rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
+    return [t for t in rows if t.is_valid(now)]
+
+
+def record_contact_read(
+    session: Session,
+    user: User,
+    *,
+    subject_type: str,
+    subject_id: str | int,
+    fields: Sequence[str],
+    purpose: str = "",
+) -> ContactAccessLog:
+    """Append one audit record: `user` saw the unmasked `fields` of a subject (e.g. a report's reporter)."""
+    if not fields:
+        raise ValueError("an audit record names the fields that were read")
+    entry = ContactAccessLog(
+        at=utcnow(),
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        fields=",".join(sorted(fields)),
+        purpose=purpose[:200],
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def list_contact_reads(
+    session: Session,
+    *,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    username: str | None = None,
+    limit: int = 100,
+) -> list[ContactAccessLog]:
+    """Audit records, newest first."""
+    stmt = select(ContactAccessLog).order_by(ContactAccessLog.id.desc()).limit(limit)
+    if subject_type is not None:
+        stmt = stmt.where(ContactAccessLog.subject_type == subject_type)
+    if subject_id is not None:
+        stmt = stmt.where(ContactAccessLog.subject_id == subject_id)
+    if username is not None:
+        stmt = stmt.where(ContactAccessLog.username == username)
+    return list(session.scalars(stmt))

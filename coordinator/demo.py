@@ -1,0 +1,75 @@
+"""`seed demo`: boundaries, approximate demo jurisdictions, dispatch units, one squad per jurisdiction
+and one user per role. Idempotent: a second run adds nothing and shows no password again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from coordinator.auth import services as auth
+from coordinator.boundaries import services as boundaries
+from coordinator.squads import services as squads
+
+DEMO_SQUAD = "SQ-310120-S07"  # 柘林中队 (Fengxian), on the Fengxian–Jinshan border
+DEMO_DISTRICT = "310120"
+# username, role, squad, district, display name
+DEMO_USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
+    ("demo_leader", "squad_leader", DEMO_SQUAD, None, "演示中队长"),
+    ("demo_member", "squad_member", DEMO_SQUAD, None, "演示队员"),
+    ("demo_dispatcher", "dispatcher", None, DEMO_DISTRICT, "演示调度员（奉贤）"),
+    ("demo_committee", "committee", None, None, "演示联席会议成员"),
+    ("demo_admin", "admin", None, None, "演示管理员"),
+    ("demo_reporter", "reporter", None, None, "演示网格员"),
+)
+
+
+@dataclass
+class NewCredentials:
+    """Credentials of a user created by this run (shown once)."""
+
+    username: str
+    role: str
+    password: str
+    token: str
+
+
+@dataclass
+class DemoReport:
+    """What `seed demo` did."""
+
+    lines: list[str] = field(default_factory=list)
+    credentials: list[NewCredentials] = field(default_factory=list)
+    existing_users: list[str] = field(default_factory=list)
+
+
+def seed_demo(session: Session, *, snap_m: float, token_ttl_days: int) -> DemoReport:
+    """Seed everything the demo needs (the caller commits)."""
+    report = DemoReport()
+    _, generation = boundaries.seed_shipped_boundaries(session, snap_m=snap_m)
+    report.lines.append(
+        "districts: " + ("already up to date" if generation is None else f"generation {generation.id}")
+    )
+    area_plan, squad_plan = squads.seed_demo_territory(session, snap_m=snap_m)
+    report.lines.append(
+        f"demo jurisdictions (近似 approximate): {len(area_plan.of_kind('new'))} new, "
+        f"{len(area_plan.of_kind('changed'))} changed, {len(area_plan.of_kind('unchanged'))} unchanged"
+    )
+    report.lines.append(f"demo squads: {len(squad_plan.of_kind('new'))} new")
+    for username, role, squad_code, district, name in DEMO_USERS:
+        if auth.find_user(session, username) is not None:
+            report.existing_users.append(username)
+            continue
+        password = auth.generate_password()
+        user = auth.create_user(
+            session,
+            username=username,
+            role=role,
+            squad_code=squad_code,
+            district=district,
+            display_name=name,
+            password=password,
+        )
+        _, token = auth.issue_token(session, user, ttl_days=token_ttl_days, label="seed demo")
+        report.credentials.append(NewCredentials(username, role, password, token))
+    return report

@@ -1,0 +1,235 @@
+"""Who may do what: every permission rule of the service lives in this module.
+
+- `RULES` maps each Flask endpoint to a `Rule` (public, or the roles allowed). One `before_request`
+  hook (`enforce`) applies it to every request. It fails closed: an endpoint without a rule answers
+  403 (and the route × role table test in tests/test_policy.py fails the build first).
+- Object-level decisions that depend on the data (which squads a dispatcher may manage, who sees a
+  reporter's phone number) are functions here too, called by views and services.
+
+Credentials: `Authorization: Bearer <token>` (API clients; no CSRF check), or the browser session set
+by `POST /api/v1/auth/login`, whose unsafe requests (POST/PUT/PATCH/DELETE) must carry the session's
+CSRF token in the `X-CSRF-Token` header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from flask import Flask, g, request, session
+from sqlalchemy.orm import Session
+
+from coordinator.auth.models import ROLES, ApiToken, User
+from coordinator.errors import Forbidden, Unauthorized
+from coordinator.extensions import db_session
+from coordinator.squads.models import Squad
+
+log = logging.getLogger(__name__)
+
+Role = Literal["squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter"]
+Visibility = Literal["full", "masked", "absent"]
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_HEADER = "X-CSRF-Token"
+SESSION_USER = "uid"
+SESSION_CSRF = "csrf"
+SESSION_FINGERPRINT = "pwfp"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Access to one endpoint: public, or any of `roles` (authenticated)."""
+
+    public: bool = False
+    roles: frozenset[str] = frozenset()
+
+    def allows(self, role: str) -> bool:
+        """Whether an authenticated user of `role` passes."""
+        return self.public or role in self.roles
+
+
+PUBLIC = Rule(public=True)
+
+
+def allow(*roles: Role) -> Rule:
+    """A rule for authenticated users of these roles."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s) {sorted(unknown)}")
+    return Rule(roles=frozenset(roles))
+
+
+ANY_ROLE = allow(*ROLES)  # type: ignore[arg-type]
+STAFF = allow("squad_leader", "squad_member", "dispatcher", "committee", "admin")  # not reporters
+DISPATCH = allow("dispatcher", "admin")
+
+# Endpoint → rule. Listed even when a route is added by another branch (geolocate, border zones):
+# the table test only checks endpoints that exist, and a rule waiting for its route is harmless.
+RULES: dict[str, Rule] = {
+    # operations and documentation
+    "static": PUBLIC,
+    "health.healthz": PUBLIC,
+    "health.livez": PUBLIC,  # liveness probe, added on main
+    "openapi.openapi_json": PUBLIC,
+    "openapi.docs": PUBLIC,
+    # geography is public: maps of districts, borders, border zones; point lookups
+    "boundaries.list_boundaries": PUBLIC,
+    "boundaries.get_boundary": PUBLIC,
+    "boundaries.list_borders": PUBLIC,
+    "boundaries.list_border_zones": PUBLIC,
+    "geolocate.geolocate_point": PUBLIC,
+    "geolocate.geolocate_batch": PUBLIC,
+    # people
+    "auth.login": PUBLIC,
+    "auth.logout": ANY_ROLE,
+    "auth.me": ANY_ROLE,
+    "auth.list_users": DISPATCH,
+    "auth.list_contact_reads": allow("admin"),
+    # squads
+    "squads.list_squads": STAFF,
+    "squads.get_squad": STAFF,
+    "squads.update_squad": DISPATCH,
+    "squads.list_dispatch_units": STAFF,
+}
+
+
+def is_protected(endpoint: str) -> bool:
+    """Whether the endpoint needs credentials (endpoints without a rule are denied, so: yes)."""
+    rule = RULES.get(endpoint)
+    return rule is None or not rule.public
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of the current request."""
+
+    user: User
+    via: Literal["token", "session"]
+    token: ApiToken | None = None
+
+
+def password_fingerprint(user: User) -> str:
+    """A short digest of the password hash kept in the session: changing the password ends sessions."""
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    return value.strip()
+
+
+def authenticate(db: Session) -> Principal | None:
+    """The caller from a bearer token (preferred) or the browser session; None if neither is sent.
+
+    A token that is sent but unknown, expired or revoked is an error (401), never "anonymous".
+    """
+    from coordinator.auth import services as auth
+
+    token = _bearer_token()
+    if token is not None:
+        row = auth.authenticate_token(db, token)
+        if row is None:
+            raise Unauthorized("invalid, expired or revoked API token")
+        return Principal(user=row.user, via="token", token=row)
+    user_id = session.get(SESSION_USER)
+    if user_id is None:
+        return None
+    user = db.get(User, user_id)
+    if user is None or not user.active or session.get(SESSION_FINGERPRINT) != password_fingerprint(user):
+        session.clear()
+        raise Unauthorized("the session has ended; log in again")
+    return Principal(user=user, via="session")
+
+
+def _check_csrf() -> None:
+    expected = session.get(SESSION_CSRF)
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not expected or not hmac.compare_digest(str(expected), sent):
+        raise Forbidden(
+            f"session requests that change data need the {CSRF_HEADER} header (from login or /api/v1/me)",
+            code="csrf_failed",
+        )
+
+
+def enforce() -> None:
+    """The one `before_request` hook: authenticate, then apply the endpoint's rule."""
+    endpoint = request.endpoint
+    if endpoint is None:  # no route matched: let Flask answer 404/405
+        return
+    rule = RULES.get(endpoint)
+    if rule is None:
+        log.error("no access rule for endpoint %s: denied (fail closed)", endpoint)
+        raise Forbidden("no access rule covers this route", details={"endpoint": endpoint})
+    if rule.public:
+        return
+    principal = authenticate(db_session())
+    if principal is None:
+        raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
+    g.principal = principal
+    if principal.via == "session" and request.method in UNSAFE_METHODS:
+        _check_csrf()
+    if not rule.allows(principal.user.role):
+        raise Forbidden(
+            f"a {principal.user.role} may not use this endpoint",
+            details={"endpoint": endpoint, "role": principal.user.role, "allowed": sorted(rule.roles)},
+        )
+
+
+def init_app(app: Flask) -> None:
+    """Install the policy hook."""
+    app.before_request(enforce)
+
+
+def current_principal() -> Principal:
+    """The caller of a protected endpoint (the hook guarantees there is one)."""
+    principal: Principal | None = g.get("principal")
+    if principal is None:  # a view on a public route asked for a user: a programming error
+        raise Unauthorized("authentication required")
+    return principal
+
+
+def current_user() -> User:
+    """The user calling a protected endpoint."""
+    return current_principal().user
+
+
+# ------------------------------------------------------------------------------- object-level rules
+
+
+def can_manage_squad(user: User, squad: Squad) -> bool:
+    """Admins manage every squad; a dispatcher those of their district (alliance dispatchers: all)."""
+    if user.role == "admin":
+        return True
+    return user.role == "dispatcher" and user.district_code in (None, squad.district_code)
+
+
+def require_manage_squad(user: User, squad: Squad) -> None:
+    """403 unless `user` may change `squad`."""
+    if not can_manage_squad(user, squad):
+        raise Forbidden(
+            f"squad {squad.code} belongs to district {squad.district_code}; "
+            f"only its dispatcher or an admin may change it",
+            details={"squad": squad.code, "district": squad.district_code},
+        )
+
+
+def contact_visibility(role: str, *, export: bool = False) -> Visibility:
+    """How much of a reporter's contact data (name, phone) a role sees.
+
+    Dispatchers and admins see it in full (and every such read is audited); squads see it masked
+    (138****1234); the committee and every export see none of it; reporters see none of others'.
+    """
+    if export:
+        return "absent"
+    if role in ("dispatcher", "admin"):
+        return "full"
+    if role in ("squad_leader", "squad_member"):
+        return "masked"
+    return "absent"

@@ -1,0 +1,119 @@
+"""Small factories for tests: squads, users, tokens, custom jurisdictions. They flush, never commit."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import MultiPolygon, Polygon, box
+from sqlalchemy.orm import Session
+
+from coordinator.auth import services as auth
+from coordinator.auth.models import User
+from coordinator.boundaries.models import AdminArea, BoundaryGeneration
+from coordinator.db import utcnow
+from coordinator.squads import services as squads
+from coordinator.squads.models import Squad
+
+_seq = itertools.count(1)
+PASSWORD = "correct horse battery"
+
+
+def unique(prefix: str) -> str:
+    """A code or name not used by any other factory call in this run."""
+    return f"{prefix}{next(_seq)}"
+
+
+def make_area(
+    session: Session,
+    *,
+    code: str | None = None,
+    district: str = "310120",
+    level: str = "custom",
+    polygon: Polygon | None = None,
+    approximate: bool = False,
+) -> AdminArea:
+    """A current boundary (own generation) — by default a small box in Fengxian."""
+    generation = BoundaryGeneration(source="test", description="factory")
+    session.add(generation)
+    session.flush()
+    area = AdminArea(
+        code=code or unique("T"),
+        name_zh="测试辖区",
+        name_en="test area",
+        level=level,
+        parent_code=district,
+        member=True,
+        approximate=approximate,
+        source="test",
+        version=1,
+        valid_from=utcnow(),
+        generation_id=generation.id,
+        geom=from_shape(MultiPolygon([polygon or box(121.45, 30.84, 121.47, 30.86)]), srid=4326),
+    )
+    session.add(area)
+    session.flush()
+    return area
+
+
+def make_squad(
+    session: Session,
+    *,
+    code: str | None = None,
+    district: str = "310120",
+    jurisdiction: str | None = None,
+    categories: list[str] | None = None,
+    active: bool = True,
+) -> Squad:
+    """A squad under its district's dispatch desk."""
+    squads.ensure_dispatch_units(session)
+    unit = next(u for u in squads.list_dispatch_units(session) if u.district_code == district)
+    squad = Squad(
+        code=code or unique("SQ-T"),
+        name_zh="测试中队",
+        name_en="Test squad",
+        district_code=district,
+        dispatch_unit_id=unit.id,
+        jurisdiction_code=jurisdiction,
+        categories=categories or [],
+        night_capacity=2,
+        contact_channel="wecom:test",
+        active=active,
+    )
+    session.add(squad)
+    session.flush()
+    return squad
+
+
+def make_user(
+    session: Session,
+    role: str,
+    *,
+    squad: Squad | None = None,
+    district: str | None = None,
+    username: str | None = None,
+    password: str | None = PASSWORD,
+) -> User:
+    """A user of `role`; squad roles get a fresh squad unless one is given."""
+    if role in ("squad_leader", "squad_member") and squad is None:
+        squad = make_squad(session)
+    return auth.create_user(
+        session,
+        username=username or unique(f"u_{role}_"),
+        role=role,
+        squad_code=squad.code if squad else None,
+        district=district,
+        password=password,
+    )
+
+
+def make_token(session: Session, user: User, *, ttl_days: int = 30, now: datetime | None = None) -> str:
+    """A new API token for `user` (the token itself)."""
+    _, token = auth.issue_token(session, user, ttl_days=ttl_days, now=now)
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Request headers for a bearer token."""
+    return {"Authorization": f"Bearer {token}"}

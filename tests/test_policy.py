@@ -1,0 +1,157 @@
+"""The route × role table: every route of the app, called by every role, anonymously and with a bad
+token, answers as this table says. A new route without a line here fails the build (and one without a
+policy rule is denied), so nobody ships an endpoint whose access nobody decided."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from coordinator.auth.models import ROLES
+from coordinator.policy import RULES
+from tests.factories import bearer, make_squad, make_token, make_user
+
+PUBLIC = "public"
+STAFF = {"squad_leader", "squad_member", "dispatcher", "committee", "admin"}
+ALL = set(ROLES)
+
+# endpoint → "public" or the roles that get through. Written out by hand on purpose: it is the
+# reviewed statement of who may do what, checked against what the app actually does.
+EXPECTED: dict[str, str | set[str]] = {
+    "static": PUBLIC,
+    "health.healthz": PUBLIC,
+    "health.livez": PUBLIC,
+    "openapi.openapi_json": PUBLIC,
+    "openapi.docs": PUBLIC,
+    "boundaries.list_boundaries": PUBLIC,
+    "boundaries.get_boundary": PUBLIC,
+    "boundaries.list_borders": PUBLIC,
+    "boundaries.list_border_zones": PUBLIC,
+    "geolocate.geolocate_point": PUBLIC,
+    "geolocate.geolocate_batch": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": ALL,
+    "auth.me": ALL,
+    "auth.list_users": {"dispatcher", "admin"},
+    "auth.list_contact_reads": {"admin"},
+    "squads.list_squads": STAFF,
+    "squads.get_squad": STAFF,
+    "squads.update_squad": {"dispatcher", "admin"},
+    "squads.list_dispatch_units": STAFF,
+}
+
+SQUAD_CODE = "SQ-POLICY"
+PATH_VALUES = {"code": SQUAD_CODE, "filename": "api-docs.html"}
+PATH_VALUES_BY_ENDPOINT = {"boundaries.get_boundary": {"code": "310120"}}
+
+
+def routes(app: Flask) -> list[tuple[str, str, str]]:
+    """(endpoint, method, concrete URL) for every rule of the app."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        values = {**PATH_VALUES, **PATH_VALUES_BY_ENDPOINT.get(rule.endpoint, {})}
+        args = {name: values[name] for name in rule.arguments}
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **args)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            out.append((rule.endpoint, method, url))
+    return out
+
+
+def call(client: FlaskClient, method: str, url: str, headers: dict[str, str]) -> int:
+    kwargs: dict[str, Any] = {"headers": headers}
+    if method in {"POST", "PUT", "PATCH"}:
+        kwargs["json"] = {}
+    response = client.open(url, method=method, **kwargs)
+    response.close()  # static files are streamed from an open file
+    return response.status_code
+
+
+def test_every_route_has_an_expectation_and_a_policy_rule(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(EXPECTED) == set(), "add the new route to EXPECTED (and to policy.RULES)"
+    assert endpoints - set(RULES) == set(), "add the new route to coordinator.policy.RULES"
+    # The table and the policy agree, also for routes another branch adds.
+    for name, expected in EXPECTED.items():
+        rule = RULES[name]
+        assert rule.public == (expected == PUBLIC), name
+        if expected != PUBLIC:
+            assert set(rule.roles) == expected, name
+
+
+def test_route_by_role_table(app: Flask, client: FlaskClient, session: Session) -> None:
+    squad = make_squad(session, code=SQUAD_CODE, district="310120")
+    tokens: dict[str, str] = {}
+    for role in ROLES:
+        user = make_user(
+            session,
+            role,
+            squad=squad if role in ("squad_leader", "squad_member") else None,
+            district="310120" if role == "dispatcher" else None,
+        )
+        tokens[role] = make_token(session, user)
+    session.commit()
+
+    failures = []
+    checked = 0
+    for endpoint, method, url in routes(app):
+        expected = EXPECTED[endpoint]
+        callers: dict[str, dict[str, str]] = {
+            "anonymous": {},
+            "bad token": bearer("jj_not-a-real-token"),
+            **{role: bearer(token) for role, token in tokens.items()},
+        }
+        for caller, headers in callers.items():
+            status = call(client, method, url, headers)
+            checked += 1
+            if expected == PUBLIC:
+                ok = status not in (401, 403)
+                want = "not 401/403"
+            elif caller in ("anonymous", "bad token"):
+                ok, want = status == 401, "401"
+            elif caller in expected:
+                ok, want = status not in (401, 403), "not 401/403"
+            else:
+                ok, want = status == 403, "403"
+            if not ok:
+                failures.append(f"{method} {url} as {caller}: {status}, expected {want}")
+    assert not failures, "\n".join(failures)
+    assert checked >= (len(EXPECTED) - 4) * 8  # every route × 8 callers (4 announced routes may be absent)
+
+
+def test_a_route_without_a_rule_is_denied(app: Flask, client: FlaskClient, session: Session) -> None:
+    app.add_url_rule("/api/v1/forgotten", "forgotten", lambda: {"secret": True})
+    token = make_token(session, make_user(session, "admin"))
+    session.commit()
+    response = client.get("/api/v1/forgotten", headers=bearer(token))
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "forbidden"
+    assert client.get("/api/v1/forgotten").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer jj_nope"}, {"Authorization": "Basic eDp5"}]
+)
+def test_401_has_the_error_shape_and_a_challenge(client: FlaskClient, headers: dict[str, str]) -> None:
+    response = client.get("/api/v1/squads", headers=headers)
+    assert response.status_code == 401
+    body = response.get_json()
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_403_names_the_role_and_has_the_error_shape(client: FlaskClient, session: Session) -> None:
+    token = make_token(session, make_user(session, "reporter"))
+    session.commit()
+    response = client.get("/api/v1/squads", headers=bearer(token))
+    assert response.status_code == 403
+    error = response.get_json()["error"]
+    assert error["code"] == "forbidden"
+    assert error["details"]["role"] == "reporter"

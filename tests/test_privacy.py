@@ -1,0 +1,108 @@
+"""Personal contact data: masking, who sees what, and the append-only audit of unmasked reads."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from coordinator.auth.models import ContactAccessLog
+from coordinator.policy import contact_visibility
+from coordinator.privacy import Contact, mask_name, mask_phone, present_contact, show_contact
+from tests.factories import bearer, make_token, make_user
+
+CONTACT = Contact(name="张三丰", phone="13812341234")
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ("13812341234", "138****1234"),
+        ("+86 138-1234-1234", "138****1234"),
+        ("021-57123456", "021****3456"),
+        ("12345", "***45"),
+        ("", ""),
+    ],
+)
+def test_mask_phone(raw: str, masked: str) -> None:
+    assert mask_phone(raw) == masked
+
+
+def test_mask_name() -> None:
+    assert mask_name("张三丰") == "张**"
+    assert mask_name("Li Lei") == "L*****"
+    assert mask_name("王") == "*"
+
+
+@pytest.mark.parametrize(
+    ("role", "visibility"),
+    [
+        ("dispatcher", "full"),
+        ("admin", "full"),
+        ("squad_leader", "masked"),
+        ("squad_member", "masked"),
+        ("committee", "absent"),
+        ("reporter", "absent"),
+    ],
+)
+def test_visibility_by_role(role: str, visibility: str) -> None:
+    assert contact_visibility(role) == visibility
+    assert contact_visibility(role, export=True) == "absent"  # exports never carry contact data
+
+
+def test_present_contact() -> None:
+    assert present_contact(CONTACT, "full") == {"name": "张三丰", "phone": "13812341234"}
+    assert present_contact(CONTACT, "masked") == {"name": "张**", "phone": "138****1234"}
+    assert present_contact(CONTACT, "absent") is None
+
+
+def audit_count(session: Session) -> int:
+    return len(session.scalars(select(ContactAccessLog)).all())
+
+
+def test_only_unmasked_reads_are_audited(session: Session) -> None:
+    before = audit_count(session)
+    dispatcher = make_user(session, "dispatcher", district="310120")
+    leader = make_user(session, "squad_leader")
+    committee = make_user(session, "committee")
+    kw = {"subject_type": "report", "subject_id": 42, "purpose": "call back"}
+    assert show_contact(session, dispatcher, CONTACT, **kw) == {"name": "张三丰", "phone": "13812341234"}
+    assert show_contact(session, leader, CONTACT, **kw) == {"name": "张**", "phone": "138****1234"}
+    assert show_contact(session, committee, CONTACT, **kw) is None
+    assert show_contact(session, dispatcher, CONTACT, export=True, **kw) is None
+    rows = session.scalars(select(ContactAccessLog).order_by(ContactAccessLog.id.desc())).all()
+    assert audit_count(session) == before + 1
+    assert (rows[0].username, rows[0].role, rows[0].subject_id, rows[0].fields) == (
+        dispatcher.username,
+        "dispatcher",
+        "42",
+        "name,phone",
+    )
+
+
+def test_audit_rows_cannot_be_changed_or_deleted(session: Session) -> None:
+    admin = make_user(session, "admin")
+    show_contact(session, admin, CONTACT, subject_type="report", subject_id=7)
+    session.flush()
+    for statement in (
+        "UPDATE contact_access_log SET username = 'someone else'",
+        "DELETE FROM contact_access_log",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
+            session.execute(text(statement))
+    assert session.scalars(select(ContactAccessLog.username)).all()[-1] == admin.username
+
+
+def test_admin_reads_the_audit(client: FlaskClient, session: Session) -> None:
+    admin = make_user(session, "admin")
+    show_contact(session, admin, CONTACT, subject_type="report", subject_id="JJ-1", purpose="verify")
+    token = make_token(session, admin)
+    session.commit()
+    reads = client.get("/api/v1/audit/contact-reads?subject_id=JJ-1", headers=bearer(token)).get_json()[
+        "reads"
+    ]
+    assert [(r["username"], r["fields"], r["purpose"]) for r in reads] == [
+        (admin.username, ["name", "phone"], "verify")
+    ]
