@@ -42,12 +42,15 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from coordinator import policy
     from coordinator.auth.views import bp as auth_bp
     from coordinator.boundaries.views import bp as boundaries_bp
+    from coordinator.cases.views import bp as cases_bp
     from coordinator.geolocation.services import LocatorCache
     from coordinator.geolocation.views import bp as geolocate_bp
+    from coordinator.geolocation.views import prepare_locator
     from coordinator.health import bp as health_bp
     from coordinator.openapi import bp as openapi_bp
     from coordinator.squads.views import bp as squads_bp
 
+    app.before_request(prepare_locator)  # before authentication opens the request's transaction
     policy.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(boundaries_bp, url_prefix="/api/v1")
@@ -57,6 +60,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     )
     app.register_blueprint(auth_bp, url_prefix="/api/v1")
     app.register_blueprint(squads_bp, url_prefix="/api/v1")
+    app.register_blueprint(cases_bp, url_prefix="/api/v1")
     app.register_blueprint(openapi_bp)
 
     from coordinator.cli import register_cli

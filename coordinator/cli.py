@@ -51,6 +51,23 @@ def db_check() -> None:
     click.echo("models and migrations agree")
 
 
+@seed_cli.command("reference")
+def seed_reference() -> None:
+    """Reference data: Shanghai districts, dispatch desks, report categories, routing rules (idempotent)."""
+    from flask import current_app
+
+    from coordinator import get_settings
+    from coordinator.db import session_scope
+    from coordinator.demo import seed_reference as run
+    from coordinator.extensions import get_sessionmaker
+
+    settings = get_settings(current_app)
+    with session_scope(get_sessionmaker()) as session:
+        lines = run(session, snap_m=settings.border_snap_m, zone_width_m=settings.border_zone_width_m)
+    for line in lines:
+        click.echo(line)
+
+
 @seed_cli.command("demo")
 def seed_demo() -> None:
     """Boundaries, approximate demo jurisdictions, dispatch units, demo squads and one user per role.
@@ -66,7 +83,12 @@ def seed_demo() -> None:
 
     settings = get_settings(current_app)
     with session_scope(get_sessionmaker()) as session:
-        report = run(session, snap_m=settings.border_snap_m, token_ttl_days=settings.token_ttl_days)
+        report = run(
+            session,
+            snap_m=settings.border_snap_m,
+            token_ttl_days=settings.token_ttl_days,
+            zone_width_m=settings.border_zone_width_m,
+        )
     for line in report.lines:
         click.echo(line)
     if report.existing_users:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from coordinator.auth import services as auth
 from coordinator.boundaries import services as boundaries
+from coordinator.cases.seed import seed_categories_and_rules
 from coordinator.squads import services as squads
 
 DEMO_SQUAD = "SQ-310120-S07"  # 柘林中队 (Fengxian), on the Fengxian–Jinshan border
@@ -43,13 +44,23 @@ class DemoReport:
     existing_users: list[str] = field(default_factory=list)
 
 
-def seed_demo(session: Session, *, snap_m: float, token_ttl_days: int) -> DemoReport:
+def seed_reference(session: Session, *, snap_m: float, zone_width_m: float = 500.0) -> list[str]:
+    """Reference data every installation needs: districts, dispatch desks, categories, routing rules."""
+    _, generation = boundaries.seed_shipped_boundaries(session, snap_m=snap_m, zone_width_m=zone_width_m)
+    squads.ensure_dispatch_units(session)
+    new_categories, new_rules = seed_categories_and_rules(session)
+    return [
+        "districts: " + ("already up to date" if generation is None else f"generation {generation.id}"),
+        f"categories: {new_categories} new; routing rules: {new_rules} new",
+    ]
+
+
+def seed_demo(
+    session: Session, *, snap_m: float, token_ttl_days: int, zone_width_m: float = 500.0
+) -> DemoReport:
     """Seed everything the demo needs (the caller commits)."""
     report = DemoReport()
-    _, generation = boundaries.seed_shipped_boundaries(session, snap_m=snap_m)
-    report.lines.append(
-        "districts: " + ("already up to date" if generation is None else f"generation {generation.id}")
-    )
+    report.lines.extend(seed_reference(session, snap_m=snap_m, zone_width_m=zone_width_m))
     area_plan, squad_plan = squads.seed_demo_territory(session, snap_m=snap_m)
     report.lines.append(
         f"demo jurisdictions (近似 approximate): {len(area_plan.of_kind('new'))} new, "

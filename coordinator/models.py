@@ -8,6 +8,15 @@ from coordinator.boundaries.models import (
     BoundaryGeneration,
     SharedBorder,
 )
+from coordinator.cases.models import (
+    Case,
+    CaseEvent,
+    CaseNumberCounter,
+    CasePartner,
+    Category,
+    Report,
+    RoutingRule,
+)
 from coordinator.squads.models import DispatchUnit, Squad
 
 __all__ = [
@@ -16,8 +25,15 @@ __all__ = [
     "BorderZone",
     "BorderZoneSetting",
     "BoundaryGeneration",
+    "Case",
+    "CaseEvent",
+    "CaseNumberCounter",
+    "CasePartner",
+    "Category",
     "ContactAccessLog",
     "DispatchUnit",
+    "Report",
+    "RoutingRule",
     "SharedBorder",
     "Squad",
     "User",

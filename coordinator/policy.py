@@ -64,6 +64,7 @@ def allow(*roles: Role) -> Rule:
 ANY_ROLE = allow(*ROLES)  # type: ignore[arg-type]
 STAFF = allow("squad_leader", "squad_member", "dispatcher", "committee", "admin")  # not reporters
 DISPATCH = allow("dispatcher", "admin")
+REPORTERS = allow("reporter", "squad_leader", "squad_member", "dispatcher", "admin")  # not the committee
 
 # Endpoint → rule. Listed even when a route is added by another branch (geolocate, border zones):
 # the table test only checks endpoints that exist, and a rule waiting for its route is harmless.
@@ -92,6 +93,12 @@ RULES: dict[str, Rule] = {
     "squads.get_squad": STAFF,
     "squads.update_squad": DISPATCH,
     "squads.list_dispatch_units": STAFF,
+    # reports and cases: anyone allowed to report submits; staff read the shared caseload
+    "cases.list_categories": PUBLIC,
+    "cases.submit_report": REPORTERS,
+    "cases.list_cases": STAFF,
+    "cases.get_case": STAFF,
+    "cases.inbox": allow("squad_leader", "squad_member", "dispatcher", "admin"),
 }
 
 

@@ -16,10 +16,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from coordinator import create_app, migrate
-from coordinator.boundaries.services import seed_shipped_boundaries
 from coordinator.db import make_engine, session_scope
+from coordinator.demo import seed_reference
 from coordinator.extensions import SESSIONMAKER_KEY
 from coordinator.geolocation.services import LocatorCache
+from coordinator.squads.services import seed_demo_territory
 from geo.boundaries import parse_features, read_boundary_file, shipped_districts_path
 from geo.locator import AreaInfo, Locator, input_from_districts
 
@@ -39,7 +40,9 @@ def engine(database_url: str) -> Iterator[Engine]:
     migrate.upgrade(database_url)
     engine = make_engine(database_url)
     with session_scope(sessionmaker(engine)) as session:
-        seed_shipped_boundaries(session)
+        seed_reference(session, snap_m=20.0)
+        # The demo territory (approximate town jurisdictions, one squad each) is what routing needs.
+        seed_demo_territory(session)
     yield engine
     engine.dispose()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
@@ -17,7 +19,7 @@ def test_every_api_route_is_documented(app: Flask, client: FlaskClient) -> None:
     spec = client.get("/api/openapi.json").get_json()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1") or rule.rule == "/healthz":
-            path = rule.rule.replace("<", "{").replace(">", "}")
+            path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
             assert path in spec["paths"], f"{rule.rule} missing from OpenAPI"
 
 

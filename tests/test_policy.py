@@ -42,10 +42,15 @@ EXPECTED: dict[str, str | set[str]] = {
     "squads.get_squad": STAFF,
     "squads.update_squad": {"dispatcher", "admin"},
     "squads.list_dispatch_units": STAFF,
+    "cases.list_categories": PUBLIC,
+    "cases.submit_report": ALL - {"committee"},
+    "cases.list_cases": STAFF,
+    "cases.get_case": STAFF,
+    "cases.inbox": {"squad_leader", "squad_member", "dispatcher", "admin"},
 }
 
 SQUAD_CODE = "SQ-POLICY"
-PATH_VALUES = {"code": SQUAD_CODE, "filename": "api-docs.html"}
+PATH_VALUES = {"code": SQUAD_CODE, "filename": "api-docs.html", "case_id": 1}
 PATH_VALUES_BY_ENDPOINT = {"boundaries.get_boundary": {"code": "310120"}}
 
 

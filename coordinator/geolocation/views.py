@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, g, request
 
 from coordinator.api import GEOJSON, endpoint
 from coordinator.errors import ValidationFailed
@@ -20,15 +21,35 @@ from coordinator.geolocation.services import LocatorCache, check_and_locate, loc
 from geo.locator import Locator
 
 bp = Blueprint("geolocate", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def current_locator() -> Locator:
     """The process-wide locator of the current app, in step with the stored boundaries."""
-    cache: LocatorCache = current_app.extensions["coordinator.locator_cache"]
-    return cache.get(get_sessionmaker())
+    locator: Locator | None = g.get("locator")
+    if locator is None:
+        cache: LocatorCache = current_app.extensions["coordinator.locator_cache"]
+        locator = g.locator = cache.get(get_sessionmaker())
+    return locator
+
+
+def needs_locator(view: F) -> F:
+    """Mark a view whose request needs the locator (see `prepare_locator`)."""
+    view.__needs_locator__ = True  # type: ignore[attr-defined]
+    return view
+
+
+def prepare_locator() -> None:
+    """`before_request`, ahead of authentication: fetch the locator before the request opens its
+    database transaction, so a (re)build (~1–2 s) never runs while a write transaction holds SQLite's
+    write lock or a pooled connection."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "__needs_locator__", False):
+        current_locator()
 
 
 @bp.get("/geolocate")
+@needs_locator
 @endpoint(
     summary="Locate one point: district, border distance, border zone",
     description="Answers whose the point is (member district, another Shanghai district, or outside "
@@ -46,6 +67,7 @@ def geolocate_point(query: GeolocateQuery) -> dict[str, Any]:
 
 
 @bp.post("/geolocate")
+@needs_locator
 @endpoint(
     summary="Locate up to 10,000 points (GeoJSON FeatureCollection of Points)",
     tags=["geolocation"],

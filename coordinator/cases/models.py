@@ -1,0 +1,218 @@
+"""Categories, reports, cases, partners, the append-only case event trail, routing rules, numbering.
+
+A *report* is one observation (a citizen's app, a camera, a grid worker, a 12345 hotline record).
+A *case* (案卷) is the thing a squad works: reports of the same category close to an open case join it
+(dedup), so one pile of rubbish is one case however many people report it. Every case has an owner
+the whole time: a lead squad, or a dispatch unit's queue when no squad can take it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from coordinator.db import Base, UtcDateTime, utcnow
+
+REPORT_SOURCES = ("citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol")
+# The lifecycle (issue 6 adds the transitions); statuses a report can join by dedup are "open".
+CASE_STATUSES = ("reported", "routed", "claimed", "in_progress", "resolved", "verified", "closed", "void")
+OPEN_STATUSES = ("reported", "routed", "claimed", "in_progress")
+TIME_UNITS = ("work_hours", "work_days")
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class Category(Base):
+    """An event class (数字城管 事件类别), with its dedup rule and SLA limits. Codes are local data."""
+
+    __tablename__ = "category"
+    __table_args__ = (
+        CheckConstraint("claim_limit_unit IN ('work_hours', 'work_days')", name="claim_unit"),
+        CheckConstraint("resolve_limit_unit IN ('work_hours', 'work_days')", name="resolve_unit"),
+    )
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    major_class: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    dedup_radius_m: Mapped[float] = mapped_column(Float, default=100.0)
+    dedup_window_h: Mapped[float] = mapped_column(Float, default=72.0)
+    claim_limit_value: Mapped[float] = mapped_column(Float)
+    claim_limit_unit: Mapped[str] = mapped_column(String(16))
+    resolve_limit_value: Mapped[float] = mapped_column(Float)
+    resolve_limit_unit: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RoutingRule(Base):
+    """首接负责 as data: the first active rule (lowest priority number) whose conditions match decides.
+
+    Conditions (NULL = any): the locator's outcome, whether the point is in a member border zone, the
+    category. Actions: `lead` is `jurisdiction` (the squad whose territory holds the point) or
+    `dispatcher` (the queue of a dispatch unit); `partner` is `nearest_other_district` or `none`;
+    `queue` names whose dispatcher queue (`district` of the point, or `alliance`).
+    """
+
+    __tablename__ = "routing_rule"
+    __table_args__ = (
+        CheckConstraint("lead IN ('jurisdiction', 'dispatcher')", name="lead"),
+        CheckConstraint("partner IN ('nearest_other_district', 'none')", name="partner"),
+        CheckConstraint("queue IN ('district', 'alliance')", name="queue"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    in_border_zone: Mapped[bool | None] = mapped_column(Boolean)
+    category_code: Mapped[str | None] = mapped_column(ForeignKey("category.code"))
+    lead: Mapped[str] = mapped_column(String(16))
+    partner: Mapped[str] = mapped_column(String(32), default="none")
+    queue: Mapped[str] = mapped_column(String(16), default="district")
+    reason_zh: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CaseNumberCounter(Base):
+    """The last case number handed out per year (case numbers are read over the phone: JJ-2026-000123)."""
+
+    __tablename__ = "case_number_counter"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(Base):
+    """A case (案卷): one problem at one place, owned by a lead squad or a dispatcher queue."""
+
+    __tablename__ = "case_file"
+    __table_args__ = (
+        CheckConstraint(f"status IN {_sql_list(CASE_STATUSES)}", name="status"),
+        # Every case always has an owner: a lead squad or a dispatch unit's queue.
+        CheckConstraint("lead_squad_id IS NOT NULL OR queue_unit_id IS NOT NULL", name="has_owner"),
+        # Dedup looks up open cases of one category in a narrow latitude band (B-tree range scan).
+        Index("ix_case_dedup", "category_code", "lat", "lon"),
+        Index("ix_case_status_created", "status", "created_at"),
+        Index("ix_case_lead_status", "lead_squad_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="routed")
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True, nullable=False))
+    district_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    town_code: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(32))
+    in_border_zone: Mapped[bool] = mapped_column(Boolean, default=False)
+    border_pair_a: Mapped[str | None] = mapped_column(String(32))
+    border_pair_b: Mapped[str | None] = mapped_column(String(32))
+    lead_squad_id: Mapped[int | None] = mapped_column(ForeignKey("squad.id"))
+    queue_unit_id: Mapped[int | None] = mapped_column(ForeignKey("dispatch_unit.id"), index=True)
+    # The routing decision and the inputs it was made from (locator answer, matched rule, candidates).
+    routing: Mapped[dict[str, Any]] = mapped_column(JSON)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claim_by: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolve_by: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    report_count: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_report_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    reports: Mapped[list[Report]] = relationship(back_populates="case", order_by="Report.id")
+    partners: Mapped[list[CasePartner]] = relationship(back_populates="case", order_by="CasePartner.id")
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+
+
+class CasePartner(Base):
+    """A squad of the other district on a border-zone case: sees it, is notified, can join."""
+
+    __tablename__ = "case_partner"
+    __table_args__ = (UniqueConstraint("case_id", "squad_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    squad_id: Mapped[int] = mapped_column(ForeignKey("squad.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="partners")
+
+
+class Report(Base):
+    """One incoming report. Personal data (reporter name/phone) is minimal and shown per policy."""
+
+    __tablename__ = "report"
+    __table_args__ = (
+        CheckConstraint(f"source IN {_sql_list(REPORT_SOURCES)}", name="source"),
+        # Retries are safe: one report per (submitter, Idempotency-Key) and per (source, external id).
+        UniqueConstraint("submitted_by_id", "idempotency_key"),
+        UniqueConstraint("source", "external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(20))
+    observed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    input_lon: Mapped[float] = mapped_column(Float)
+    input_lat: Mapped[float] = mapped_column(Float)
+    input_crs: Mapped[str] = mapped_column(String(16))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False, nullable=False)
+    )
+    photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reporter_name: Mapped[str | None] = mapped_column(String(100))
+    reporter_phone: Mapped[str | None] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    merged: Mapped[bool] = mapped_column(Boolean, default=False)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    case: Mapped[Case] = relationship(back_populates="reports")
+
+
+class CaseEvent(Base):
+    """One entry of a case's audit trail. Rows are only ever inserted (never updated or deleted)."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor: Mapped[str] = mapped_column(String(64), default="system")
+    kind: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")

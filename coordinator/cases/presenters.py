@@ -1,0 +1,139 @@
+"""Turn cases into API payloads (JSON and GeoJSON), applying the personal-data rules per caller."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from coordinator.auth.models import User
+from coordinator.boundaries.services import current_areas
+from coordinator.cases.models import Case, Category
+from coordinator.cases.services import is_overdue, squads_by_id
+from coordinator.privacy import Contact, show_contact
+from coordinator.squads.models import DispatchUnit, Squad
+from coordinator.worktime import SHANGHAI
+
+
+def _local(value: datetime | None) -> str | None:
+    return value.astimezone(SHANGHAI).isoformat() if value else None
+
+
+class CasePresenter:
+    """Serializes many cases with a handful of queries (squads, names, users looked up once)."""
+
+    def __init__(self, session: Session, cases: Sequence[Case], *, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        squad_ids = {c.lead_squad_id for c in cases if c.lead_squad_id} | {
+            p.squad_id for c in cases for p in c.partners
+        }
+        self.squads: dict[int, Squad] = squads_by_id(session, squad_ids)
+        self.districts = {a.code: a.name_zh for a in current_areas(session, level="district")}
+        self.categories = {c.code: c for c in session.scalars(select(Category))}
+        user_ids = {c.claimed_by_id for c in cases if c.claimed_by_id}
+        self.users = (
+            {u.id: u.username for u in session.scalars(select(User).where(User.id.in_(user_ids)))}
+            if user_ids
+            else {}
+        )
+        unit_ids = {c.queue_unit_id for c in cases if c.queue_unit_id}
+        self.units = (
+            {u.id: u for u in session.scalars(select(DispatchUnit).where(DispatchUnit.id.in_(unit_ids)))}
+            if unit_ids
+            else {}
+        )
+
+    def _squad(self, squad_id: int | None) -> dict[str, Any] | None:
+        squad = self.squads.get(squad_id) if squad_id else None
+        if squad is None:
+            return None
+        return {"code": squad.code, "name": squad.name_zh, "district": squad.district_code}
+
+    def summary(self, case: Case) -> dict[str, Any]:
+        """The case fields every listing shows."""
+        category = self.categories.get(case.category_code)
+        unit = self.units.get(case.queue_unit_id) if case.queue_unit_id else None
+        return {
+            "id": case.id,
+            "number": case.number,
+            "status": case.status,
+            "category": case.category_code,
+            "category_name": category.name_zh if category else case.category_code,
+            "district": None
+            if case.district_code is None
+            else {
+                "code": case.district_code,
+                "name": self.districts.get(case.district_code, case.district_code),
+            },
+            "in_border_zone": case.in_border_zone,
+            "border_pair": [case.border_pair_a, case.border_pair_b] if case.border_pair_a else None,
+            "lead_squad": self._squad(case.lead_squad_id),
+            "queue": None if unit is None else {"code": unit.code, "name": unit.name_zh},
+            "partner_squads": [s for s in (self._squad(p.squad_id) for p in case.partners) if s],
+            "claimed_by": self.users.get(case.claimed_by_id) if case.claimed_by_id else None,
+            "report_count": case.report_count,
+            "lon": case.lon,
+            "lat": case.lat,
+            "created_at": _local(case.created_at),
+            "claim_by": _local(case.claim_by),
+            "resolve_by": _local(case.resolve_by),
+            "overdue": is_overdue(case, self.now),
+            "synthetic": case.synthetic,
+        }
+
+    def detail(self, case: Case, viewer: User) -> dict[str, Any]:
+        """The case with routing, reports (contact per the viewer's role) and its audit trail."""
+        reports = []
+        for r in case.reports:
+            contact = None
+            if r.reporter_name or r.reporter_phone:
+                contact = show_contact(
+                    self.session,
+                    viewer,
+                    Contact(name=r.reporter_name, phone=r.reporter_phone),
+                    subject_type="report",
+                    subject_id=r.id,
+                    purpose=f"case {case.number}",
+                )
+            reports.append(
+                {
+                    "id": r.id,
+                    "source": r.source,
+                    "description": r.description,
+                    "observed_at": _local(r.observed_at),
+                    "received_at": _local(r.received_at),
+                    "lon": r.lon,
+                    "lat": r.lat,
+                    "input": {"lon": r.input_lon, "lat": r.input_lat, "crs": r.input_crs},
+                    "photos": list(r.photos or []),
+                    "reporter": contact,
+                    "merged": r.merged,
+                }
+            )
+        events = [
+            {
+                "id": e.id,
+                "at": _local(e.at),
+                "actor": e.actor,
+                "kind": e.kind,
+                "from_status": e.from_status,
+                "to_status": e.to_status,
+                "reason": e.reason,
+                "payload": e.payload,
+            }
+            for e in case.events
+        ]
+        return {**self.summary(case), "routing": case.routing, "reports": reports, "events": events}
+
+    def feature(self, case: Case) -> dict[str, Any]:
+        """The case as a GeoJSON Point feature."""
+        return {
+            "type": "Feature",
+            "id": case.id,
+            "geometry": {"type": "Point", "coordinates": [case.lon, case.lat]},
+            "properties": self.summary(case),
+        }

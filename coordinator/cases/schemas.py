@@ -1,0 +1,222 @@
+"""Schemas of the report/case API (they validate requests and generate its OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+
+from coordinator.api import QueryModel
+from coordinator.geolocation.schemas import CRS_HELP, CrsName
+
+Source = Literal["citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol"]
+Status = Literal["reported", "routed", "claimed", "in_progress", "resolved", "verified", "closed", "void"]
+MAX_PHOTOS = 9
+
+
+class CategoryOut(BaseModel):
+    """An event class reports can be filed under."""
+
+    code: str = Field(description="Category code, e.g. `01-11`.")
+    name: str = Field(description="Chinese name, e.g. 积存垃圾渣土（建筑垃圾偷倒）.")
+    name_en: str
+    major_class: str
+    dedup_radius_m: float = Field(description="Reports within this distance of an open case join it.")
+    dedup_window_h: float = Field(description="…if that case had a report within this many hours.")
+    claim_limit: str = Field(description="Claim within, in working time, e.g. `2 work_hours`.")
+    resolve_limit: str = Field(description="Resolve within, in working time, e.g. `1 work_days`.")
+
+
+class CategoryList(BaseModel):
+    """All active categories."""
+
+    categories: list[CategoryOut]
+
+
+class ReporterContact(BaseModel):
+    """Optional reporter contact (kept minimal; shown masked to squads, never to the committee)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{4,30}$")
+
+
+class ReportIn(BaseModel):
+    """A report of a problem at a point."""
+
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(min_length=1, max_length=16, description="A code from GET /api/v1/categories.")
+    description: str = Field(default="", max_length=4000)
+    lon: float = Field(allow_inf_nan=False, description="Longitude (经度).")
+    lat: float = Field(allow_inf_nan=False, description="Latitude (纬度).")
+    crs: CrsName = Field(default="wgs84", description=CRS_HELP)
+    observed_at: datetime | None = Field(default=None, description="When it was seen (ISO 8601 with offset).")
+    source: Source = "citizen"
+    photos: list[AnyHttpUrl] = Field(default_factory=list, max_length=MAX_PHOTOS, description="Photo URLs.")
+    reporter: ReporterContact | None = None
+    external_id: str | None = Field(
+        default=None, max_length=100, description="The sender's own id; a second report with it is a retry."
+    )
+
+    @field_validator("observed_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("observed_at needs a timezone offset, e.g. 2026-11-27T08:30:00+08:00")
+        return value
+
+
+class SquadRef(BaseModel):
+    """A squad in a case."""
+
+    code: str
+    name: str
+    district: str
+
+
+class Routing(BaseModel):
+    """How the case was routed, and from what."""
+
+    rule: str
+    reason: str
+    lead: dict[str, Any] | None
+    queue: dict[str, Any] | None
+    partners: list[dict[str, Any]]
+    notes: list[str]
+    inputs: dict[str, Any]
+
+
+class IntakeOut(BaseModel):
+    """The answer to a report (the same answer again for a retried request)."""
+
+    report_id: int
+    case_id: int
+    case_number: str = Field(description="Human case number to read over the phone, e.g. JJ-2026-000123.")
+    merged: bool = Field(description="The report joined an existing open case.")
+    routing: Routing
+
+
+class DistrictRef(BaseModel):
+    """A district."""
+
+    code: str
+    name: str
+
+
+class CaseOut(BaseModel):
+    """A case as listed."""
+
+    id: int
+    number: str
+    status: Status
+    category: str
+    category_name: str
+    district: DistrictRef | None
+    in_border_zone: bool
+    border_pair: tuple[str, str] | None
+    lead_squad: SquadRef | None
+    queue: dict[str, Any] | None = Field(
+        description="The dispatcher queue owning the case when no squad does."
+    )
+    partner_squads: list[SquadRef]
+    claimed_by: str | None
+    report_count: int
+    lon: float
+    lat: float
+    created_at: datetime
+    claim_by: datetime | None = Field(description="Claim deadline (Asia/Shanghai).")
+    resolve_by: datetime | None = Field(description="Resolve deadline (Asia/Shanghai).")
+    overdue: bool
+    synthetic: bool
+
+
+class ReportOut(BaseModel):
+    """A report inside a case."""
+
+    id: int
+    source: Source
+    description: str
+    observed_at: datetime
+    received_at: datetime
+    lon: float
+    lat: float
+    input: dict[str, Any]
+    photos: list[str]
+    reporter: dict[str, str | None] | None = Field(
+        description="Full, masked or absent, by the caller's role."
+    )
+    merged: bool
+
+
+class EventOut(BaseModel):
+    """One audit-trail entry."""
+
+    id: int
+    at: datetime
+    actor: str
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    reason: str
+    payload: dict[str, Any]
+
+
+class CaseDetail(CaseOut):
+    """A case with its reports, routing decision and audit trail."""
+
+    routing: Routing
+    reports: list[ReportOut]
+    events: list[EventOut]
+
+
+class CaseQuery(QueryModel):
+    """Filters of the case list."""
+
+    status: Status | None = None
+    squad: str | None = Field(default=None, description="Squad code: cases it leads or partners on.")
+    district: str | None = None
+    category: str | None = None
+    in_border_zone: bool | None = None
+    bbox: str | None = Field(default=None, description="min_lon,min_lat,max_lon,max_lat (WGS-84).")
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    page: int = Field(default=1, ge=1)
+    per_page: int = Field(default=50, ge=1, le=500)
+    format: Literal["json", "geojson"] = "json"
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = value.split(",")
+        try:
+            x0, y0, x1, y1 = (float(p) for p in parts)
+        except ValueError as exc:
+            raise ValueError("bbox must be four numbers: min_lon,min_lat,max_lon,max_lat") from exc
+        if not (x0 < x1 and y0 < y1):
+            raise ValueError("bbox must have min < max")
+        return value
+
+    @field_validator("created_from", "created_to")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a timezone offset, e.g. 2026-11-01T00:00:00+08:00")
+        return value
+
+
+class CasePage(BaseModel):
+    """A page of cases."""
+
+    cases: list[CaseOut]
+    page: int
+    per_page: int
+    total: int
+
+
+class Inbox(BaseModel):
+    """The caller's open cases: claimable first, then overdue."""
+
+    cases: list[CaseOut]

@@ -1,0 +1,551 @@
+"""Report intake: idempotent submission, dedup into open cases, 首接负责 routing, case numbers, reads.
+
+Services take a Session and never commit; the request (or CLI command) commits once.
+
+Concurrency: intake serialises per category — a PostgreSQL transaction-scoped advisory lock, or on
+SQLite the write lock taken by `BEGIN IMMEDIATE` — so two reports of the same pile of rubbish arriving
+at once cannot both open a case, and a retried request waits for the first and then replays its answer.
+Unique constraints on (submitter, Idempotency-Key) and (source, external id) back this up.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, selectinload
+
+from coordinator.auth.models import User
+from coordinator.cases.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseEvent,
+    CaseNumberCounter,
+    CasePartner,
+    Category,
+    Report,
+    RoutingRule,
+)
+from coordinator.db import begin_write
+from coordinator.errors import Conflict, NotFound, ValidationFailed
+from coordinator.geolocation.services import check_and_locate, location_payload
+from coordinator.squads.models import DispatchUnit, Squad
+from coordinator.worktime import WorkCalendar
+from geo.locator import Location, Locator
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CASE_PREFIX = "JJ"
+EARTH_RADIUS_M = 6_371_008.8
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """A report as it arrives, before any lookup (validated for shape by the API schema)."""
+
+    category: str
+    lon: float
+    lat: float
+    crs: str = "wgs84"
+    description: str = ""
+    source: str = "citizen"
+    observed_at: datetime | None = None
+    photos: Sequence[str] = ()
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    external_id: str | None = None
+    idempotency_key: str | None = None
+    synthetic: bool = False
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What happened to a report: the case it opened or joined, and whether this is a replay."""
+
+    report: Report
+    case: Case
+    merged: bool
+    replayed: bool
+
+
+@dataclass
+class RoutingDecision:
+    """Who owns a new case and why."""
+
+    rule: str
+    reason: str
+    lead: Squad | None
+    queue: DispatchUnit | None
+    partners: list[tuple[Squad, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# -- lookups ---------------------------------------------------------------------------------------
+
+
+def list_categories(session: Session, *, active_only: bool = True) -> list[Category]:
+    """Categories ordered by code."""
+    stmt = select(Category).order_by(Category.code)
+    if active_only:
+        stmt = stmt.where(Category.active.is_(True))
+    return list(session.scalars(stmt))
+
+
+def get_category(session: Session, code: str) -> Category:
+    """An active category, or 422 naming the valid codes."""
+    category = session.get(Category, code)
+    if category is None or not category.active:
+        codes = [c.code for c in list_categories(session)]
+        raise ValidationFailed(
+            f"unknown category {code!r}", code="unknown_category", details={"category": code, "valid": codes}
+        )
+    return category
+
+
+def get_case(session: Session, case_id: int) -> Case:
+    """A case with its reports, partners and events, or 404."""
+    case = session.scalars(
+        select(Case)
+        .where(Case.id == case_id)
+        .options(selectinload(Case.reports), selectinload(Case.partners), selectinload(Case.events))
+    ).one_or_none()
+    if case is None:
+        raise NotFound(f"no case {case_id}", details={"id": case_id})
+    return case
+
+
+def get_case_by_number(session: Session, number: str) -> Case:
+    """A case by its human number (JJ-2026-000123), or 404."""
+    case_id = session.scalar(select(Case.id).where(Case.number == number))
+    if case_id is None:
+        raise NotFound(f"no case {number}", details={"number": number})
+    return get_case(session, case_id)
+
+
+# -- intake ----------------------------------------------------------------------------------------
+
+
+def lock_intake(session: Session, category: str) -> None:
+    """Serialise intake of one category until the transaction ends (see the module docstring)."""
+    begin_write(session)
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"intake:{category}".encode())
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _replay(session: Session, data: ReportInput, submitter: User | None) -> Report | None:
+    report: Report | None = None
+    if data.idempotency_key and submitter is not None:
+        report = session.scalars(
+            select(Report).where(
+                Report.submitted_by_id == submitter.id, Report.idempotency_key == data.idempotency_key
+            )
+        ).one_or_none()
+    if report is None and data.external_id:
+        report = session.scalars(
+            select(Report).where(Report.source == data.source, Report.external_id == data.external_id)
+        ).one_or_none()
+    if report is not None and (
+        report.category_code != data.category
+        or not math.isclose(report.input_lon, data.lon, abs_tol=1e-9)
+        or not math.isclose(report.input_lat, data.lat, abs_tol=1e-9)
+    ):
+        raise Conflict(
+            "this Idempotency-Key / external id was already used for a different report",
+            code="idempotency_key_reused",
+            details={"report_id": report.id, "case_id": report.case_id},
+        )
+    return report
+
+
+def submit_report(
+    session: Session,
+    locator: Locator,
+    data: ReportInput,
+    *,
+    submitter: User | None,
+    calendar: WorkCalendar,
+    now: datetime | None = None,
+) -> IntakeResult:
+    """Take one report: replay a retry, else locate it, join a nearby open case or open a routed one."""
+    now = now or datetime.now(SHANGHAI)
+    lock_intake(session, data.category)
+    previous = _replay(session, data, submitter)
+    if previous is not None:
+        return IntakeResult(previous, previous.case, previous.merged, replayed=True)
+
+    category = get_category(session, data.category)
+    location = check_and_locate(locator, data.lon, data.lat, data.crs)
+    case, distance = find_duplicate(session, category, location.lon, location.lat, now=now)
+    merged = case is not None
+    if case is None:
+        case = open_case(
+            session, locator, category, location, calendar=calendar, now=now, synthetic=data.synthetic
+        )
+    report = Report(
+        case=case,
+        category_code=category.code,
+        description=data.description,
+        source=data.source,
+        observed_at=data.observed_at or now,
+        received_at=now,
+        input_lon=data.lon,
+        input_lat=data.lat,
+        input_crs=data.crs,
+        lon=location.lon,
+        lat=location.lat,
+        geom=from_shape(Point(location.lon, location.lat), srid=4326),
+        photos=list(data.photos),
+        reporter_name=data.reporter_name,
+        reporter_phone=data.reporter_phone,
+        external_id=data.external_id,
+        idempotency_key=data.idempotency_key,
+        submitted_by_id=submitter.id if submitter else None,
+        merged=merged,
+        synthetic=data.synthetic,
+    )
+    session.add(report)
+    if merged:
+        case.report_count += 1
+        case.last_report_at = max(case.last_report_at, now)
+        case.updated_at = now
+    session.flush()
+    add_event(
+        session,
+        case,
+        kind="report_merged" if merged else "reported",
+        actor=submitter,
+        to_status=case.status if merged else "reported",
+        reason=f"{data.source} 上报" + (f"，距案件 {distance:.0f} 米，并入" if merged else ""),
+        payload={"report_id": report.id, "distance_m": None if distance is None else round(distance, 1)},
+        at=now,
+    )
+    if not merged:
+        add_event(
+            session,
+            case,
+            kind="routed",
+            actor=None,
+            from_status="reported",
+            to_status=case.status,
+            reason=case.routing["reason"],
+            payload={
+                "rule": case.routing["rule"],
+                "lead": case.routing["lead"],
+                "queue": case.routing["queue"],
+            },
+            at=now,
+        )
+    return IntakeResult(report, case, merged, replayed=False)
+
+
+def geodesic_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres (haversine; < 0.5 % from the ellipsoid, ample for a dedup radius)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def find_duplicate(
+    session: Session, category: Category, lon: float, lat: float, *, now: datetime
+) -> tuple[Case | None, float | None]:
+    """The nearest open case of the category within its dedup radius and window, if any.
+
+    The query is a range scan of `ix_case_dedup` (category_code, lat, lon): a latitude band of twice the
+    radius (~200 m of Shanghai's ~135 km), filtered by longitude, status and time; the exact distance
+    is then computed for the handful of rows in the box.
+    """
+    radius = category.dedup_radius_m
+    dlat = math.degrees(radius / EARTH_RADIUS_M)
+    dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
+    since = now - timedelta(hours=category.dedup_window_h)
+    candidates = session.scalars(
+        select(Case).where(
+            Case.category_code == category.code,
+            Case.lat.between(lat - dlat, lat + dlat),
+            Case.lon.between(lon - dlon, lon + dlon),
+            Case.status.in_(OPEN_STATUSES),
+            Case.last_report_at >= since,
+        )
+    ).all()
+    best: tuple[Case | None, float | None] = (None, None)
+    for case in candidates:
+        d = geodesic_distance_m(lon, lat, case.lon, case.lat)
+        if d <= radius and (best[1] is None or d < best[1]):
+            best = (case, d)
+    return best
+
+
+def next_case_number(session: Session, now: datetime) -> str:
+    """The next human case number of the year (Asia/Shanghai), e.g. JJ-2026-000123. Never reused."""
+    year = now.astimezone(SHANGHAI).year
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(CaseNumberCounter).values(year=year, last=0).on_conflict_do_nothing())
+    last = session.execute(
+        update(CaseNumberCounter)
+        .where(CaseNumberCounter.year == year)
+        .values(last=CaseNumberCounter.last + 1)
+        .returning(CaseNumberCounter.last)
+    ).scalar_one()
+    return f"{CASE_PREFIX}-{year}-{last:06d}"
+
+
+def open_case(
+    session: Session,
+    locator: Locator,
+    category: Category,
+    location: Location,
+    *,
+    calendar: WorkCalendar,
+    now: datetime,
+    synthetic: bool = False,
+) -> Case:
+    """Create a routed case at `location` (owner, partners, deadlines) without its reports."""
+    decision = route(session, locator, category, location)
+    pair = location.border_pair
+    case = Case(
+        number=next_case_number(session, now),
+        status="routed",
+        category_code=category.code,
+        lon=location.lon,
+        lat=location.lat,
+        geom=from_shape(Point(location.lon, location.lat), srid=4326),
+        district_code=location.district.code if location.district else None,
+        town_code=location.town.code if location.town else None,
+        outcome=location.outcome,
+        in_border_zone=location.in_border_zone,
+        border_pair_a=pair[0] if pair else None,
+        border_pair_b=pair[1] if pair else None,
+        lead_squad_id=decision.lead.id if decision.lead else None,
+        queue_unit_id=decision.queue.id if decision.queue and decision.lead is None else None,
+        routing=routing_record(decision, category, location, locator),
+        claim_by=calendar.add(now, category.claim_limit_value, category.claim_limit_unit),
+        resolve_by=calendar.add(now, category.resolve_limit_value, category.resolve_limit_unit),
+        report_count=1,
+        created_at=now,
+        updated_at=now,
+        last_report_at=now,
+        synthetic=synthetic,
+    )
+    session.add(case)
+    session.flush()
+    for squad, reason in decision.partners:
+        session.add(CasePartner(case_id=case.id, squad_id=squad.id, reason=reason, added_at=now))
+    session.flush()
+    return case
+
+
+def _rule_matches(rule: RoutingRule, category: Category, location: Location) -> bool:
+    return (
+        (rule.outcome is None or rule.outcome == location.outcome)
+        and (rule.in_border_zone is None or rule.in_border_zone == location.in_border_zone)
+        and (rule.category_code is None or rule.category_code == category.code)
+    )
+
+
+def _queue_for(session: Session, scope: str, district_code: str | None) -> DispatchUnit | None:
+    if scope == "district" and district_code is not None:
+        unit = session.scalars(
+            select(DispatchUnit).where(
+                DispatchUnit.level == "district", DispatchUnit.district_code == district_code
+            )
+        ).first()
+        if unit is not None:
+            return unit
+    return session.scalars(select(DispatchUnit).where(DispatchUnit.level == "alliance")).first()
+
+
+def _squad_for_area(session: Session, area_code: str, category: Category) -> Squad | None:
+    squads = session.scalars(
+        select(Squad).where(Squad.jurisdiction_code == area_code, Squad.active.is_(True)).order_by(Squad.code)
+    ).all()
+    return next((s for s in squads if s.handles(category.code)), None)
+
+
+def route(session: Session, locator: Locator, category: Category, location: Location) -> RoutingDecision:
+    """Apply the first matching routing rule. Never returns a decision without an owner."""
+    rules = session.scalars(
+        select(RoutingRule).where(RoutingRule.active.is_(True)).order_by(RoutingRule.priority)
+    ).all()
+    rule = next((r for r in rules if _rule_matches(r, category, location)), None)
+    district_code = location.district.code if location.district else None
+    if rule is None:
+        queue = _queue_for(session, "alliance", None)
+        return RoutingDecision("none", "没有匹配的分派规则：转联盟调度员", None, queue)
+    decision = RoutingDecision(rule.name, rule.reason_zh, None, None)
+    if rule.lead == "jurisdiction":
+        town = location.town
+        decision.lead = _squad_for_area(session, town.code, category) if town else None
+        if decision.lead is None:
+            decision.notes.append("属地无可接单中队：转区调度员")
+            decision.reason = f"{rule.reason_zh}；属地无可接单中队，转区调度员"
+    if decision.lead is None:
+        decision.queue = _queue_for(session, rule.queue, district_code)
+    if rule.partner == "nearest_other_district" and location.border_pair and district_code:
+        other = next(code for code in location.border_pair if code != district_code)
+        for town, distance in locator.nearest_towns(location.lon, location.lat, other):
+            squad = _squad_for_area(session, town.code, category)
+            if squad is not None:
+                decision.partners.append((squad, f"对侧最近中队，距离 {distance:.0f} 米"))
+                break
+        else:
+            decision.notes.append(f"对侧 {other} 无可协同中队")
+    if decision.lead is None and decision.queue is None:
+        raise ValidationFailed(
+            "no dispatch unit exists to own this case; run `flask --app wsgi seed demo` or create units",
+            code="no_owner",
+        )
+    return decision
+
+
+def _squad_ref(squad: Squad) -> dict[str, Any]:
+    return {"id": squad.id, "code": squad.code, "name": squad.name_zh, "district": squad.district_code}
+
+
+def routing_record(
+    decision: RoutingDecision, category: Category, location: Location, locator: Locator
+) -> dict[str, Any]:
+    """The routing decision and its inputs, as stored on the case and shown by the API."""
+    return {
+        "rule": decision.rule,
+        "reason": decision.reason,
+        "lead": _squad_ref(decision.lead) if decision.lead else None,
+        "queue": None
+        if decision.queue is None
+        else {"id": decision.queue.id, "code": decision.queue.code, "name": decision.queue.name_zh},
+        "partners": [{**_squad_ref(s), "reason": why} for s, why in decision.partners],
+        "notes": decision.notes,
+        "inputs": {
+            "category": category.code,
+            "location": location_payload(location, generation=locator.generation),
+        },
+    }
+
+
+def add_event(
+    session: Session,
+    case: Case,
+    *,
+    kind: str,
+    actor: User | None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    reason: str = "",
+    payload: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> CaseEvent:
+    """Append one event to a case's audit trail."""
+    event = CaseEvent(
+        case_id=case.id,
+        at=at or datetime.now(SHANGHAI),
+        actor_id=actor.id if actor else None,
+        actor=actor.username if actor else "system",
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason[:500],
+        payload=payload or {},
+    )
+    session.add(event)
+    return event
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Filters of the case list."""
+
+    status: Sequence[str] = ()
+    squad: str | None = None
+    district: str | None = None
+    category: str | None = None
+    in_border_zone: bool | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def list_cases(session: Session, flt: CaseFilter, *, page: int, per_page: int) -> tuple[list[Case], int]:
+    """A page of cases (newest first) and the total count."""
+    stmt = select(Case)
+    if flt.status:
+        stmt = stmt.where(Case.status.in_(list(flt.status)))
+    if flt.squad:
+        squad_id = select(Squad.id).where(Squad.code == flt.squad).scalar_subquery()
+        partner = select(CasePartner.case_id).where(CasePartner.squad_id == squad_id)
+        stmt = stmt.where(or_(Case.lead_squad_id == squad_id, Case.id.in_(partner)))
+    if flt.district:
+        stmt = stmt.where(Case.district_code == flt.district)
+    if flt.category:
+        stmt = stmt.where(Case.category_code == flt.category)
+    if flt.in_border_zone is not None:
+        stmt = stmt.where(Case.in_border_zone.is_(flt.in_border_zone))
+    if flt.bbox:
+        x0, y0, x1, y1 = flt.bbox
+        stmt = stmt.where(Case.lon.between(x0, x1), Case.lat.between(y0, y1))
+    if flt.created_from:
+        stmt = stmt.where(Case.created_at >= flt.created_from)
+    if flt.created_to:
+        stmt = stmt.where(Case.created_at < flt.created_to)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(Case.created_at.desc(), Case.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .options(selectinload(Case.partners))
+    ).all()
+    return list(rows), total
+
+
+def squads_by_id(session: Session, ids: set[int]) -> dict[int, Squad]:
+    """Squads by id (for serializing many cases with one query)."""
+    if not ids:
+        return {}
+    return {s.id: s for s in session.scalars(select(Squad).where(Squad.id.in_(ids)))}
+
+
+def inbox(session: Session, user: User, *, now: datetime, limit: int = 200) -> list[Case]:
+    """Open cases for the caller: claimable first, then overdue, then the rest (oldest first within)."""
+    stmt = select(Case).where(Case.status.in_(OPEN_STATUSES))
+    if user.squad_id is not None:
+        partner = select(CasePartner.case_id).where(CasePartner.squad_id == user.squad_id)
+        stmt = stmt.where(or_(Case.lead_squad_id == user.squad_id, Case.id.in_(partner)))
+    elif user.role == "dispatcher":
+        units = select(DispatchUnit.id).where(
+            or_(DispatchUnit.district_code == user.district_code, DispatchUnit.level == "alliance")
+            if user.district_code is None
+            else DispatchUnit.district_code == user.district_code
+        )
+        district_cases = (
+            Case.district_code == user.district_code if user.district_code else Case.id.isnot(None)
+        )
+        stmt = stmt.where(or_(Case.queue_unit_id.in_(units), district_cases))
+    cases = session.scalars(stmt.options(selectinload(Case.partners)).limit(5000)).all()
+
+    def rank(case: Case) -> tuple[int, datetime]:
+        claimable = case.status == "routed" and case.claimed_by_id is None
+        overdue = is_overdue(case, now)
+        return (0 if claimable else 1 if overdue else 2, case.created_at)
+
+    return sorted(cases, key=rank)[:limit]
+
+
+def is_overdue(case: Case, now: datetime) -> bool:
+    """Past the claim deadline while unclaimed, or past the resolve deadline while unresolved."""
+    if case.status not in OPEN_STATUSES:
+        return False
+    if case.claimed_by_id is None and case.claim_by is not None and now > case.claim_by:
+        return True
+    return case.resolve_by is not None and now > case.resolve_by

@@ -1,0 +1,78 @@
+"""Retries at once, over real concurrent connections (not the test's rolled-back transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from flask import Flask
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from coordinator import create_app
+from coordinator.auth.models import ApiToken, User
+from coordinator.cases.models import Case, CaseEvent, CasePartner, Report
+from coordinator.db import session_scope
+from coordinator.geolocation.services import LocatorCache
+from tests.factories import bearer, make_token, make_user, unique
+
+
+@pytest.fixture
+def live_app(database_url: str, engine: Engine, locator_cache: LocatorCache) -> Iterator[tuple[Flask, str]]:
+    """An app on the real database (every request its own connection and commit), a reporter's token,
+    and a cleanup that removes what the test committed."""
+    factory = sessionmaker(engine)
+    with session_scope(factory) as session:
+        user = make_user(session, "reporter", username=unique("u_live_"))
+        token = make_token(session, user)
+        user_id = user.id
+    app = create_app({"database_url": database_url, "testing": True, "secret_key": "test"})
+    app.extensions["coordinator.locator_cache"] = locator_cache
+    try:
+        yield app, token
+    finally:
+        app.extensions["coordinator.engine"].dispose()
+        with session_scope(factory) as session:
+            case_ids = select(Report.case_id).where(Report.submitted_by_id == user_id).scalar_subquery()
+            ids = list(session.scalars(select(Case.id).where(Case.id.in_(case_ids))))
+            session.execute(delete(Report).where(Report.case_id.in_(ids)))
+            session.execute(delete(CaseEvent).where(CaseEvent.case_id.in_(ids)))
+            session.execute(delete(CasePartner).where(CasePartner.case_id.in_(ids)))
+            session.execute(delete(Case).where(Case.id.in_(ids)))
+            session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+            session.execute(delete(User).where(User.id == user_id))
+
+
+def test_twenty_simultaneous_retries_create_one_report(live_app: tuple[Flask, str], engine: Engine) -> None:
+    app, token = live_app
+    body = {"category": "05-51", "lon": 121.4712, "lat": 30.9031, "description": "同时重试"}
+    headers = {**bearer(token), "Idempotency-Key": "burst-" + token[-8:]}
+
+    def send(_: int) -> tuple[int, int]:
+        response = app.test_client().post("/api/v1/reports", json=body, headers=headers)
+        return response.status_code, response.get_json().get("report_id", -1)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(send, range(20)))
+    assert {status for status, _ in results} == {201}, results
+    assert len({report_id for _, report_id in results}) == 1
+    with Session(engine) as session:
+        count = session.scalar(
+            select(func.count()).where(Report.idempotency_key == headers["Idempotency-Key"])
+        )
+        assert count == 1
+
+
+def test_simultaneous_reports_of_one_spot_share_one_case(live_app: tuple[Flask, str]) -> None:
+    app, token = live_app
+
+    def send(i: int) -> int:
+        body = {"category": "05-52", "lon": 121.4712 + i * 1e-5, "lat": 30.9031, "description": f"群租 {i}"}
+        response = app.test_client().post("/api/v1/reports", json=body, headers=bearer(token))
+        assert response.status_code == 201, response.get_json()
+        return int(response.get_json()["case_id"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        case_ids = set(pool.map(send, range(8)))
+    assert len(case_ids) == 1  # dedup is serialised: concurrent reports cannot open two cases

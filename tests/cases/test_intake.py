@@ -1,0 +1,207 @@
+"""POST /api/v1/reports: routing to squads, dedup into open cases, CRS, idempotency, errors."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from coordinator.cases import services
+from coordinator.cases.models import Case, CaseEvent, Report
+from coordinator.geolocation.services import LocatorCache
+from coordinator.squads.models import Squad
+from coordinator.worktime import SHANGHAI, WorkCalendar
+from geo.crs import from_wgs84
+from tests.cases.conftest import PostReport, offset, zone_point
+from tests.factories import bearer, make_token, make_user
+
+FENGXIAN, JINSHAN = "310120", "310116"
+
+
+def squad_district(session: Session, code: str) -> str:
+    return session.scalars(select(Squad.district_code).where(Squad.code == code)).one()
+
+
+def test_border_report_opens_a_joint_case_and_a_nearby_one_merges(
+    client: FlaskClient, session: Session, post_report: PostReport, reporter_token: str
+) -> None:
+    lon, lat = zone_point(session, (JINSHAN, FENGXIAN), FENGXIAN)
+    first = post_report(lon=lon, lat=lat)
+    assert first.status_code == 201, first.get_json()
+    body = first.get_json()
+    assert body["merged"] is False
+    assert body["case_number"].startswith(f"JJ-{datetime.now(SHANGHAI).year}-")
+    routing = body["routing"]
+    assert routing["rule"] == "member-border-zone"
+    assert routing["lead"]["district"] == FENGXIAN
+    assert [p["district"] for p in routing["partners"]] == [JINSHAN]
+    assert routing["inputs"]["location"]["in_border_zone"] is True
+
+    near = offset(lon, lat, 30, 40)  # 50 m away
+    second = post_report(lon=near[0], lat=near[1], source="citizen")
+    assert second.status_code == 201
+    assert second.get_json()["merged"] is True
+    assert second.get_json()["case_id"] == body["case_id"]
+
+    case = client.get(f"/api/v1/cases/{body['case_id']}", headers=bearer(staff_token(session))).get_json()
+    assert case["report_count"] == 2 and len(case["reports"]) == 2
+    assert case["lead_squad"]["district"] == FENGXIAN
+    assert [p["district"] for p in case["partner_squads"]] == [JINSHAN]
+    assert case["in_border_zone"] is True and case["border_pair"] == [JINSHAN, FENGXIAN]
+    assert [e["kind"] for e in case["events"]] == ["reported", "routed", "report_merged"]
+
+
+def staff_token(session: Session) -> str:
+    token = make_token(session, make_user(session, "dispatcher", district=FENGXIAN))
+    session.commit()
+    return token
+
+
+def test_an_hour_later_merges_but_after_the_window_a_new_case_opens(
+    app: FlaskClient, session: Session
+) -> None:
+    lon, lat = zone_point(session, (JINSHAN, FENGXIAN), JINSHAN)
+    locator = LocatorCache(refresh_s=0).get(lambda: session)
+    calendar = WorkCalendar()
+    t0 = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
+    first = services.submit_report(
+        session, locator, services.ReportInput("01-10", lon, lat), submitter=None, calendar=calendar, now=t0
+    )
+    assert first.case.lead_squad_id is not None
+    lead = session.get(Squad, first.case.lead_squad_id)
+    assert lead is not None and lead.district_code == JINSHAN
+    near = offset(lon, lat, -30, 40)
+    hour_later = services.submit_report(
+        session,
+        locator,
+        services.ReportInput("01-10", *near),
+        submitter=None,
+        calendar=calendar,
+        now=t0 + timedelta(hours=1),
+    )
+    assert hour_later.merged and hour_later.case.id == first.case.id
+    # 01-10 暴露垃圾 dedups within 72 h of the case's last report
+    much_later = services.submit_report(
+        session,
+        locator,
+        services.ReportInput("01-10", *near),
+        submitter=None,
+        calendar=calendar,
+        now=t0 + timedelta(hours=74),
+    )
+    assert not much_later.merged and much_later.case.id != first.case.id
+    # another category at the same spot is another problem
+    other = services.submit_report(
+        session, locator, services.ReportInput("01-01", lon, lat), submitter=None, calendar=calendar, now=t0
+    )
+    assert not other.merged
+
+
+def test_deadlines_count_working_time(session: Session) -> None:
+    lon, lat = zone_point(session, (JINSHAN, FENGXIAN), JINSHAN, depth_m=2000)
+    locator = LocatorCache(refresh_s=0).get(lambda: session)
+    friday_4pm = datetime(2026, 11, 27, 16, 0, tzinfo=SHANGHAI)
+    result = services.submit_report(
+        session,
+        locator,
+        services.ReportInput("01-11", lon, lat),
+        submitter=None,
+        calendar=WorkCalendar(),
+        now=friday_4pm,
+    )
+    # 01-11: claim within 2 working hours → Friday 16:00–17:00, then Monday 09:00–10:00
+    assert result.case.claim_by == datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI)
+    # resolve within 1 working day (8 h) → Monday 16:00
+    assert result.case.resolve_by == datetime(2026, 11, 30, 16, 0, tzinfo=SHANGHAI)
+
+
+def test_gcj02_report_lands_where_its_wgs84_twin_does(session: Session, post_report: PostReport) -> None:
+    lon, lat = zone_point(session, (JINSHAN, FENGXIAN), JINSHAN)
+    wgs = post_report(lon=lon, lat=lat, category="01-51").get_json()
+    glon, glat = from_wgs84(lon, lat, "gcj02")
+    gcj = post_report(lon=glon, lat=glat, crs="gcj02", category="01-51").get_json()
+    assert gcj["merged"] is True and gcj["case_id"] == wgs["case_id"]
+    blon, blat = from_wgs84(lon, lat, "bd09")
+    bd = post_report(lon=blon, lat=blat, crs="bd09", category="01-51").get_json()
+    assert bd["case_id"] == wgs["case_id"]
+
+
+def test_outside_alliance_and_outside_coverage_go_to_the_dispatcher(post_report: PostReport) -> None:
+    xuhui = post_report(lon=121.4367, lat=31.1883).get_json()
+    assert xuhui["routing"]["rule"] == "outside-alliance"
+    assert xuhui["routing"]["lead"] is None and xuhui["routing"]["queue"]["code"] == "DU-ALLIANCE"
+    assert xuhui["routing"]["inputs"]["location"]["district"]["name"] == "徐汇区"
+    sea = post_report(lon=122.9, lat=30.6).get_json()
+    assert sea["routing"]["rule"] == "outside-coverage" and sea["routing"]["queue"] is not None
+
+
+def test_retries_with_one_idempotency_key_create_one_report(
+    session: Session, post_report: PostReport
+) -> None:
+    lon, lat = zone_point(session, (JINSHAN, FENGXIAN), FENGXIAN, depth_m=3000)
+    answers = [post_report(lon=lon, lat=lat, key="retry-me-1") for _ in range(20)]
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.get_json()["report_id"] for a in answers}) == 1
+    assert [a.headers.get("Idempotent-Replayed") for a in answers[1:]] == ["true"] * 19
+    assert answers[0].get_json() == answers[-1].get_json()
+    report_id = answers[0].get_json()["report_id"]
+    assert session.scalar(select(func.count()).where(Report.idempotency_key == "retry-me-1")) == 1
+    case = session.get(Case, answers[0].get_json()["case_id"])
+    assert case is not None and case.report_count == 1
+    assert (
+        session.scalar(
+            select(func.count()).where(CaseEvent.payload.is_not(None), CaseEvent.case_id == case.id)
+        )
+        == 2
+    )
+    assert report_id
+
+
+def test_a_reused_key_with_another_body_is_a_conflict(post_report: PostReport) -> None:
+    assert post_report(lon=121.45, lat=30.92, key="k-2").status_code == 201
+    clash = post_report(lon=121.46, lat=30.92, key="k-2")
+    assert clash.status_code == 409
+    assert clash.get_json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_external_id_makes_hotline_retries_safe(post_report: PostReport) -> None:
+    first = post_report(lon=121.45, lat=30.92, source="hotline_12345", external_id="12345-2026-0001")
+    again = post_report(lon=121.45, lat=30.92, source="hotline_12345", external_id="12345-2026-0001")
+    assert again.get_json()["report_id"] == first.get_json()["report_id"]
+
+
+def test_bad_reports_get_clear_errors_and_write_nothing(session: Session, post_report: PostReport) -> None:
+    before = session.scalar(select(func.count()).select_from(Report))
+    cases = [
+        ({"category": "99-99", "lon": 121.45, "lat": 30.92}, 422, "unknown_category"),
+        ({"lon": 30.92, "lat": 121.45}, 422, "coordinates_swapped"),
+        ({"lon": 121.45}, 422, "validation_failed"),
+        ({"lon": 121.45, "lat": 30.92, "crs": "utm"}, 422, "validation_failed"),
+        ({"lon": 121.45, "lat": 30.92, "source": "rumour"}, 422, "validation_failed"),
+        ({"lon": 121.45, "lat": 30.92, "observed_at": "2026-11-27T08:00:00"}, 422, "validation_failed"),
+        ({"lon": 121.45, "lat": 30.92, "photos": ["not a url"]}, 422, "validation_failed"),
+        ({"lon": 121.45, "lat": 30.92, "reporter": {"phone": "call me"}}, 422, "validation_failed"),
+    ]
+    for fields, status, code in cases:
+        response = post_report(**fields)
+        assert response.status_code == status, (fields, response.get_json())
+        assert response.get_json()["error"]["code"] == code, fields
+    assert session.scalar(select(func.count()).select_from(Report)) == before
+
+
+def test_committee_cannot_report_and_anonymous_gets_401(client: FlaskClient, session: Session) -> None:
+    token = make_token(session, make_user(session, "committee"))
+    session.commit()
+    body = {"category": "01-11", "lon": 121.45, "lat": 30.92}
+    assert client.post("/api/v1/reports", json=body, headers=bearer(token)).status_code == 403
+    assert client.post("/api/v1/reports", json=body).status_code == 401
+
+
+def test_categories_are_listed_publicly(client: FlaskClient) -> None:
+    body = client.get("/api/v1/categories").get_json()
+    names = {c["name"] for c in body["categories"]}
+    assert {"暴露垃圾", "生活垃圾偷倒", "违法装修", "群租"} <= names
+    assert any("违法搭建" in n for n in names) and any("建筑垃圾" in n for n in names)
+    assert all(c["dedup_radius_m"] > 0 and c["claim_limit"] for c in body["categories"])
