@@ -69,17 +69,24 @@ def seed_reference() -> None:
 
 
 @seed_cli.command("demo")
-def seed_demo() -> None:
-    """Boundaries, approximate demo jurisdictions, dispatch units, demo squads and one user per role.
+@click.option("--reports", default=3000, show_default=True, help="Synthetic reports to generate (0: none).")
+def seed_demo(reports: int) -> None:
+    """Reference data, approximate demo jurisdictions and squads, one user per role, and a synthetic
+    caseload (marked synthetic) of REPORTS reports over 90 days.
 
     Idempotent: re-running adds nothing and never shows an existing user's password again.
     """
+    import sys
+
     from flask import current_app
 
     from coordinator import get_settings
+    from coordinator.cases.demo_caseload import seed_demo_caseload
     from coordinator.db import session_scope
     from coordinator.demo import seed_demo as run
     from coordinator.extensions import get_sessionmaker
+    from coordinator.geolocation.services import load_locator_input, locator_key
+    from geo.locator import Locator
 
     settings = get_settings(current_app)
     with session_scope(get_sessionmaker()) as session:
@@ -91,6 +98,17 @@ def seed_demo() -> None:
         )
     for line in report.lines:
         click.echo(line)
+    if reports > 0:
+        with session_scope(get_sessionmaker()) as session:
+            locator = Locator(load_locator_input(session, locator_key(session)))
+            with click.progressbar(length=reports, label="synthetic caseload", file=sys.stderr) as bar:
+                caseload = seed_demo_caseload(session, locator, reports=reports, progress=bar.update)
+        if caseload.skipped:
+            click.echo("synthetic caseload: already there")
+        else:
+            click.echo(
+                f"synthetic caseload (合成演示数据): {caseload.reports} reports → {caseload.cases} cases"
+            )
     if report.existing_users:
         click.echo(f"users already there (credentials not shown again): {', '.join(report.existing_users)}")
     if report.credentials:
