@@ -344,6 +344,8 @@ def to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, crs: str) -> tuple[Any, Any
         return gcj02_to_wgs84(lon, lat)
     if name == "bd09":
         return bd09_to_wgs84(lon, lat)
+    if isinstance(lon, float | int) and isinstance(lat, float | int):
+        return float(lon), float(lat)  # the common case of a single WGS-84 point: no numpy round trip
     x, y, scalar = _as_arrays(lon, lat)
     return _out(x, y, scalar)
 

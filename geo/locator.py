@@ -284,9 +284,11 @@ class Locator:
             metric_border.get((z.code_a, z.code_b)) for z in self.zones
         ]
 
-        self._towns = list(data.towns)
-        self._town_tree = shapely.STRtree([g for _, g in self._towns]) if self._towns else None
-        self._town_metric = [to_metric(g) for _, g in self._towns]
+        self._towns = sorted(data.towns, key=lambda t: t[0].code)
+        self._town_polys = [g for _, g in self._towns]
+        for geom in self._town_polys:
+            shapely.prepare(geom)
+        self._town_metric = [to_metric(g) for g in self._town_polys]
 
         if self._district_polys:
             bounds = shapely.total_bounds(self._district_polys)
@@ -296,6 +298,7 @@ class Locator:
             grid_bounds = (0.0, 0.0, cell_deg, cell_deg)
         self._dgrid = _Grid(self._district_polys, grid_bounds, cell_deg)
         self._zgrid = _Grid(self._zone_polys, grid_bounds, cell_deg)
+        self._tgrid = _Grid(self._town_polys, grid_bounds, cell_deg) if self._towns else None
         # Both grids share one geometry. Scalar lookups read one byte per cell (district and zone packed
         # together) from a compact `bytes` object: random access into ~0.4 MB stays in the CPU cache,
         # where a list of tuples (~25 MB of scattered objects) costs a cache miss per lookup.
@@ -367,7 +370,7 @@ class Locator:
             point = Point(*project_point(lon, lat))
             other, distance = min(
                 ((o, float(shapely.distance(line, point))) for o, line in self._borders_of[d]),
-                key=lambda t: t[1],
+                key=lambda t: (t[1], t[0]),
             )
             nearest = self.districts[other]
             distance = round(distance, 1)
@@ -390,14 +393,17 @@ class Locator:
         )
 
     def _town_at(self, lon: float, lat: float, district: AreaInfo | None) -> TownInfo | None:
-        if self._town_tree is None or district is None:
+        grid = self._tgrid
+        if grid is None or district is None:
             return None
-        hits = self._town_tree.query(Point(lon, lat), predicate="intersects")
-        towns = sorted(
-            (self._towns[int(i)][0] for i in hits),
-            key=lambda t: (t.parent_code != district.code, t.code),
-        )
-        return towns[0] if towns else None
+        c = grid.cell_of(lon, lat)
+        t = grid.value_list[c] if c >= 0 else NONE
+        if t == MIXED:
+            f = grid.fine_cell(lon, lat, c)
+            t = grid.value2_list[f]
+            if t == MIXED:
+                t = self._exact(self._town_polys, grid.candidate_lists[f], lon, lat)
+        return self._towns[t][0] if t >= 0 else None
 
     def nearest_towns(self, lon: float, lat: float, parent_code: str) -> list[tuple[TownInfo, float]]:
         """Towns/jurisdictions of one district, nearest first, with their distance in metres."""
