@@ -81,7 +81,7 @@ def seed_demo(reports: int) -> None:
     from flask import current_app
 
     from coordinator import get_settings
-    from coordinator.cases.demo_caseload import seed_demo_caseload
+    from coordinator.cases.demo_caseload import has_demo_caseload, seed_demo_caseload
     from coordinator.db import session_scope
     from coordinator.demo import seed_demo as run
     from coordinator.extensions import get_sessionmaker
@@ -100,15 +100,15 @@ def seed_demo(reports: int) -> None:
         click.echo(line)
     if reports > 0:
         with session_scope(get_sessionmaker()) as session:
-            locator = Locator(load_locator_input(session, locator_key(session)))
-            with click.progressbar(length=reports, label="synthetic caseload", file=sys.stderr) as bar:
-                caseload = seed_demo_caseload(session, locator, reports=reports, progress=bar.update)
-        if caseload.skipped:
-            click.echo("synthetic caseload: already there")
-        else:
-            click.echo(
-                f"synthetic caseload (合成演示数据): {caseload.reports} reports → {caseload.cases} cases"
-            )
+            if has_demo_caseload(session):
+                click.echo("synthetic caseload: already there")
+            else:
+                locator = Locator(load_locator_input(session, locator_key(session)))
+                with click.progressbar(length=reports, label="synthetic caseload", file=sys.stderr) as bar:
+                    caseload = seed_demo_caseload(session, locator, reports=reports, progress=bar.update)
+                click.echo(
+                    f"synthetic caseload (合成演示数据): {caseload.reports} reports → {caseload.cases} cases"
+                )
     if report.existing_users:
         click.echo(f"users already there (credentials not shown again): {', '.join(report.existing_users)}")
     if report.credentials:

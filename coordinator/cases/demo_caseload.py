@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coordinator.boundaries import services as boundaries
@@ -56,6 +56,11 @@ class CaseloadReport:
     reports: int = 0
     cases: int = 0
     skipped: bool = False
+
+
+def has_demo_caseload(session: Session) -> bool:
+    """Whether the synthetic caseload was already created."""
+    return session.scalar(select(Case.id).where(Case.synthetic.is_(True)).limit(1)) is not None
 
 
 def _weighted(rng: random.Random, options: tuple[tuple[str, int], ...]) -> str:
@@ -112,7 +117,7 @@ def seed_demo_caseload(
     progress: Callable[[int], None] | None = None,
 ) -> CaseloadReport:
     """Create the synthetic caseload once; a second run does nothing (idempotent)."""
-    if session.scalar(select(func.count()).where(Case.synthetic.is_(True))):
+    if has_demo_caseload(session):
         return CaseloadReport(skipped=True)
     rng = random.Random(seed)
     now = now or datetime.now(SHANGHAI)
