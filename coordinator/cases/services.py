@@ -39,6 +39,7 @@ from coordinator.cases.models import (
 from coordinator.db import begin_write
 from coordinator.errors import Conflict, NotFound, ValidationFailed
 from coordinator.geolocation.services import check_and_locate, location_payload
+from coordinator.notifications.services import enqueue
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.worktime import WorkCalendar
 from geo.locator import Location, Locator
@@ -444,10 +445,12 @@ def add_event(
     payload: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> CaseEvent:
-    """Append one event to a case's audit trail."""
+    """Append one event to a case's audit trail (and, for kinds other systems subscribe to, an outbox
+    message in the same transaction)."""
+    at = at or datetime.now(SHANGHAI)
     event = CaseEvent(
         case_id=case.id,
-        at=at or datetime.now(SHANGHAI),
+        at=at,
         actor_id=actor.id if actor else None,
         actor=actor.username if actor else "system",
         kind=kind,
@@ -457,6 +460,24 @@ def add_event(
         payload=payload or {},
     )
     session.add(event)
+    enqueue(
+        session,
+        kind,
+        case.id,
+        {
+            "case_number": case.number,
+            "status": case.status,
+            "district": case.district_code,
+            "lead_squad_id": case.lead_squad_id,
+            "actor": event.actor,
+            "from_status": from_status,
+            "to_status": to_status,
+            "reason": event.reason,
+            "at": at.astimezone(SHANGHAI).isoformat(),
+            "details": event.payload,
+        },
+        now=at,
+    )
     return event
 
 
