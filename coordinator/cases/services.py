@@ -32,6 +32,7 @@ from coordinator.cases.models import (
     CaseEvent,
     CaseNumberCounter,
     CasePartner,
+    CaseTransfer,
     Category,
     Report,
     RoutingRule,
@@ -542,7 +543,12 @@ def inbox(session: Session, user: User, *, now: datetime, limit: int = 200) -> l
     stmt = select(Case).where(Case.status.in_(OPEN_STATUSES))
     if user.squad_id is not None:
         partner = select(CasePartner.case_id).where(CasePartner.squad_id == user.squad_id)
-        stmt = stmt.where(or_(Case.lead_squad_id == user.squad_id, Case.id.in_(partner)))
+        offered = select(CaseTransfer.case_id).where(
+            CaseTransfer.to_squad_id == user.squad_id, CaseTransfer.state == "pending"
+        )
+        stmt = stmt.where(
+            or_(Case.lead_squad_id == user.squad_id, Case.id.in_(partner), Case.id.in_(offered))
+        )
     elif user.role == "dispatcher":
         units = select(DispatchUnit.id).where(
             or_(DispatchUnit.district_code == user.district_code, DispatchUnit.level == "alliance")
@@ -552,13 +558,16 @@ def inbox(session: Session, user: User, *, now: datetime, limit: int = 200) -> l
         district_cases = (
             Case.district_code == user.district_code if user.district_code else Case.id.isnot(None)
         )
-        stmt = stmt.where(or_(Case.queue_unit_id.in_(units), district_cases))
+        stmt = stmt.where(
+            or_(Case.queue_unit_id.in_(units), Case.escalated_to_unit_id.in_(units), district_cases)
+        )
     cases = session.scalars(stmt.options(selectinload(Case.partners)).limit(5000)).all()
 
     def rank(case: Case) -> tuple[int, datetime]:
+        # Claimable first (escalated ones at the very top), then overdue, then the rest.
         claimable = case.status == "routed" and case.claimed_by_id is None
-        overdue = is_overdue(case, now)
-        return (0 if claimable else 1 if overdue else 2, case.created_at)
+        overdue = is_overdue(case, now) or case.escalated_at is not None
+        return (0 if claimable and overdue else 1 if claimable else 2 if overdue else 3, case.created_at)
 
     return sorted(cases, key=rank)[:limit]
 
