@@ -176,7 +176,7 @@ def lease_due(session: Session, *, now: datetime, limit: int = 100, lease_s: flo
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=WebhookDelivery, skip_locked=True)
     leased = []
-    for delivery, sub, message in session.execute(stmt).tuples():
+    for delivery, sub, message in session.execute(stmt).all():
         delivery.next_attempt_at = now + timedelta(seconds=lease_s)
         leased.append(Leased(delivery.id, sub.url, sub.secret, message.kind, message_body(message)))
     session.flush()

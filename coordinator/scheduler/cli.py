@@ -82,7 +82,7 @@ def list_() -> None:
                 select(WebhookDelivery.subscription_id, WebhookDelivery.state, func.count()).group_by(
                     WebhookDelivery.subscription_id, WebhookDelivery.state
                 )
-            ).tuples()
+            ).all()
         }
         click.echo("name\tactive\turl\tevents\tpending\tdelivered\tfailed")
         for s in services.list_subscriptions(session):
