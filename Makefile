@@ -9,7 +9,7 @@ PORT ?= 5000
 WORKERS ?= 2
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: setup run test lint typecheck system-deps venv db bench clean
+.PHONY: setup run scheduler test lint typecheck system-deps venv db bench clean
 
 ## setup: everything `run` does except serving (cheap when nothing changed)
 setup: system-deps venv db
@@ -18,6 +18,10 @@ setup: system-deps venv db
 run: setup
 	@echo "serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs)"
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+
+## scheduler: the one scheduler process (SLA sweep, webhook delivery) — run it next to `make run`
+scheduler: setup
+	$(FLASK) scheduler run
 
 ## test: lint, format check, type check and the test suite (TEST_DATABASE_URL selects PostGIS)
 test: system-deps venv lint typecheck

@@ -123,7 +123,9 @@ def register_cli(app: Flask) -> None:
     from coordinator.auth.cli import users_cli
     from coordinator.boundaries.cli import boundaries_cli, seed_boundaries
     from coordinator.geolocation.cli import geolocate_cli
+    from coordinator.scheduler.cli import scheduler_cli, webhooks_cli
     from coordinator.squads.cli import squads_cli
+    from coordinator.worktime.cli import calendar_cli
 
     seed_cli.add_command(seed_boundaries)
     app.cli.add_command(db_cli)
@@ -132,3 +134,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(geolocate_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(squads_cli)
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(webhooks_cli)
+    app.cli.add_command(calendar_cli)

@@ -23,6 +23,8 @@ SPATIAL_SYSTEM_TABLES = frozenset(
         "KNN2",
         "sql_statements_log",
         "data_licenses",
+        # APScheduler's SQLAlchemyJobStore creates and owns its job table (coordinator/scheduler).
+        "apscheduler_jobs",
         "spatial_ref_sys",
         "spatial_ref_sys_aux",
         "spatialite_history",

@@ -11,13 +11,17 @@ from coordinator.boundaries.models import (
 from coordinator.cases.models import (
     Case,
     CaseEvent,
+    CaseEventPurge,
     CaseNumberCounter,
     CasePartner,
+    CaseTransfer,
     Category,
     Report,
     RoutingRule,
 )
+from coordinator.notifications.models import OutboxMessage, WebhookDelivery, WebhookSubscription
 from coordinator.squads.models import DispatchUnit, Squad
+from coordinator.worktime.models import CalendarOverride, CalendarYear
 
 __all__ = [
     "AdminArea",
@@ -25,16 +29,23 @@ __all__ = [
     "BorderZone",
     "BorderZoneSetting",
     "BoundaryGeneration",
+    "CalendarOverride",
+    "CalendarYear",
     "Case",
     "CaseEvent",
+    "CaseEventPurge",
     "CaseNumberCounter",
     "CasePartner",
+    "CaseTransfer",
     "Category",
     "ContactAccessLog",
     "DispatchUnit",
+    "OutboxMessage",
     "Report",
     "RoutingRule",
     "SharedBorder",
     "Squad",
     "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -22,7 +22,8 @@ from typing import Literal
 from flask import Flask, g, request, session
 from sqlalchemy.orm import Session
 
-from coordinator.auth.models import ROLES, ApiToken, User
+from coordinator.auth.models import ROLES, SQUAD_ROLES, ApiToken, User
+from coordinator.cases.models import Case, CaseTransfer
 from coordinator.errors import Forbidden, Unauthorized
 from coordinator.extensions import db_session
 from coordinator.squads.models import Squad
@@ -99,6 +100,18 @@ RULES: dict[str, Rule] = {
     "cases.list_cases": STAFF,
     "cases.get_case": STAFF,
     "cases.inbox": allow("squad_leader", "squad_member", "dispatcher", "admin"),
+    # case lifecycle: the role gate; which case a caller may act on is decided per case by the
+    # predicates at the end of this module (coordinator/cases/lifecycle.py applies them)
+    "cases.claim_case": allow("squad_leader", "squad_member"),
+    "cases.start_case": allow("squad_leader", "squad_member"),
+    "cases.resolve_case": allow("squad_leader", "squad_member", "dispatcher", "admin"),
+    "cases.verify_case": DISPATCH,
+    "cases.close_case": DISPATCH,
+    "cases.reopen_case": DISPATCH,
+    "cases.void_case": DISPATCH,
+    "cases.request_transfer": allow("squad_leader", "dispatcher", "admin"),
+    "cases.accept_transfer": allow("squad_leader"),
+    "cases.decline_transfer": allow("squad_leader"),
 }
 
 
@@ -240,3 +253,45 @@ def contact_visibility(role: str, *, export: bool = False) -> Visibility:
     if role in ("squad_leader", "squad_member"):
         return "masked"
     return "absent"
+
+
+# ------------------------------------------------------------------------------ case-level rules
+# The case lifecycle (coordinator/cases/lifecycle.py) names who may take each action with these
+# predicates; they look only at the user and the loaded case, never at the request.
+
+
+def case_squad_ids(case: Case) -> set[int]:
+    """The squads with a part in the case: its lead and its partners."""
+    ids = {p.squad_id for p in case.partners}
+    if case.lead_squad_id is not None:
+        ids.add(case.lead_squad_id)
+    return ids
+
+
+def is_case_squad_member(user: User, case: Case) -> bool:
+    """A leader or member of the case's lead or partner squad (who may claim and work it)."""
+    return user.role in SQUAD_ROLES and user.squad_id is not None and user.squad_id in case_squad_ids(case)
+
+
+def is_lead_leader(user: User, case: Case) -> bool:
+    """The leader (中队长) of the case's lead squad."""
+    return user.role == "squad_leader" and user.squad_id is not None and user.squad_id == case.lead_squad_id
+
+
+def is_case_dispatcher(user: User, case: Case) -> bool:
+    """An admin, an alliance dispatcher, or the dispatcher of the case's district."""
+    if user.role == "admin":
+        return True
+    return user.role == "dispatcher" and (
+        user.district_code is None or user.district_code == case.district_code
+    )
+
+
+def is_transfer_receiver(user: User, transfer: CaseTransfer | None) -> bool:
+    """The leader of the squad a pending transfer is addressed to (only they accept or decline)."""
+    return (
+        transfer is not None
+        and transfer.state == "pending"
+        and user.role == "squad_leader"
+        and user.squad_id == transfer.to_squad_id
+    )

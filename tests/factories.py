@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from geoalchemy2.shape import from_shape
-from shapely.geometry import MultiPolygon, Polygon, box
+from shapely.geometry import MultiPolygon, Point, Polygon, box
 from sqlalchemy.orm import Session
 
 from coordinator.auth import services as auth
 from coordinator.auth.models import User
 from coordinator.boundaries.models import AdminArea, BoundaryGeneration
+from coordinator.cases.models import Case, CasePartner
+from coordinator.cases.services import next_case_number
 from coordinator.db import utcnow
 from coordinator.squads import services as squads
 from coordinator.squads.models import Squad
@@ -117,3 +119,48 @@ def make_token(session: Session, user: User, *, ttl_days: int = 30, now: datetim
 def bearer(token: str) -> dict[str, str]:
     """Request headers for a bearer token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def make_case(
+    session: Session,
+    *,
+    lead: Squad | None,
+    partners: tuple[Squad, ...] = (),
+    district: str = "310120",
+    category: str = "01-11",
+    now: datetime | None = None,
+    claim_by: datetime | None = None,
+    resolve_by: datetime | None = None,
+    status: str = "routed",
+) -> Case:
+    """A routed case owned by `lead` (or the district's dispatch desk when None), with partners."""
+    now = now or utcnow()
+    queue = None
+    if lead is None:
+        squads.ensure_dispatch_units(session)
+        queue = next(u for u in squads.list_dispatch_units(session) if u.district_code == district)
+    case = Case(
+        number=next_case_number(session, now),
+        status=status,
+        category_code=category,
+        lon=121.47,
+        lat=30.85,
+        geom=from_shape(Point(121.47, 30.85), srid=4326),
+        district_code=district,
+        outcome="member",
+        routing={"rule": "test", "reason": "factory"},
+        lead_squad_id=lead.id if lead else None,
+        queue_unit_id=queue.id if queue else None,
+        claim_by=claim_by or now + timedelta(hours=2),
+        resolve_by=resolve_by or now + timedelta(days=3),
+        created_at=now,
+        updated_at=now,
+        last_report_at=now,
+    )
+    session.add(case)
+    session.flush()
+    for squad in partners:
+        session.add(CasePartner(case_id=case.id, squad_id=squad.id, reason="test partner", added_at=now))
+    session.flush()
+    session.refresh(case)
+    return case

@@ -47,10 +47,21 @@ EXPECTED: dict[str, str | set[str]] = {
     "cases.list_cases": STAFF,
     "cases.get_case": STAFF,
     "cases.inbox": {"squad_leader", "squad_member", "dispatcher", "admin"},
+    "cases.claim_case": {"squad_leader", "squad_member"},
+    "cases.start_case": {"squad_leader", "squad_member"},
+    "cases.resolve_case": {"squad_leader", "squad_member", "dispatcher", "admin"},
+    "cases.verify_case": {"dispatcher", "admin"},
+    "cases.close_case": {"dispatcher", "admin"},
+    "cases.reopen_case": {"dispatcher", "admin"},
+    "cases.void_case": {"dispatcher", "admin"},
+    "cases.request_transfer": {"squad_leader", "dispatcher", "admin"},
+    "cases.accept_transfer": {"squad_leader"},
+    "cases.decline_transfer": {"squad_leader"},
 }
 
 SQUAD_CODE = "SQ-POLICY"
-PATH_VALUES = {"code": SQUAD_CODE, "filename": "api-docs.html", "case_id": 1}
+# A case id no test creates: role-permitted callers get 404, never the per-case 403 of a real case.
+PATH_VALUES = {"code": SQUAD_CODE, "filename": "api-docs.html", "case_id": 2_000_000_000, "transfer_id": 1}
 PATH_VALUES_BY_ENDPOINT = {"boundaries.get_boundary": {"code": "310120"}}
 
 

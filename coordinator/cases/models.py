@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -112,6 +113,9 @@ class Case(Base):
         Index("ix_case_dedup", "category_code", "lat", "lon"),
         Index("ix_case_status_created", "status", "created_at"),
         Index("ix_case_lead_status", "lead_squad_id", "status"),
+        # The SLA sweep scans open cases by deadline.
+        Index("ix_case_status_claim_by", "status", "claim_by"),
+        Index("ix_case_status_resolve_by", "status", "resolve_by"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -140,6 +144,18 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     last_report_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SLA escalation (issue 6), set once by the sweep with a conditional UPDATE: `escalated_at` when the
+    # case was still unclaimed at `claim_by` (then it sits in `escalated_to_unit_id`'s queue),
+    # `overdue_at` when it was still unresolved at `resolve_by`.
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    escalated_to_unit_id: Mapped[int | None] = mapped_column(ForeignKey("dispatch_unit.id"), index=True)
+    overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Resolution evidence: a note and photo URLs, or a dispatcher's explicit waiver.
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolution_photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    evidence_waived_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     reports: Mapped[list[Report]] = relationship(back_populates="case", order_by="Report.id")
     partners: Mapped[list[CasePartner]] = relationship(back_populates="case", order_by="CasePartner.id")
@@ -216,3 +232,51 @@ class CaseEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     case: Mapped[Case] = relationship(back_populates="events")
+
+
+TRANSFER_STATES = ("pending", "accepted", "declined")
+
+
+class CaseTransfer(Base):
+    """A request to hand a case to another squad (退单/移交). The case keeps its owner until the
+    receiving squad accepts; at most one request per case is pending (a partial unique index)."""
+
+    __tablename__ = "case_transfer"
+    __table_args__ = (
+        CheckConstraint(f"state IN {_sql_list(TRANSFER_STATES)}", name="state"),
+        Index(
+            "uq_case_transfer_pending",
+            "case_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    from_squad_id: Mapped[int | None] = mapped_column(ForeignKey("squad.id"))
+    from_unit_id: Mapped[int | None] = mapped_column(ForeignKey("dispatch_unit.id"))
+    to_squad_id: Mapped[int] = mapped_column(ForeignKey("squad.id"))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decision_reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+class CaseEventPurge(Base):
+    """Marker that lets one transaction delete case events (retention, test cleanup), and nothing else.
+
+    Triggers on `case_event` refuse every UPDATE, and every DELETE unless the deleting transaction has
+    a row here; `services.purge_cases` inserts and removes the marker within its own transaction, so
+    no other connection ever sees it. Deleting history therefore takes a deliberate, named call.
+    """
+
+    __tablename__ = "case_event_purge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from coordinator.auth.models import User
 from coordinator.boundaries.services import current_areas
-from coordinator.cases.models import Case, Category
+from coordinator.cases import lifecycle
+from coordinator.cases.models import Case, CaseTransfer, Category
 from coordinator.cases.services import is_overdue, squads_by_id
+from coordinator.cases.workflow import pending_transfers
 from coordinator.privacy import Contact, show_contact
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.worktime import SHANGHAI
@@ -25,12 +27,18 @@ def _local(value: datetime | None) -> str | None:
 class CasePresenter:
     """Serializes many cases with a handful of queries (squads, names, users looked up once)."""
 
-    def __init__(self, session: Session, cases: Sequence[Case], *, now: datetime) -> None:
+    def __init__(
+        self, session: Session, cases: Sequence[Case], *, now: datetime, viewer: User | None = None
+    ) -> None:
         self.session = session
         self.now = now
-        squad_ids = {c.lead_squad_id for c in cases if c.lead_squad_id} | {
-            p.squad_id for c in cases for p in c.partners
-        }
+        self.viewer = viewer
+        self.transfers = pending_transfers(session, [c.id for c in cases])
+        squad_ids = (
+            {c.lead_squad_id for c in cases if c.lead_squad_id}
+            | {p.squad_id for c in cases for p in c.partners}
+            | {t.to_squad_id for t in self.transfers.values()}
+        )
         self.squads: dict[int, Squad] = squads_by_id(session, squad_ids)
         self.districts = {a.code: a.name_zh for a in current_areas(session, level="district")}
         self.categories = {c.code: c for c in session.scalars(select(Category))}
@@ -40,7 +48,9 @@ class CasePresenter:
             if user_ids
             else {}
         )
-        unit_ids = {c.queue_unit_id for c in cases if c.queue_unit_id}
+        unit_ids = {c.queue_unit_id for c in cases if c.queue_unit_id} | {
+            c.escalated_to_unit_id for c in cases if c.escalated_to_unit_id
+        }
         self.units = (
             {u.id: u for u in session.scalars(select(DispatchUnit).where(DispatchUnit.id.in_(unit_ids)))}
             if unit_ids
@@ -57,6 +67,8 @@ class CasePresenter:
         """The case fields every listing shows."""
         category = self.categories.get(case.category_code)
         unit = self.units.get(case.queue_unit_id) if case.queue_unit_id else None
+        escalated_to = self.units.get(case.escalated_to_unit_id) if case.escalated_to_unit_id else None
+        transfer = self.transfers.get(case.id)
         return {
             "id": case.id,
             "number": case.number,
@@ -82,7 +94,27 @@ class CasePresenter:
             "claim_by": _local(case.claim_by),
             "resolve_by": _local(case.resolve_by),
             "overdue": is_overdue(case, self.now),
+            "escalated": case.escalated_at is not None,
+            "escalated_at": _local(case.escalated_at),
+            "escalated_to": None
+            if escalated_to is None
+            else {"code": escalated_to.code, "name": escalated_to.name_zh},
+            "overdue_at": _local(case.overdue_at),
+            "pending_transfer": None if transfer is None else self.transfer(transfer),
+            "allowed_actions": []
+            if self.viewer is None
+            else lifecycle.allowed_actions(case, self.viewer, transfer),
             "synthetic": case.synthetic,
+        }
+
+    def transfer(self, transfer: CaseTransfer) -> dict[str, Any]:
+        """A transfer request."""
+        return {
+            "id": transfer.id,
+            "state": transfer.state,
+            "to_squad": self._squad(transfer.to_squad_id),
+            "reason": transfer.reason,
+            "requested_at": _local(transfer.requested_at),
         }
 
     def detail(self, case: Case, viewer: User) -> dict[str, Any]:

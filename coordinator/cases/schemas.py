@@ -104,6 +104,16 @@ class DistrictRef(BaseModel):
     name: str
 
 
+class TransferOut(BaseModel):
+    """A transfer request (退单/移交)."""
+
+    id: int
+    state: Literal["pending", "accepted", "declined"]
+    to_squad: SquadRef | None
+    reason: str
+    requested_at: datetime
+
+
 class CaseOut(BaseModel):
     """A case as listed."""
 
@@ -127,7 +137,16 @@ class CaseOut(BaseModel):
     created_at: datetime
     claim_by: datetime | None = Field(description="Claim deadline (Asia/Shanghai).")
     resolve_by: datetime | None = Field(description="Resolve deadline (Asia/Shanghai).")
-    overdue: bool
+    overdue: bool = Field(description="Past the claim deadline unclaimed, or past the resolve deadline.")
+    escalated: bool = Field(description="The SLA sweep escalated it to the district dispatcher.")
+    escalated_at: datetime | None
+    escalated_to: dict[str, Any] | None = Field(description="The dispatch desk it was escalated to.")
+    overdue_at: datetime | None = Field(description="When the sweep flagged it overdue (resolve deadline).")
+    pending_transfer: TransferOut | None
+    allowed_actions: list[str] = Field(
+        description="What the caller may do next: claim, start, resolve, verify, close, reopen, void, "
+        "transfer, accept_transfer, decline_transfer."
+    )
     synthetic: bool
 
 
@@ -220,3 +239,59 @@ class Inbox(BaseModel):
     """The caller's open cases: claimable first, then overdue."""
 
     cases: list[CaseOut]
+
+
+class ActionIn(BaseModel):
+    """An optional note for a lifecycle action."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(default="", max_length=500)
+
+
+class ResolveIn(BaseModel):
+    """Resolution evidence: a note and at least one photo URL, or a dispatcher's waiver."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(default="", max_length=2000, description="What was done (处置情况).")
+    photos: list[AnyHttpUrl] = Field(default_factory=list, max_length=MAX_PHOTOS, description="After photos.")
+    waive_evidence: str | None = Field(
+        default=None, max_length=500, description="Dispatchers only: why no photo evidence is needed."
+    )
+
+
+class ReasonIn(BaseModel):
+    """A reason (required)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class VoidIn(BaseModel):
+    """作废: a duplicate of another case, or not actionable."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["duplicate", "not_actionable"]
+    reason: str = Field(min_length=1, max_length=500)
+    duplicate_of: str | None = Field(default=None, description="Case number it duplicates (kind=duplicate).")
+
+
+class TransferIn(BaseModel):
+    """Ask another squad to take the case over."""
+
+    model_config = ConfigDict(extra="forbid")
+    to_squad: str = Field(min_length=1, max_length=32, description="Code of the receiving squad.")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class TransferDecisionIn(BaseModel):
+    """The receiving squad's decision note (required to decline)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=500)
+
+
+class TransferResult(BaseModel):
+    """A transfer request and the case it concerns."""
+
+    transfer: TransferOut
+    case: CaseDetail

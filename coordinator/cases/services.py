@@ -32,6 +32,7 @@ from coordinator.cases.models import (
     CaseEvent,
     CaseNumberCounter,
     CasePartner,
+    CaseTransfer,
     Category,
     Report,
     RoutingRule,
@@ -39,6 +40,7 @@ from coordinator.cases.models import (
 from coordinator.db import begin_write
 from coordinator.errors import Conflict, NotFound, ValidationFailed
 from coordinator.geolocation.services import check_and_locate, location_payload
+from coordinator.notifications.services import enqueue
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.worktime import WorkCalendar
 from geo.locator import Location, Locator
@@ -444,10 +446,12 @@ def add_event(
     payload: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> CaseEvent:
-    """Append one event to a case's audit trail."""
+    """Append one event to a case's audit trail (and, for kinds other systems subscribe to, an outbox
+    message in the same transaction)."""
+    at = at or datetime.now(SHANGHAI)
     event = CaseEvent(
         case_id=case.id,
-        at=at or datetime.now(SHANGHAI),
+        at=at,
         actor_id=actor.id if actor else None,
         actor=actor.username if actor else "system",
         kind=kind,
@@ -457,6 +461,24 @@ def add_event(
         payload=payload or {},
     )
     session.add(event)
+    enqueue(
+        session,
+        kind,
+        case.id,
+        {
+            "case_number": case.number,
+            "status": case.status,
+            "district": case.district_code,
+            "lead_squad_id": case.lead_squad_id,
+            "actor": event.actor,
+            "from_status": from_status,
+            "to_status": to_status,
+            "reason": event.reason,
+            "at": at.astimezone(SHANGHAI).isoformat(),
+            "details": event.payload,
+        },
+        now=at,
+    )
     return event
 
 
@@ -521,7 +543,12 @@ def inbox(session: Session, user: User, *, now: datetime, limit: int = 200) -> l
     stmt = select(Case).where(Case.status.in_(OPEN_STATUSES))
     if user.squad_id is not None:
         partner = select(CasePartner.case_id).where(CasePartner.squad_id == user.squad_id)
-        stmt = stmt.where(or_(Case.lead_squad_id == user.squad_id, Case.id.in_(partner)))
+        offered = select(CaseTransfer.case_id).where(
+            CaseTransfer.to_squad_id == user.squad_id, CaseTransfer.state == "pending"
+        )
+        stmt = stmt.where(
+            or_(Case.lead_squad_id == user.squad_id, Case.id.in_(partner), Case.id.in_(offered))
+        )
     elif user.role == "dispatcher":
         units = select(DispatchUnit.id).where(
             or_(DispatchUnit.district_code == user.district_code, DispatchUnit.level == "alliance")
@@ -531,13 +558,16 @@ def inbox(session: Session, user: User, *, now: datetime, limit: int = 200) -> l
         district_cases = (
             Case.district_code == user.district_code if user.district_code else Case.id.isnot(None)
         )
-        stmt = stmt.where(or_(Case.queue_unit_id.in_(units), district_cases))
+        stmt = stmt.where(
+            or_(Case.queue_unit_id.in_(units), Case.escalated_to_unit_id.in_(units), district_cases)
+        )
     cases = session.scalars(stmt.options(selectinload(Case.partners)).limit(5000)).all()
 
     def rank(case: Case) -> tuple[int, datetime]:
+        # Claimable first (escalated ones at the very top), then overdue, then the rest.
         claimable = case.status == "routed" and case.claimed_by_id is None
-        overdue = is_overdue(case, now)
-        return (0 if claimable else 1 if overdue else 2, case.created_at)
+        overdue = is_overdue(case, now) or case.escalated_at is not None
+        return (0 if claimable and overdue else 1 if claimable else 2 if overdue else 3, case.created_at)
 
     return sorted(cases, key=rank)[:limit]
 

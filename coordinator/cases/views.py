@@ -8,22 +8,31 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from coordinator.api import GEOJSON, endpoint
-from coordinator.cases import services
+from coordinator.cases import services, workflow
+from coordinator.cases.models import CaseTransfer
 from coordinator.cases.presenters import CasePresenter
 from coordinator.cases.schemas import (
+    ActionIn,
     CaseDetail,
     CasePage,
     CaseQuery,
     CategoryList,
     Inbox,
     IntakeOut,
+    ReasonIn,
     ReportIn,
+    ResolveIn,
+    TransferDecisionIn,
+    TransferIn,
+    TransferResult,
+    VoidIn,
 )
 from coordinator.errors import BadRequest
 from coordinator.extensions import db_session
 from coordinator.geolocation.views import current_locator, needs_locator
 from coordinator.policy import current_user
 from coordinator.worktime import SHANGHAI, WorkCalendar
+from coordinator.worktime.services import load_calendar
 
 bp = Blueprint("cases", __name__)
 
@@ -31,9 +40,10 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def current_calendar() -> WorkCalendar:
-    """The working-time calendar for SLA deadlines."""
-    calendar: WorkCalendar = current_app.extensions.get("coordinator.calendar") or WorkCalendar()
-    return calendar
+    """The working-time calendar for SLA deadlines: Chinese holidays with 调休 plus the admin overrides
+    (`flask calendar override`), read per request so an override applies at once."""
+    calendar: WorkCalendar | None = current_app.extensions.get("coordinator.calendar")
+    return calendar or load_calendar(db_session())
 
 
 def intake_payload(result: services.IntakeResult) -> dict[str, Any]:
@@ -133,7 +143,7 @@ def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
         created_to=query.created_to,
     )
     cases, total = services.list_cases(session, flt, page=query.page, per_page=query.per_page)
-    presenter = CasePresenter(session, cases, now=datetime.now(SHANGHAI))
+    presenter = CasePresenter(session, cases, now=datetime.now(SHANGHAI), viewer=current_user())
     if query.format == "geojson":
         response = jsonify(
             {
@@ -164,7 +174,8 @@ def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
 def get_case(case_id: int) -> dict[str, Any]:
     session = db_session()
     case = services.get_case(session, case_id)
-    return CasePresenter(session, [case], now=datetime.now(SHANGHAI)).detail(case, current_user())
+    viewer = current_user()
+    return CasePresenter(session, [case], now=datetime.now(SHANGHAI), viewer=viewer).detail(case, viewer)
 
 
 @bp.get("/inbox")
@@ -178,5 +189,211 @@ def inbox() -> dict[str, Any]:
     session = db_session()
     now = datetime.now(SHANGHAI)
     cases = services.inbox(session, current_user(), now=now)
-    presenter = CasePresenter(session, cases, now=now)
+    presenter = CasePresenter(session, cases, now=now, viewer=current_user())
     return {"cases": [presenter.summary(c) for c in cases]}
+
+
+# -- lifecycle actions: POST /cases/{id}/<action>; each answers with the case as it now is ------------
+
+ACTION_ERRORS = (401, 403, 404, 409)
+ACTION_HELP = (
+    "403 when the caller has no part in this action on this case; 409 when the case is not in a state "
+    "that allows it (details.allowed lists what the caller may do now; for claims details.claimed_by "
+    "names the holder)."
+)
+
+
+def _case_answer(case_id: int) -> dict[str, Any]:
+    session = db_session()
+    session.expire_all()  # show the row as the conditional UPDATEs left it
+    case = services.get_case(session, case_id)
+    viewer = current_user()
+    return CasePresenter(session, [case], now=datetime.now(SHANGHAI), viewer=viewer).detail(case, viewer)
+
+
+@bp.post("/cases/<int:case_id>/claim")
+@endpoint(
+    summary="Claim a routed case (lead or partner squad); exactly one concurrent claim wins",
+    description=ACTION_HELP,
+    tags=["case lifecycle"],
+    response=CaseDetail,
+    errors=ACTION_ERRORS,
+)
+def claim_case(case_id: int) -> dict[str, Any]:
+    workflow.claim(db_session(), case_id, current_user(), now=datetime.now(SHANGHAI))
+    return _case_answer(case_id)
+
+
+@bp.post("/cases/<int:case_id>/start")
+@endpoint(
+    summary="Start handling a claimed case (claimed → in_progress)",
+    description=ACTION_HELP,
+    tags=["case lifecycle"],
+    body=ActionIn,
+    response=CaseDetail,
+    errors=ACTION_ERRORS,
+)
+def start_case(case_id: int, body: ActionIn) -> dict[str, Any]:
+    workflow.start(db_session(), case_id, current_user(), now=datetime.now(SHANGHAI), note=body.note)
+    return _case_answer(case_id)
+
+
+@bp.post("/cases/<int:case_id>/resolve")
+@endpoint(
+    summary="Report a case handled, with evidence (note + photo URLs, or a dispatcher's waiver)",
+    description=ACTION_HELP + " 422 `evidence_required` without a note and a photo or a waiver.",
+    tags=["case lifecycle"],
+    body=ResolveIn,
+    response=CaseDetail,
+    errors=ACTION_ERRORS,
+)
+def resolve_case(case_id: int, body: ResolveIn) -> dict[str, Any]:
+    evidence = workflow.Evidence(
+        note=body.note, photos=[str(p) for p in body.photos], waiver=body.waive_evidence
+    )
+    workflow.resolve(db_session(), case_id, current_user(), evidence, now=datetime.now(SHANGHAI))
+    return _case_answer(case_id)
+
+
+@bp.post("/cases/<int:case_id>/verify")
+@endpoint(
+    summary="Verify a resolved case (核查; the case's dispatcher)",
+    description=ACTION_HELP,
+    tags=["case lifecycle"],
+    body=ActionIn,
+    response=CaseDetail,
+    errors=ACTION_ERRORS,
+)
+def verify_case(case_id: int, body: ActionIn) -> dict[str, Any]:
+    workflow.verify(db_session(), case_id, current_user(), now=datetime.now(SHANGHAI), note=body.note)
+    return _case_answer(case_id)
+
+
+@bp.post("/cases/<int:case_id>/close")
+@endpoint(
+    summary="Close a verified case (结案; the case's dispatcher)",
+    description=ACTION_HELP,
+    tags=["case lifecycle"],
+    body=ActionIn,
+    response=CaseDetail,
+    errors=ACTION_ERRORS,
+)
+def close_case(case_id: int, body: ActionIn) -> dict[str, Any]:
+    workflow.close(db_session(), case_id, current_user(), now=datetime.now(SHANGHAI), note=body.note)
+    return _case_answer(case_id)
+
+
+@bp.post("/cases/<int:case_id>/reopen")
+@endpoint(
+    summary="Reopen a resolved, verified or closed case (back to in_progress)",
+    description=ACTION_HELP,
+    tags=["case lifecycle"],
+    body=ReasonIn,
+    response=CaseDetail,
+    errors=ACTION_ERRORS,
+)
+def reopen_case(case_id: int, body: ReasonIn) -> dict[str, Any]:
+    workflow.reopen(db_session(), case_id, current_user(), now=datetime.now(SHANGHAI), reason=body.reason)
+    return _case_answer(case_id)
+
+
+@bp.post("/cases/<int:case_id>/void")
+@endpoint(
+    summary="Void an open case: a duplicate (name the case) or not actionable, with a reason",
+    description=ACTION_HELP,
+    tags=["case lifecycle"],
+    body=VoidIn,
+    response=CaseDetail,
+    errors=ACTION_ERRORS,
+)
+def void_case(case_id: int, body: VoidIn) -> dict[str, Any]:
+    workflow.void(
+        db_session(),
+        case_id,
+        current_user(),
+        now=datetime.now(SHANGHAI),
+        kind=body.kind,
+        reason=body.reason,
+        duplicate_of=body.duplicate_of,
+    )
+    return _case_answer(case_id)
+
+
+def _transfer_answer(case_id: int, transfer_id: int) -> dict[str, Any]:
+    case = _case_answer(case_id)
+    session = db_session()
+    transfer = session.get(CaseTransfer, transfer_id)
+    assert transfer is not None  # it was just created or decided in this transaction
+    squad = services.squads_by_id(session, {transfer.to_squad_id}).get(transfer.to_squad_id)
+    return {
+        "transfer": {
+            "id": transfer.id,
+            "state": transfer.state,
+            "to_squad": None
+            if squad is None
+            else {"code": squad.code, "name": squad.name_zh, "district": squad.district_code},
+            "reason": transfer.reason,
+            "requested_at": transfer.requested_at.astimezone(SHANGHAI).isoformat(),
+        },
+        "case": case,
+    }
+
+
+@bp.post("/cases/<int:case_id>/transfers")
+@endpoint(
+    summary="Request a transfer (退单/移交) to another squad; the owner stays until it accepts",
+    description=ACTION_HELP,
+    tags=["case lifecycle"],
+    body=TransferIn,
+    response=TransferResult,
+    status=201,
+    errors=ACTION_ERRORS,
+)
+def request_transfer(case_id: int, body: TransferIn) -> dict[str, Any]:
+    transfer = workflow.request_transfer(
+        db_session(),
+        case_id,
+        current_user(),
+        to_squad=body.to_squad,
+        reason=body.reason,
+        now=datetime.now(SHANGHAI),
+    )
+    return _transfer_answer(case_id, transfer.id)
+
+
+@bp.post("/cases/<int:case_id>/transfers/<int:transfer_id>/accept")
+@endpoint(
+    summary="Accept a transfer (receiving squad leader): lead moves, old lead becomes partner",
+    description=ACTION_HELP,
+    tags=["case lifecycle"],
+    body=TransferDecisionIn,
+    response=TransferResult,
+    errors=ACTION_ERRORS,
+)
+def accept_transfer(case_id: int, transfer_id: int, body: TransferDecisionIn) -> dict[str, Any]:
+    workflow.accept_transfer(
+        db_session(),
+        case_id,
+        transfer_id,
+        current_user(),
+        now=datetime.now(SHANGHAI),
+        calendar=current_calendar(),
+        reason=body.reason,
+    )
+    return _transfer_answer(case_id, transfer_id)
+
+
+@bp.post("/cases/<int:case_id>/transfers/<int:transfer_id>/decline")
+@endpoint(
+    summary="Decline a transfer (receiving squad leader, with a reason): the owner stays",
+    description=ACTION_HELP,
+    tags=["case lifecycle"],
+    body=TransferDecisionIn,
+    response=TransferResult,
+    errors=ACTION_ERRORS,
+)
+def decline_transfer(case_id: int, transfer_id: int, body: TransferDecisionIn) -> dict[str, Any]:
+    workflow.decline_transfer(
+        db_session(), case_id, transfer_id, current_user(), now=datetime.now(SHANGHAI), reason=body.reason
+    )
+    return _transfer_answer(case_id, transfer_id)

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from coordinator import create_app
 from coordinator.auth.models import ApiToken, User
-from coordinator.cases.models import Case, CaseEvent, CasePartner, Report
+from coordinator.cases.models import Case, Report
+from coordinator.cases.workflow import purge_cases
 from coordinator.db import session_scope
 from coordinator.geolocation.services import LocatorCache
 from tests.factories import bearer, make_token, make_user, unique
@@ -36,10 +37,8 @@ def live_app(database_url: str, engine: Engine, locator_cache: LocatorCache) -> 
         with session_scope(factory) as session:
             case_ids = select(Report.case_id).where(Report.submitted_by_id == user_id).scalar_subquery()
             ids = list(session.scalars(select(Case.id).where(Case.id.in_(case_ids))))
-            session.execute(delete(Report).where(Report.case_id.in_(ids)))
-            session.execute(delete(CaseEvent).where(CaseEvent.case_id.in_(ids)))
-            session.execute(delete(CasePartner).where(CasePartner.case_id.in_(ids)))
-            session.execute(delete(Case).where(Case.id.in_(ids)))
+            # The trail is append-only (database triggers); purge_cases is the one sanctioned delete.
+            purge_cases(session, ids, reason="test cleanup")
             session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
             session.execute(delete(User).where(User.id == user_id))
 

@@ -1,0 +1,105 @@
+"""`flask --app wsgi scheduler run` (the one scheduler process) and `webhooks add|list`."""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+scheduler_cli = AppGroup("scheduler", help="The scheduler process (SLA sweep, webhook delivery).")
+webhooks_cli = AppGroup("webhooks", help="Webhook subscriptions for case events.")
+
+
+@scheduler_cli.command("run")
+@click.option("--once", is_flag=True, help="Run each job once now and exit (cron, smoke tests).")
+@click.option("--sweep-seconds", default=60, show_default=True, help="SLA sweep interval.")
+@click.option("--delivery-seconds", default=30, show_default=True, help="Webhook delivery interval.")
+def run(once: bool, sweep_seconds: int, delivery_seconds: int) -> None:
+    """Run the scheduler in this process (exactly one such process per database)."""
+    from coordinator.extensions import get_engine, get_sessionmaker
+    from coordinator.scheduler import blocking_scheduler, jobs
+
+    jobs.bind(get_sessionmaker(current_app))
+    if once:
+        click.echo(f"sla_sweep: {jobs.sla_sweep()}")
+        click.echo(f"webhook_delivery: {jobs.deliver_webhooks()}")
+        return
+    scheduler = blocking_scheduler(
+        get_engine(current_app), sweep_seconds=sweep_seconds, delivery_seconds=delivery_seconds
+    )
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        click.echo(f"signal {signum}: stopping the scheduler")
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, stop)
+    for job in scheduler.get_jobs():
+        click.echo(f"job {job.id}: {job.trigger}")
+    click.echo("scheduler running (Asia/Shanghai); Ctrl-C or SIGTERM stops it")
+    try:
+        scheduler.start()
+    except KeyboardInterrupt:
+        scheduler.shutdown(wait=True)
+
+
+@webhooks_cli.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--secret", required=True, help="Shared HMAC-SHA256 secret (the receiver keeps a copy).")
+@click.option("--event", "events", multiple=True, help="Event kind to send (repeat); none = all kinds.")
+def add(name: str, url: str, secret: str, events: tuple[str, ...]) -> None:
+    """Subscribe URL to case events."""
+    from coordinator.db import session_scope
+    from coordinator.extensions import get_sessionmaker
+    from coordinator.notifications import services
+
+    try:
+        with session_scope(get_sessionmaker()) as session:
+            sub = services.add_subscription(session, name=name, url=url, secret=secret, kinds=list(events))
+            kinds = ", ".join(sub.event_kinds) or "all events"
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    click.echo(f"webhook {name} → {url} ({kinds})")
+
+
+@webhooks_cli.command("list")
+def list_() -> None:
+    """List subscriptions with their pending/delivered/failed delivery counts."""
+    from sqlalchemy import func, select
+
+    from coordinator.db import session_scope
+    from coordinator.extensions import get_sessionmaker
+    from coordinator.notifications import services
+    from coordinator.notifications.models import WebhookDelivery
+
+    with session_scope(get_sessionmaker()) as session:
+        counts: dict[tuple[int, str], int] = {
+            (sub_id, state): n
+            for sub_id, state, n in session.execute(
+                select(WebhookDelivery.subscription_id, WebhookDelivery.state, func.count()).group_by(
+                    WebhookDelivery.subscription_id, WebhookDelivery.state
+                )
+            ).all()
+        }
+        click.echo("name\tactive\turl\tevents\tpending\tdelivered\tfailed")
+        for s in services.list_subscriptions(session):
+            c = [counts.get((s.id, k), 0) for k in ("pending", "delivered", "failed")]
+            kinds = ",".join(s.event_kinds) or "*"
+            click.echo(f"{s.name}\t{'yes' if s.active else 'no'}\t{s.url}\t{kinds}\t{c[0]}\t{c[1]}\t{c[2]}")
+
+
+@webhooks_cli.command("deactivate")
+@click.argument("name")
+def deactivate(name: str) -> None:
+    """Stop sending to a subscription."""
+    from coordinator.db import session_scope
+    from coordinator.extensions import get_sessionmaker
+    from coordinator.notifications import services
+
+    with session_scope(get_sessionmaker()) as session:
+        if not services.deactivate(session, name):
+            raise click.ClickException(f"no webhook {name}")
+    click.echo(f"webhook {name} deactivated")
