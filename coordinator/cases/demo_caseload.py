@@ -9,7 +9,6 @@ so every state appears.
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 from collections.abc import Callable
@@ -21,9 +20,12 @@ from shapely.geometry import Point
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from coordinator.auth import services as auth
+from coordinator.auth.models import User
 from coordinator.boundaries import services as boundaries
-from coordinator.cases import services
+from coordinator.cases import services, workflow
 from coordinator.cases.models import Case
+from coordinator.squads.models import Squad
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from geo.locator import Locator
 from geo.metric import to_lonlat, to_metric
@@ -163,29 +165,40 @@ def seed_demo_caseload(
     return result
 
 
-# Share of cases per final state by age: older cases are further along (synthetic history).
-_STATE_PATHS = (
-    ("routed",),
-    ("routed", "claimed"),
-    ("routed", "claimed", "in_progress"),
-    ("routed", "claimed", "in_progress", "resolved"),
-    ("routed", "claimed", "in_progress", "resolved", "verified"),
-    ("routed", "claimed", "in_progress", "resolved", "verified", "closed"),
-    ("routed", "void"),
+# Final state per case by age (older cases are further along), reached through the real workflow.
+_PATHS = (
+    (),
+    ("claim",),
+    ("claim", "start"),
+    ("claim", "start", "resolve"),
+    ("claim", "start", "resolve", "verify"),
+    ("claim", "start", "resolve", "verify", "close"),
+    ("void",),
 )
-_EVENT_KIND = {
-    "claimed": "claimed",
-    "in_progress": "started",
-    "resolved": "resolved",
-    "verified": "verified",
-    "closed": "closed",
-    "void": "voided",
-}
+DEMO_PHOTO = "https://demo.invalid/jiaojie/evidence.jpg"  # synthetic: .invalid never resolves
+
+
+def _demo_user(session: Session, cache: dict[str, User], username: str, **kwargs: str) -> User:
+    if username not in cache:
+        user = auth.find_user(session, username)
+        if user is None:
+            # Token-only synthetic accounts that act in the demo history (no password, no token).
+            user = auth.create_user(session, username=username, display_name="【演示】", **kwargs)
+        cache[username] = user
+    return cache[username]
 
 
 def _advance_states(session: Session, rng: random.Random, now: datetime) -> None:
-    cases = session.scalars(select(Case).where(Case.synthetic.is_(True), Case.status == "routed")).all()
+    """Move synthetic cases along the workflow with the real actions (conditional updates, events)."""
+    users: dict[str, User] = {}
+    squads = {sq.id: sq for sq in session.scalars(select(Squad))}
+    cases = session.scalars(
+        select(Case).where(Case.synthetic.is_(True), Case.status == "routed").order_by(Case.id)
+    ).all()
     for case in cases:
+        squad = squads.get(case.lead_squad_id) if case.lead_squad_id else None
+        if squad is None or case.district_code is None:
+            continue  # dispatcher-queue cases wait for a dispatcher (and the SLA sweep escalates them)
         age_days = (now - case.created_at).total_seconds() / 86400
         if age_days < 1:
             weights = (60, 25, 15, 0, 0, 0, 0)
@@ -193,23 +206,39 @@ def _advance_states(session: Session, rng: random.Random, now: datetime) -> None
             weights = (10, 20, 30, 20, 10, 5, 5)
         else:
             weights = (2, 2, 4, 6, 8, 70, 8)
-        path = rng.choices(_STATE_PATHS, weights=weights)[0]
+        path = rng.choices(_PATHS, weights=weights)[0]
+        member = _demo_user(
+            session, users, f"demo_sq_{squad.code}".lower(), role="squad_member", squad_code=squad.code
+        )
+        dispatcher = _demo_user(
+            session,
+            users,
+            f"demo_dispatch_{case.district_code}",
+            role="dispatcher",
+            district=case.district_code,
+        )
         at = case.created_at
-        for previous, status in itertools.pairwise(path):
+        for action in path:
             at = at + timedelta(hours=rng.uniform(0.5, 30))
             if at > now:
                 break
-            services.add_event(
-                session,
-                case,
-                kind=_EVENT_KIND[status],
-                actor=None,
-                from_status=previous,
-                to_status=status,
-                reason="【演示数据】" + ("重复上报" if status == "void" else "模拟处置进度"),
-                at=at,
-            )
-            case.status = status
-            case.updated_at = at
-            if status == "claimed":
-                case.claimed_at = at
+            if action == "claim":
+                workflow.claim(session, case.id, member, now=at)
+            elif action == "start":
+                workflow.start(session, case.id, member, now=at, note="【演示数据】已到场")
+            elif action == "resolve":
+                evidence = workflow.Evidence(note="【演示数据】已清运完毕", photos=[DEMO_PHOTO])
+                workflow.resolve(session, case.id, member, evidence, now=at)
+            elif action == "verify":
+                workflow.verify(session, case.id, dispatcher, now=at, note="【演示数据】核查通过")
+            elif action == "close":
+                workflow.close(session, case.id, dispatcher, now=at, note="【演示数据】结案")
+            elif action == "void":
+                workflow.void(
+                    session,
+                    case.id,
+                    dispatcher,
+                    now=at,
+                    kind="not_actionable",
+                    reason="【演示数据】现场无此问题",
+                )

@@ -24,6 +24,17 @@ def test_caseload_is_synthetic_clustered_and_spread_over_states(session: Session
     assert {"routed", "closed", "void"} <= statuses and len(statuses) >= 6
     assert sum(c.in_border_zone for c in cases) > len(cases) / 2  # clustered at border hotspots
     assert all(c.lead_squad_id or c.queue_unit_id for c in cases)
+    # states were reached through the workflow: claimed cases have a holder, closed ones a full trail
+    assert all(c.claimed_by_id for c in cases if c.status in ("claimed", "in_progress", "resolved", "closed"))
+    closed = next(c for c in cases if c.status == "closed")
+    kinds = [e.kind for e in closed.events]
+    assert kinds[:2] == ["reported", "routed"] and kinds[-5:] == [
+        "claimed",
+        "started",
+        "resolved",
+        "verified",
+        "closed",
+    ]
     reports = session.scalars(select(Report).where(Report.synthetic.is_(True))).all()
     assert len({r.source for r in reports}) >= 5 and len({r.category_code for r in reports}) >= 5
     assert all(r.description.startswith("【演示数据】") for r in reports)
