@@ -1,4 +1,4 @@
-"""Command-line interface: `flask --app wsgi db|seed|boundaries …`."""
+"""Command-line interface: `flask --app wsgi db|seed|boundaries|users|squads|reports …`."""
 
 from __future__ import annotations
 
@@ -104,6 +104,7 @@ def register_cli(app: Flask) -> None:
     """Attach every command group to the app."""
     from coordinator.auth.cli import users_cli
     from coordinator.boundaries.cli import boundaries_cli, seed_boundaries
+    from coordinator.cases.cli import reports_cli
     from coordinator.geolocation.cli import geolocate_cli
     from coordinator.squads.cli import squads_cli
 
@@ -114,3 +115,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(geolocate_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(squads_cli)
+    app.cli.add_command(reports_cli)
