@@ -54,6 +54,7 @@ bench: venv
 	@scripts/install-system-deps.sh --bench
 	$(BIN)/python bench/geolocate.py $(if $(BENCH_POSTGIS_URL),--postgis-url $(BENCH_POSTGIS_URL))
 	$(BIN)/python bench/http_geolocate.py
+	$(if $(BENCH_POSTGIS_URL),$(BIN)/python bench/intake.py --database-url $(BENCH_POSTGIS_URL))
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .mypy_cache .ruff_cache .pytest_cache

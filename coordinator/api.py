@@ -21,6 +21,7 @@ from coordinator.extensions import commit_request_session
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
 REF_TEMPLATE = "#/components/schemas/{model}"
 
 ViewFunc = Callable[..., Any]
@@ -54,12 +55,16 @@ class Operation:
     tags: tuple[str, ...]
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
+    form: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     media_type: str = JSON
     status: int = 200
     errors: tuple[int, ...] = ()
     description: str = ""
     extra_responses: dict[int, str] = field(default_factory=dict)
+    # An outside standard (Open311) may fix its own error body and answer invalid input with 400.
+    error_model: type[BaseModel] | None = None
+    validation_status: int = 422
 
 
 def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -94,6 +99,24 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise ValidationFailed("invalid request body", details=_validation_details(exc)) from exc
 
 
+def _form_values() -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for key in request.form:
+        values = request.form.getlist(key)
+        raw[key] = values if len(values) > 1 else values[0]
+    return raw
+
+
+def parse_form(model: type[BaseModel]) -> BaseModel:
+    """Validate an `application/x-www-form-urlencoded` body against `model`; 400 / 422 like `parse_body`."""
+    if request.mimetype != FORM:
+        raise BadRequest(f"expected a form body with Content-Type: {FORM}")
+    try:
+        return model.model_validate(_form_values())
+    except ValidationError as exc:
+        raise ValidationFailed("invalid form fields", details=_validation_details(exc)) from exc
+
+
 def _render(result: Any, op: Operation) -> Response:
     if isinstance(result, Response):
         return result
@@ -114,28 +137,36 @@ def endpoint(
     tags: tuple[str, ...] | list[str],
     query: type[BaseModel] | None = None,
     body: type[BaseModel] | None = None,
+    form: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
     media_type: str = JSON,
     status: int = 200,
     errors: tuple[int, ...] = (),
     description: str = "",
+    error_model: type[BaseModel] | None = None,
+    validation_status: int = 422,
 ) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a view as an API operation.
 
-    The view receives `query=` / `body=` (validated pydantic instances) besides its path arguments and
-    returns a model, a dict, `(payload, status)` or a Response. The request's session is committed
-    here, once, after the view succeeded.
+    The view receives `query=` / `body=` / `form=` (validated pydantic instances; `body` is JSON, `form`
+    is form-encoded) besides its path arguments and returns a model, a dict, `(payload, status)` or a
+    Response. The request's session is committed here, once, after the view succeeded.
+    `error_model` / `validation_status` only change what the OpenAPI document says about errors (the
+    error body itself is rendered by the handlers in coordinator.errors).
     """
     op = Operation(
         summary=summary,
         tags=tuple(tags),
         query=query,
         body=body,
+        form=form,
         response=response,
         media_type=media_type,
         status=status,
         errors=errors,
         description=description,
+        error_model=error_model,
+        validation_status=validation_status,
     )
 
     def decorate(fn: ViewFunc) -> ViewFunc:
@@ -145,6 +176,8 @@ def endpoint(
                 kwargs["query"] = parse_query(op.query)
             if op.body is not None:
                 kwargs["body"] = parse_body(op.body)
+            if op.form is not None:
+                kwargs["form"] = parse_form(op.form)
             result = fn(*args, **kwargs)
             commit_request_session()
             return _render(result, op)
@@ -248,10 +281,13 @@ def build_openapi(
         responses: dict[str, Any] = {str(op.status): success}
         secured = protected(rule.endpoint)
         errors = {*op.errors, 401, 403} if secured else set(op.errors)
-        for status in sorted({*errors, 422} if op.query or op.body else errors):
+        if op.query or op.body or op.form:
+            errors.add(op.validation_status)
+        op_error_ref = error_ref if op.error_model is None else _schema_of(op.error_model, components)
+        for status in sorted(errors):
             responses[str(status)] = {
                 "description": _STATUS_TEXT.get(status, "Error"),
-                "content": {JSON: {"schema": error_ref}},
+                "content": {JSON: {"schema": op_error_ref}},
             }
         operation: dict[str, Any] = {
             "operationId": rule.endpoint.replace(".", "_"),
@@ -268,6 +304,11 @@ def build_openapi(
             operation["requestBody"] = {
                 "required": True,
                 "content": {JSON: {"schema": _schema_of(op.body, components)}},
+            }
+        if op.form is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {FORM: {"schema": _schema_of(op.form, components)}},
             }
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = operation

@@ -1,4 +1,4 @@
-"""Command-line interface: `flask --app wsgi db|seed|boundaries …`."""
+"""Command-line interface: `flask --app wsgi db|seed|boundaries|users|squads|reports …`."""
 
 from __future__ import annotations
 
@@ -122,6 +122,7 @@ def register_cli(app: Flask) -> None:
     """Attach every command group to the app."""
     from coordinator.auth.cli import users_cli
     from coordinator.boundaries.cli import boundaries_cli, seed_boundaries
+    from coordinator.cases.cli import reports_cli
     from coordinator.geolocation.cli import geolocate_cli
     from coordinator.scheduler.cli import scheduler_cli, webhooks_cli
     from coordinator.squads.cli import squads_cli
@@ -137,3 +138,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(calendar_cli)
+    app.cli.add_command(reports_cli)

@@ -1,17 +1,24 @@
 """Typed errors with an HTTP status and a stable code, and the one handler that renders them.
 
-Every error leaves the service as `{"error": {"code": …, "message": …, "details": …}}`.
+Every error leaves the service as `{"error": {"code": …, "message": …, "details": …}}` — except under
+a path prefix that registered its own renderer (`register_error_renderer`): an outside standard such as
+Open311 GeoReport v2 fixes its own error body, and routing errors (404/405) there must follow it too.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+# (status, code, message, details) -> Response, for the paths under one prefix.
+ErrorRenderer = Callable[[int, str, str, Any], Response]
+RENDERERS_KEY = "coordinator.error_renderers"
 
 
 class ApiError(Exception):
@@ -94,12 +101,26 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     return response
 
 
+def register_error_renderer(app: Flask, prefix: str, renderer: ErrorRenderer) -> None:
+    """Render every error of requests whose path starts with `prefix` with `renderer` instead."""
+    app.extensions.setdefault(RENDERERS_KEY, []).append((prefix, renderer))
+
+
+def _render(status: int, code: str, message: str, details: Any = None) -> Response:
+    if has_request_context():
+        for prefix, renderer in current_app.extensions.get(RENDERERS_KEY, []):
+            if request.path.startswith(prefix):
+                response: Response = renderer(status, code, message, details)
+                return response
+    return error_response(status, code, message, details)
+
+
 def register_error_handlers(app: Flask) -> None:
     """Turn ApiError, HTTP errors and unexpected exceptions into the one JSON error shape."""
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        response = _render(exc.status, exc.code, exc.message, exc.details)
         response.headers.update(exc.headers)
         return response
 
@@ -107,7 +128,7 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
-        response = error_response(status, code, exc.description or exc.name or "error")
+        response = _render(status, code, exc.description or exc.name or "error")
         if status == 405 and exc.get_headers():
             for name, value in exc.get_headers():
                 if name.lower() == "allow":
@@ -117,4 +138,4 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
-        return error_response(500, "internal_error", "internal server error; the incident was logged")
+        return _render(500, "internal_error", "internal server error; the incident was logged")

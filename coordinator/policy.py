@@ -112,6 +112,21 @@ RULES: dict[str, Rule] = {
     "cases.request_transfer": allow("squad_leader", "dispatcher", "admin"),
     "cases.accept_transfer": allow("squad_leader"),
     "cases.decline_transfer": allow("squad_leader"),
+    # Open311 GeoReport v2: discovery, services and requests are public (request answers carry no
+    # personal data); POST requests.json is public HERE because it authenticates itself by its
+    # `api_key` form field, as the spec says, answering 403 — see API_KEY_RULES.
+    "open311.discovery": PUBLIC,
+    "open311.list_services": PUBLIC,
+    "open311.get_service": PUBLIC,
+    "open311.list_requests": PUBLIC,
+    "open311.get_request": PUBLIC,
+    "open311.post_request": PUBLIC,
+}
+
+# Endpoints that authenticate by an `api_key` parameter (Open311) instead of the hook: who may, once
+# the key (the same API token the Bearer header carries) is known.
+API_KEY_RULES: dict[str, Rule] = {
+    "open311.post_request": REPORTERS,
 }
 
 
@@ -166,6 +181,27 @@ def authenticate(db: Session) -> Principal | None:
         session.clear()
         raise Unauthorized("the session has ended; log in again")
     return Principal(user=user, via="session")
+
+
+def authenticate_api_key(db: Session, api_key: str | None) -> User:
+    """The user behind the `api_key` of the current request, if its role passes API_KEY_RULES.
+
+    Open311 answers a missing or invalid key with 403 (not 401), so every failure here is Forbidden.
+    """
+    from coordinator.auth import services as auth
+
+    endpoint = request.endpoint or ""
+    rule = API_KEY_RULES.get(endpoint)
+    if rule is None:  # a view asked for an api_key without a rule: fail closed
+        raise Forbidden("no api_key rule covers this route", details={"endpoint": endpoint})
+    if not api_key:
+        raise Forbidden("api_key is required: the API token of a user allowed to report")
+    row = auth.authenticate_token(db, api_key)
+    if row is None:
+        raise Forbidden("invalid, expired or revoked api_key")
+    if not rule.allows(row.user.role):
+        raise Forbidden(f"a {row.user.role} may not submit requests")
+    return row.user
 
 
 def _check_csrf() -> None:

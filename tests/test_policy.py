@@ -12,16 +12,19 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.auth.models import ROLES
-from coordinator.policy import RULES
+from coordinator.policy import API_KEY_RULES, RULES
 from tests.factories import bearer, make_squad, make_token, make_user
 
 PUBLIC = "public"
+# Public for the policy hook, but the view authenticates the `api_key` form field itself (Open311):
+# these roles get through with their token as api_key, everyone else gets 403 (the spec's status).
+REPORTERS = {"reporter", "squad_leader", "squad_member", "dispatcher", "admin"}
 STAFF = {"squad_leader", "squad_member", "dispatcher", "committee", "admin"}
 ALL = set(ROLES)
 
 # endpoint → "public" or the roles that get through. Written out by hand on purpose: it is the
 # reviewed statement of who may do what, checked against what the app actually does.
-EXPECTED: dict[str, str | set[str]] = {
+EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "static": PUBLIC,
     "health.healthz": PUBLIC,
     "health.livez": PUBLIC,
@@ -57,11 +60,23 @@ EXPECTED: dict[str, str | set[str]] = {
     "cases.request_transfer": {"squad_leader", "dispatcher", "admin"},
     "cases.accept_transfer": {"squad_leader"},
     "cases.decline_transfer": {"squad_leader"},
+    "open311.discovery": PUBLIC,
+    "open311.list_services": PUBLIC,
+    "open311.get_service": PUBLIC,
+    "open311.list_requests": PUBLIC,
+    "open311.get_request": PUBLIC,
+    "open311.post_request": ("api_key", REPORTERS),
 }
 
 SQUAD_CODE = "SQ-POLICY"
 # A case id no test creates: role-permitted callers get 404, never the per-case 403 of a real case.
-PATH_VALUES = {"code": SQUAD_CODE, "filename": "api-docs.html", "case_id": 2_000_000_000, "transfer_id": 1}
+PATH_VALUES = {
+    "code": SQUAD_CODE,
+    "filename": "api-docs.html",
+    "case_id": 2_000_000_000,
+    "transfer_id": 1,
+    "request_id": 1,
+}
 PATH_VALUES_BY_ENDPOINT = {"boundaries.get_boundary": {"code": "310120"}}
 
 
@@ -80,9 +95,13 @@ def routes(app: Flask) -> list[tuple[str, str, str]]:
     return out
 
 
-def call(client: FlaskClient, method: str, url: str, headers: dict[str, str]) -> int:
+def call(
+    client: FlaskClient, method: str, url: str, headers: dict[str, str], api_key: str | None = None
+) -> int:
     kwargs: dict[str, Any] = {"headers": headers}
-    if method in {"POST", "PUT", "PATCH"}:
+    if api_key is not None:
+        kwargs["data"] = {"api_key": api_key}  # form-encoded, as Open311 clients send it
+    elif method in {"POST", "PUT", "PATCH"}:
         kwargs["json"] = {}
     response = client.open(url, method=method, **kwargs)
     response.close()  # static files are streamed from an open file
@@ -96,6 +115,11 @@ def test_every_route_has_an_expectation_and_a_policy_rule(app: Flask) -> None:
     # The table and the policy agree, also for routes another branch adds.
     for name, expected in EXPECTED.items():
         rule = RULES[name]
+        if isinstance(expected, tuple):  # api_key routes: public for the hook, the roles in API_KEY_RULES
+            assert rule.public, name
+            assert set(API_KEY_RULES[name].roles) == expected[1], name
+            continue
+        assert name not in API_KEY_RULES, name
         assert rule.public == (expected == PUBLIC), name
         if expected != PUBLIC:
             assert set(rule.roles) == expected, name
@@ -124,6 +148,15 @@ def test_route_by_role_table(app: Flask, client: FlaskClient, session: Session) 
             **{role: bearer(token) for role, token in tokens.items()},
         }
         for caller, headers in callers.items():
+            if isinstance(expected, tuple):
+                # The credential travels as the api_key form field, not as a header.
+                key = tokens.get(caller, "jj_not-a-real-token" if caller == "bad token" else "")
+                status = call(client, method, url, {}, api_key=key)
+                checked += 1
+                allowed = caller in expected[1]
+                if (status not in (401, 403)) != allowed or (not allowed and status != 403):
+                    failures.append(f"{method} {url} as {caller}: {status}, expected api_key rule")
+                continue
             status = call(client, method, url, headers)
             checked += 1
             if expected == PUBLIC:

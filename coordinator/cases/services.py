@@ -2,9 +2,10 @@
 
 Services take a Session and never commit; the request (or CLI command) commits once.
 
-Concurrency: intake serialises per category — a PostgreSQL transaction-scoped advisory lock, or on
-SQLite the write lock taken by `BEGIN IMMEDIATE` — so two reports of the same pile of rubbish arriving
-at once cannot both open a case, and a retried request waits for the first and then replays its answer.
+Concurrency: intakes that could collide are serialised — on PostgreSQL by transaction-scoped advisory
+locks on the report's retry identity and on every ~1 km cell its dedup box touches (per category); on
+SQLite by the write lock of `BEGIN IMMEDIATE` — so two reports of the same pile of rubbish arriving at
+once cannot both open a case, and a retried request waits for the first and then replays its answer.
 Unique constraints on (submitter, Idempotency-Key) and (source, external id) back this up.
 """
 
@@ -136,12 +137,48 @@ def get_case_by_number(session: Session, number: str) -> Case:
 # -- intake ----------------------------------------------------------------------------------------
 
 
-def lock_intake(session: Session, category: str) -> None:
-    """Serialise intake of one category until the transaction ends (see the module docstring)."""
+# Dedup boxes are locked per cell of this size (degrees, ~1 km): reports far apart never wait for each
+# other, reports that could be duplicates of each other always do.
+LOCK_CELL_DEG = 0.01
+
+
+def _lock_key(text_key: str) -> int:
+    return zlib.crc32(text_key.encode())
+
+
+def intake_lock_keys(
+    data: ReportInput, submitter: User | None, category: Category, lon: float, lat: float
+) -> list[int]:
+    """Advisory-lock keys for one report: its retry identity and every cell its dedup box touches."""
+    keys: set[int] = set()
+    if data.idempotency_key and submitter is not None:
+        keys.add(_lock_key(f"idem:{submitter.id}:{data.idempotency_key}"))
+    if data.external_id:
+        keys.add(_lock_key(f"ext:{data.source}:{data.external_id}"))
+    dlat = math.degrees(category.dedup_radius_m / EARTH_RADIUS_M)
+    dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
+    for x in (lon - dlon, lon + dlon):
+        for y in (lat - dlat, lat + dlat):
+            cell = (math.floor(x / LOCK_CELL_DEG), math.floor(y / LOCK_CELL_DEG))
+            keys.add(_lock_key(f"dedup:{category.code}:{cell[0]}:{cell[1]}"))
+    return sorted(keys)
+
+
+def lock_intake(session: Session, keys: Sequence[int]) -> None:
+    """Serialise intakes that could collide until the transaction ends (see the module docstring).
+
+    PostgreSQL: transaction-scoped advisory locks, taken in key order so two intakes cannot deadlock.
+    SQLite: the write lock of BEGIN IMMEDIATE already serialises all writers.
+    """
     begin_write(session)
-    if session.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(f"intake:{category}".encode())
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    if keys and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(k) "
+                "FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS sorted_keys"
+            ),
+            {"keys": list(keys)},
+        )
 
 
 def _replay(session: Session, data: ReportInput, submitter: User | None) -> Report | None:
@@ -180,13 +217,14 @@ def submit_report(
 ) -> IntakeResult:
     """Take one report: replay a retry, else locate it, join a nearby open case or open a routed one."""
     now = now or datetime.now(SHANGHAI)
-    lock_intake(session, data.category)
+    begin_write(session)
+    category = get_category(session, data.category)
+    # Locating needs no database: done before locking, so the locks can be as narrow as the dedup box.
+    location = check_and_locate(locator, data.lon, data.lat, data.crs)
+    lock_intake(session, intake_lock_keys(data, submitter, category, location.lon, location.lat))
     previous = _replay(session, data, submitter)
     if previous is not None:
         return IntakeResult(previous, previous.case, previous.merged, replayed=True)
-
-    category = get_category(session, data.category)
-    location = check_and_locate(locator, data.lon, data.lat, data.crs)
     case, distance = find_duplicate(session, category, location.lon, location.lat, now=now)
     merged = case is not None
     if case is None:

@@ -1,0 +1,206 @@
+"""Open311 GeoReport v2 views: parse, call a service, serialize — and the spec's error list.
+
+Errors under /open311/ are `[{"code": 403, "description": "…"}]` (the spec's shape, the one deviation
+from ours), with 403 for a missing/invalid api_key, 404 for an unknown service_code or request and
+400 for anything else. `render_error` is registered for the whole prefix, so routing 404/405 and the
+policy hook's answers follow it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Flask, Response, jsonify, request
+
+from coordinator.api import ViewFunc, endpoint
+from coordinator.cases.models import Category
+from coordinator.cases.services import list_categories
+from coordinator.cases.views import IDEMPOTENCY_HEADER, current_calendar
+from coordinator.errors import ValidationFailed, register_error_renderer
+from coordinator.extensions import db_session
+from coordinator.geolocation.views import current_locator, needs_locator
+from coordinator.open311 import services
+from coordinator.open311.schemas import (
+    CreatedList,
+    Discovery,
+    Open311Errors,
+    RequestForm,
+    RequestsQuery,
+    ServiceDefinition,
+    ServiceList,
+    ServiceRequestList,
+)
+from coordinator.policy import authenticate_api_key
+from coordinator.worktime import SHANGHAI
+
+PREFIX = "/open311/v2"
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-01-01T00:00:00+08:00"  # bump when this endpoint's behaviour changes
+TAGS = ("open311",)
+
+bp = Blueprint("open311", __name__)
+
+
+def open311_endpoint(**kwargs: Any) -> Callable[[ViewFunc], ViewFunc]:
+    """`coordinator.api.endpoint`, documenting the spec's error list and 400 for invalid input."""
+    return endpoint(tags=TAGS, error_model=Open311Errors, validation_status=400, **kwargs)
+
+
+def _open311_status(status: int) -> int:
+    if status in (401, 403):
+        return 403
+    if status in (404, 405) or status >= 500:
+        return status
+    return 400
+
+
+def render_error(status: int, code: str, message: str, details: Any) -> Response:
+    """The spec's error body: a list of {code, description}; one entry per invalid field."""
+    http = _open311_status(status)
+    errors = [{"code": http, "description": message}]
+    if isinstance(details, list) and details and all(isinstance(d, dict) and "field" in d for d in details):
+        errors = [{"code": http, "description": f"{d['field']}: {d['message']}"} for d in details]
+    response = jsonify(errors)
+    response.status_code = http
+    return response
+
+
+@bp.get("/discovery.json")
+@open311_endpoint(summary="Open311 service discovery", response=Discovery)
+def discovery() -> dict[str, Any]:
+    return {
+        "changeset": CHANGESET,
+        "contact": "交界协同 联盟调度台 (alliance dispatch desk)",
+        "key_service": "api_key = an API token of a user allowed to report; ask a dispatcher or admin "
+        "(flask users create --role reporter)",
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": request.host_url.rstrip("/") + PREFIX,
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["application/json"],
+            }
+        ],
+    }
+
+
+def _service(category: Category) -> dict[str, Any]:
+    return {
+        "service_code": category.code,
+        "service_name": category.name_zh,
+        "description": category.description or category.name_en,
+        "metadata": False,
+        "type": "realtime",
+        "keywords": category.name_en,
+        "group": category.major_class,
+    }
+
+
+@bp.get("/services.json")
+@open311_endpoint(
+    summary="Open311 services: our report categories",
+    response=ServiceList,
+)
+def list_services() -> list[dict[str, Any]]:
+    return [_service(c) for c in list_categories(db_session())]
+
+
+@bp.get("/services/<code>.json")
+@open311_endpoint(
+    summary="Open311 service definition (no extra attributes: metadata is false)",
+    response=ServiceDefinition,
+    errors=(404,),
+)
+def get_service(code: str) -> dict[str, Any]:
+    category = services.get_service(db_session(), code)
+    return {"service_code": category.code, "attributes": []}
+
+
+@bp.post("/requests.json")
+@needs_locator
+@open311_endpoint(
+    summary="Open311: submit a service request (form-encoded, api_key, lat/long required)",
+    description="The request becomes a report through the same intake as POST /api/v1/reports: it "
+    "opens a routed case or joins a nearby open one. `service_request_id` is the report id; "
+    "`service_notice` carries the case number (JJ-YYYY-NNNNNN). Extension: `crs` (wgs84|gcj02|bd09).",
+    form=RequestForm,
+    response=CreatedList,
+    errors=(400, 403, 404),
+)
+def post_request(form: RequestForm) -> list[dict[str, Any]]:
+    session = db_session()
+    user = authenticate_api_key(session, form.api_key)
+    if form.service_code is None:
+        raise ValidationFailed("service_code is required; see services.json")
+    if form.lat is None or form.long is None:
+        raise ValidationFailed(
+            "lat and long are required: an address_string or address_id alone cannot be located here"
+        )
+    result = services.submit_request(
+        session,
+        current_locator(),
+        services.OpenRequest(
+            service_code=form.service_code,
+            lat=form.lat,
+            long=form.long,
+            crs=form.crs,
+            description=form.description,
+            media_url=str(form.media_url) if form.media_url else None,
+            first_name=form.first_name,
+            last_name=form.last_name,
+            phone=form.phone,
+            idempotency_key=request.headers.get(IDEMPOTENCY_HEADER) or None,
+        ),
+        submitter=user,
+        calendar=current_calendar(),
+    )
+    return [
+        {
+            "service_request_id": str(result.report.id),
+            "service_notice": services.service_notice(result.case, result.merged),
+            "account_id": form.account_id,
+        }
+    ]
+
+
+@bp.get("/requests.json")
+@open311_endpoint(
+    summary="Open311: service requests (default: the last 90 days; at most 1000 per page)",
+    query=RequestsQuery,
+    response=ServiceRequestList,
+    errors=(400,),
+)
+def list_requests(query: RequestsQuery) -> list[dict[str, Any]]:
+    session = db_session()
+    flt = services.request_filter(
+        service_request_id=query.service_request_id,
+        service_code=query.service_code,
+        start_date=query.start_date,
+        end_date=query.end_date,
+        status=query.status,
+        now=datetime.now(SHANGHAI),
+    )
+    reports = services.find_requests(session, flt, page=query.page, page_size=query.page_size)
+    presenter = services.RequestPresenter(session, reports)
+    return [presenter.request(r) for r in reports]
+
+
+@bp.get("/requests/<request_id>.json")
+@open311_endpoint(
+    summary="Open311: one service request (a list of one element)",
+    response=ServiceRequestList,
+    errors=(404,),
+)
+def get_request(request_id: str) -> list[dict[str, Any]]:
+    session = db_session()
+    report = services.get_request(session, request_id)
+    return [services.RequestPresenter(session, [report]).request(report)]
+
+
+def init_app(app: Flask) -> None:
+    """Mount the blueprint and its error shape under /open311/."""
+    app.register_blueprint(bp, url_prefix=PREFIX)
+    register_error_renderer(app, "/open311/", render_error)
