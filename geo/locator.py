@@ -254,6 +254,48 @@ class _Grid:
         return np.asarray(self.ordinal[cells] * s * s + fj * s + fi, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class _Segments:
+    """A district's shared-border lines as arrays of metric segments, for point-to-border distances.
+
+    One vectorised pass over a few hundred segments (~10 µs) beats shapely's scalar `distance` on each
+    line plus building a Point for every query (~60 µs together, mostly per-call overhead).
+    """
+
+    x1: FloatArray
+    y1: FloatArray
+    dx: FloatArray
+    dy: FloatArray
+    length2: FloatArray
+    owner: IntArray
+
+    @classmethod
+    def of(cls, lines: Sequence[tuple[int, BaseGeometry]]) -> _Segments | None:
+        """Segments of the given (other district, metric line) pairs; None when there are none."""
+        parts: list[tuple[FloatArray, int]] = []
+        for other, line in lines:
+            for part in shapely.get_parts(line):
+                coords = shapely.get_coordinates(part)
+                if len(coords) >= 2:
+                    parts.append((coords, other))
+        if not parts:
+            return None
+        start = np.concatenate([c[:-1] for c, _ in parts])
+        end = np.concatenate([c[1:] for c, _ in parts])
+        owner = np.concatenate([np.full(len(c) - 1, o, dtype=np.int32) for c, o in parts])
+        d = end - start
+        return cls(start[:, 0], start[:, 1], d[:, 0], d[:, 1], np.maximum((d**2).sum(axis=1), 1e-12), owner)
+
+    def nearest(self, x: float, y: float) -> tuple[int, float]:
+        """(other district index, distance in metres) of the border segment nearest to (x, y)."""
+        t = np.clip(((x - self.x1) * self.dx + (y - self.y1) * self.dy) / self.length2, 0.0, 1.0)
+        ex = self.x1 + t * self.dx - x
+        ey = self.y1 + t * self.dy - y
+        d2 = ex * ex + ey * ey
+        i = int(np.argmin(d2))  # ties: the first segment, i.e. the border listed first (deterministic)
+        return int(self.owner[i]), float(np.sqrt(d2[i]))
+
+
 class Locator:
     """Answers point queries against one boundary version. Immutable once built; thread-safe to read."""
 
@@ -283,6 +325,7 @@ class Locator:
         self._zone_lines: list[BaseGeometry | None] = [
             metric_border.get((z.code_a, z.code_b)) for z in self.zones
         ]
+        self._segments = [_Segments.of(lines) for lines in self._borders_of]
 
         self._towns = sorted(data.towns, key=lambda t: t[0].code)
         self._town_polys = [g for _, g in self._towns]
@@ -366,12 +409,8 @@ class Locator:
             on_border = not shapely.contains_xy(self._district_polys[d], lon, lat)
         distance: float | None = None
         nearest: AreaInfo | None = None
-        if with_distance and d >= 0 and self._borders_of[d]:
-            point = Point(*project_point(lon, lat))
-            other, distance = min(
-                ((o, float(shapely.distance(line, point))) for o, line in self._borders_of[d]),
-                key=lambda t: (t[1], t[0]),
-            )
+        if with_distance and d >= 0 and self._segments[d] is not None:
+            other, distance = self._segments[d].nearest(*project_point(lon, lat))  # type: ignore[union-attr]
             nearest = self.districts[other]
             distance = round(distance, 1)
         zone = self.zones[z] if z >= 0 else None
