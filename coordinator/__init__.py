@@ -10,8 +10,15 @@ from flask import Flask
 
 from config import Settings
 from config.logging import configure_logging
+from coordinator.jsonutil import OrjsonProvider
 
 __version__ = "0.1.0"
+
+
+class CoordinatorFlask(Flask):
+    """The app class: Flask with an orjson-backed JSON provider."""
+
+    json_provider_class = OrjsonProvider
 
 
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
@@ -19,7 +26,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     settings = config if isinstance(config, Settings) else Settings.from_env().with_overrides(config or {})
     configure_logging(settings.log_level, settings.log_json)
 
-    app = Flask(__name__, instance_relative_config=True)
+    app = CoordinatorFlask(__name__, instance_relative_config=True)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TESTING=settings.testing,

@@ -76,10 +76,7 @@ def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
     """Validate the query string against `model`; 422 with per-field details on failure."""
-    raw: dict[str, Any] = {}
-    for key in request.args:
-        values = request.args.getlist(key)
-        raw[key] = values if len(values) > 1 else values[0]
+    raw = {key: values if len(values) > 1 else values[0] for key, values in request.args.lists()}
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
