@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
 from coordinator.db import begin_write, make_engine
+from coordinator.refcache import INFO_KEY, ReferenceCache
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -23,7 +24,10 @@ def init_db(app: Flask, settings: Settings) -> None:
     """Create the engine and session factory for the app and close sessions at teardown."""
     engine = make_engine(settings.database_url)
     app.extensions[ENGINE_KEY] = engine
-    app.extensions[SESSIONMAKER_KEY] = sessionmaker(engine, expire_on_commit=False)
+    # Sessions of this factory share one cache of the reference tables (see coordinator.refcache).
+    app.extensions[SESSIONMAKER_KEY] = sessionmaker(
+        engine, expire_on_commit=False, info={INFO_KEY: ReferenceCache()}
+    )
     app.teardown_appcontext(_close_session)
 
 

@@ -20,6 +20,7 @@ from coordinator.db import make_engine, session_scope
 from coordinator.demo import seed_reference
 from coordinator.extensions import SESSIONMAKER_KEY
 from coordinator.geolocation.services import LocatorCache
+from coordinator.refcache import INFO_KEY, ReferenceCache
 from coordinator.squads.services import seed_demo_territory
 from geo.boundaries import parse_features, read_boundary_file, shipped_districts_path
 from geo.locator import AreaInfo, Locator, input_from_districts
@@ -61,7 +62,13 @@ def connection(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture
 def session_factory(connection: Connection) -> sessionmaker[Session]:
     """Sessions bound to the test's connection; their commits become savepoints."""
-    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    # With the app's reference cache, so every API test also exercises its invalidation.
+    return sessionmaker(
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        info={INFO_KEY: ReferenceCache()},
+    )
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from coordinator.auth.models import ROLES, SQUAD_ROLES, ApiToken, ContactAccessLog, User
@@ -177,7 +177,10 @@ def authenticate_token(session: Session, token: str, *, now: datetime | None = N
     if not token.startswith(TOKEN_PREFIX):
         return None
     now = now or utcnow()
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).one_or_none()
+    # The user comes in the same round trip: every authenticated request needs it.
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token)).options(joinedload(ApiToken.user))
+    ).one_or_none()
     if row is None or not row.is_valid(now) or not row.user.active:
         return None
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -42,6 +42,7 @@ from coordinator.db import begin_write
 from coordinator.errors import Conflict, NotFound, ValidationFailed
 from coordinator.geolocation.services import check_and_locate, location_payload
 from coordinator.notifications.services import enqueue
+from coordinator.refcache import cached
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.worktime import WorkCalendar
 from geo.locator import Location, Locator
@@ -80,15 +81,132 @@ class IntakeResult:
     replayed: bool
 
 
+@dataclass(frozen=True)
+class CategoryRef:
+    """What intake needs of an active category (a snapshot, shared between requests)."""
+
+    code: str
+    dedup_radius_m: float
+    dedup_window_h: float
+    claim_limit_value: float
+    claim_limit_unit: str
+    resolve_limit_value: float
+    resolve_limit_unit: str
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    """An active routing rule (a snapshot of `RoutingRule`)."""
+
+    name: str
+    reason_zh: str
+    outcome: str | None
+    in_border_zone: bool | None
+    category_code: str | None
+    lead: str
+    partner: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class SquadRef:
+    """An active squad as routing sees it (a snapshot of `Squad`)."""
+
+    id: int
+    code: str
+    name_zh: str
+    district_code: str
+    categories: tuple[str, ...]
+
+    def handles(self, category: str) -> bool:
+        """Whether the squad takes cases of `category` (an empty list means all categories)."""
+        return not self.categories or category in self.categories
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    """A dispatch unit (a snapshot of `DispatchUnit`)."""
+
+    id: int
+    code: str
+    name_zh: str
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """Everything intake reads besides the cases themselves; cached per process (coordinator.refcache)."""
+
+    categories: dict[str, CategoryRef]
+    rules: tuple[RuleRef, ...]  # active, by priority
+    squads_by_area: dict[str, tuple[SquadRef, ...]]  # active squads by jurisdiction, by code
+    district_units: dict[str, UnitRef]  # the first district-level unit of each district (by id)
+    alliance_unit: UnitRef | None  # the first alliance-level unit (by id)
+
+    def category(self, code: str) -> CategoryRef:
+        """An active category, or 422 naming the valid codes."""
+        category = self.categories.get(code)
+        if category is None:
+            raise ValidationFailed(
+                f"unknown category {code!r}",
+                code="unknown_category",
+                details={"category": code, "valid": sorted(self.categories)},
+            )
+        return category
+
+
+def load_reference(session: Session) -> ReferenceData:
+    """Read the reference tables intake needs (four statements)."""
+    categories = {
+        c.code: CategoryRef(
+            c.code,
+            c.dedup_radius_m,
+            c.dedup_window_h,
+            c.claim_limit_value,
+            c.claim_limit_unit,
+            c.resolve_limit_value,
+            c.resolve_limit_unit,
+        )
+        for c in list_categories(session)
+    }
+    rules = tuple(
+        RuleRef(r.name, r.reason_zh, r.outcome, r.in_border_zone, r.category_code, r.lead, r.partner, r.queue)
+        for r in session.scalars(
+            select(RoutingRule).where(RoutingRule.active.is_(True)).order_by(RoutingRule.priority)
+        )
+    )
+    squads: dict[str, list[SquadRef]] = {}
+    for sq in session.scalars(
+        select(Squad).where(Squad.active.is_(True), Squad.jurisdiction_code.isnot(None)).order_by(Squad.code)
+    ):
+        ref = SquadRef(sq.id, sq.code, sq.name_zh, sq.district_code, tuple(sq.categories or ()))
+        squads.setdefault(sq.jurisdiction_code or "", []).append(ref)
+    district_units: dict[str, UnitRef] = {}
+    alliance_unit: UnitRef | None = None
+    for unit in session.scalars(select(DispatchUnit).order_by(DispatchUnit.id)):
+        ref_unit = UnitRef(unit.id, unit.code, unit.name_zh)
+        if unit.level == "district" and unit.district_code is not None:
+            district_units.setdefault(unit.district_code, ref_unit)
+        elif unit.level == "alliance" and alliance_unit is None:
+            alliance_unit = ref_unit
+    return ReferenceData(
+        categories, rules, {k: tuple(v) for k, v in squads.items()}, district_units, alliance_unit
+    )
+
+
+def reference_data(session: Session) -> ReferenceData:
+    """The reference data through the session's per-process cache (fresh within refcache.TTL_S)."""
+    return cached(session, "intake", load_reference)
+
+
 @dataclass
 class RoutingDecision:
     """Who owns a new case and why."""
 
     rule: str
     reason: str
-    lead: Squad | None
-    queue: DispatchUnit | None
-    partners: list[tuple[Squad, str]] = field(default_factory=list)
+    lead: SquadRef | None
+    queue: UnitRef | None
+    partners: list[tuple[SquadRef, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -147,7 +265,7 @@ def _lock_key(text_key: str) -> int:
 
 
 def intake_lock_keys(
-    data: ReportInput, submitter: User | None, category: Category, lon: float, lat: float
+    data: ReportInput, submitter: User | None, category: Category | CategoryRef, lon: float, lat: float
 ) -> list[int]:
     """Advisory-lock keys for one report: its retry identity and every cell its dedup box touches."""
     keys: set[int] = set()
@@ -218,7 +336,8 @@ def submit_report(
     """Take one report: replay a retry, else locate it, join a nearby open case or open a routed one."""
     now = now or datetime.now(SHANGHAI)
     begin_write(session)
-    category = get_category(session, data.category)
+    reference = reference_data(session)
+    category = reference.category(data.category)
     # Locating needs no database: done before locking, so the locks can be as narrow as the dedup box.
     location = check_and_locate(locator, data.lon, data.lat, data.crs)
     lock_intake(session, intake_lock_keys(data, submitter, category, location.lon, location.lat))
@@ -229,7 +348,14 @@ def submit_report(
     merged = case is not None
     if case is None:
         case = open_case(
-            session, locator, category, location, calendar=calendar, now=now, synthetic=data.synthetic
+            session,
+            locator,
+            category,
+            location,
+            calendar=calendar,
+            now=now,
+            synthetic=data.synthetic,
+            reference=reference,
         )
     report = Report(
         case=case,
@@ -297,7 +423,7 @@ def geodesic_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> f
 
 
 def find_duplicate(
-    session: Session, category: Category, lon: float, lat: float, *, now: datetime
+    session: Session, category: Category | CategoryRef, lon: float, lat: float, *, now: datetime
 ) -> tuple[Case | None, float | None]:
     """The nearest open case of the category within its dedup radius and window, if any.
 
@@ -327,15 +453,18 @@ def find_duplicate(
 
 
 def next_case_number(session: Session, now: datetime) -> str:
-    """The next human case number of the year (Asia/Shanghai), e.g. JJ-2026-000123. Never reused."""
+    """The next human case number of the year (Asia/Shanghai), e.g. JJ-2026-000123. Never reused.
+
+    One statement: an upsert that creates the year's counter at 1 or increments it, returning the new
+    value (the row lock it takes serialises concurrent intakes exactly as the former UPDATE did).
+    """
     year = now.astimezone(SHANGHAI).year
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(CaseNumberCounter).values(year=year, last=0).on_conflict_do_nothing())
+    stmt = insert(CaseNumberCounter).values(year=year, last=1)
     last = session.execute(
-        update(CaseNumberCounter)
-        .where(CaseNumberCounter.year == year)
-        .values(last=CaseNumberCounter.last + 1)
-        .returning(CaseNumberCounter.last)
+        stmt.on_conflict_do_update(
+            index_elements=[CaseNumberCounter.year], set_={"last": CaseNumberCounter.last + 1}
+        ).returning(CaseNumberCounter.last)
     ).scalar_one()
     return f"{CASE_PREFIX}-{year}-{last:06d}"
 
@@ -343,15 +472,20 @@ def next_case_number(session: Session, now: datetime) -> str:
 def open_case(
     session: Session,
     locator: Locator,
-    category: Category,
+    category: Category | CategoryRef,
     location: Location,
     *,
     calendar: WorkCalendar,
     now: datetime,
     synthetic: bool = False,
+    reference: ReferenceData | None = None,
 ) -> Case:
-    """Create a routed case at `location` (owner, partners, deadlines) without its reports."""
-    decision = route(session, locator, category, location)
+    """Create a routed case at `location` (owner, partners, deadlines) without its reports.
+
+    The case and its partners are added to the session but not flushed: the caller's next flush inserts
+    them together with whatever else it adds (submit_report: the report).
+    """
+    decision = route(reference or reference_data(session), locator, category, location)
     pair = location.border_pair
     case = Case(
         number=next_case_number(session, now),
@@ -378,14 +512,14 @@ def open_case(
         synthetic=synthetic,
     )
     session.add(case)
-    session.flush()
+    # Partners hang off the relationship, so the case and its partners (and, in submit_report, the
+    # report) are inserted by one flush instead of one each.
     for squad, reason in decision.partners:
-        session.add(CasePartner(case_id=case.id, squad_id=squad.id, reason=reason, added_at=now))
-    session.flush()
+        session.add(CasePartner(case=case, squad_id=squad.id, reason=reason, added_at=now))
     return case
 
 
-def _rule_matches(rule: RoutingRule, category: Category, location: Location) -> bool:
+def _rule_matches(rule: RuleRef, category: Category | CategoryRef, location: Location) -> bool:
     return (
         (rule.outcome is None or rule.outcome == location.outcome)
         and (rule.in_border_zone is None or rule.in_border_zone == location.in_border_zone)
@@ -393,48 +527,43 @@ def _rule_matches(rule: RoutingRule, category: Category, location: Location) -> 
     )
 
 
-def _queue_for(session: Session, scope: str, district_code: str | None) -> DispatchUnit | None:
+def _queue_for(reference: ReferenceData, scope: str, district_code: str | None) -> UnitRef | None:
     if scope == "district" and district_code is not None:
-        unit = session.scalars(
-            select(DispatchUnit).where(
-                DispatchUnit.level == "district", DispatchUnit.district_code == district_code
-            )
-        ).first()
+        unit = reference.district_units.get(district_code)
         if unit is not None:
             return unit
-    return session.scalars(select(DispatchUnit).where(DispatchUnit.level == "alliance")).first()
+    return reference.alliance_unit
 
 
-def _squad_for_area(session: Session, area_code: str, category: Category) -> Squad | None:
-    squads = session.scalars(
-        select(Squad).where(Squad.jurisdiction_code == area_code, Squad.active.is_(True)).order_by(Squad.code)
-    ).all()
+def _squad_for_area(
+    reference: ReferenceData, area_code: str, category: Category | CategoryRef
+) -> SquadRef | None:
+    squads = reference.squads_by_area.get(area_code, ())
     return next((s for s in squads if s.handles(category.code)), None)
 
 
-def route(session: Session, locator: Locator, category: Category, location: Location) -> RoutingDecision:
+def route(
+    reference: ReferenceData, locator: Locator, category: Category | CategoryRef, location: Location
+) -> RoutingDecision:
     """Apply the first matching routing rule. Never returns a decision without an owner."""
-    rules = session.scalars(
-        select(RoutingRule).where(RoutingRule.active.is_(True)).order_by(RoutingRule.priority)
-    ).all()
-    rule = next((r for r in rules if _rule_matches(r, category, location)), None)
+    rule = next((r for r in reference.rules if _rule_matches(r, category, location)), None)
     district_code = location.district.code if location.district else None
     if rule is None:
-        queue = _queue_for(session, "alliance", None)
+        queue = _queue_for(reference, "alliance", None)
         return RoutingDecision("none", "没有匹配的分派规则：转联盟调度员", None, queue)
     decision = RoutingDecision(rule.name, rule.reason_zh, None, None)
     if rule.lead == "jurisdiction":
         town = location.town
-        decision.lead = _squad_for_area(session, town.code, category) if town else None
+        decision.lead = _squad_for_area(reference, town.code, category) if town else None
         if decision.lead is None:
             decision.notes.append("属地无可接单中队：转区调度员")
             decision.reason = f"{rule.reason_zh}；属地无可接单中队，转区调度员"
     if decision.lead is None:
-        decision.queue = _queue_for(session, rule.queue, district_code)
+        decision.queue = _queue_for(reference, rule.queue, district_code)
     if rule.partner == "nearest_other_district" and location.border_pair and district_code:
         other = next(code for code in location.border_pair if code != district_code)
         for town, distance in locator.nearest_towns(location.lon, location.lat, other):
-            squad = _squad_for_area(session, town.code, category)
+            squad = _squad_for_area(reference, town.code, category)
             if squad is not None:
                 decision.partners.append((squad, f"对侧最近中队，距离 {distance:.0f} 米"))
                 break
@@ -448,12 +577,12 @@ def route(session: Session, locator: Locator, category: Category, location: Loca
     return decision
 
 
-def _squad_ref(squad: Squad) -> dict[str, Any]:
+def _squad_ref(squad: SquadRef) -> dict[str, Any]:
     return {"id": squad.id, "code": squad.code, "name": squad.name_zh, "district": squad.district_code}
 
 
 def routing_record(
-    decision: RoutingDecision, category: Category, location: Location, locator: Locator
+    decision: RoutingDecision, category: Category | CategoryRef, location: Location, locator: Locator
 ) -> dict[str, Any]:
     """The routing decision and its inputs, as stored on the case and shown by the API."""
     return {

@@ -31,6 +31,7 @@ from coordinator.errors import BadRequest
 from coordinator.extensions import db_session
 from coordinator.geolocation.views import current_locator, needs_locator
 from coordinator.policy import current_user
+from coordinator.refcache import cached
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from coordinator.worktime.services import load_calendar
 
@@ -41,9 +42,10 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 def current_calendar() -> WorkCalendar:
     """The working-time calendar for SLA deadlines: Chinese holidays with 调休 plus the admin overrides
-    (`flask calendar override`), read per request so an override applies at once."""
+    (`flask calendar override`). Served from the reference cache: an override made through this process
+    applies to the next request, one made elsewhere (the CLI, another worker) within refcache.TTL_S."""
     calendar: WorkCalendar | None = current_app.extensions.get("coordinator.calendar")
-    return calendar or load_calendar(db_session())
+    return calendar or cached(db_session(), "calendar", load_calendar)
 
 
 def intake_payload(result: services.IntakeResult) -> dict[str, Any]:

@@ -1,0 +1,91 @@
+"""In-process intake profile: N reports through `app.test_client()`, statements per report, ms per report.
+
+    DATABASE_URL=… .venv/bin/python bench/intake_profile.py [--reports 100] [--profile FILE]
+
+DATABASE_URL must name a migrated, seeded, disposable database (`flask --app wsgi db upgrade` and
+`flask --app wsgi seed demo --reports 0`); a reporter user and token are added, and the reports stay.
+One client, no concurrency: this is the per-request cost, not throughput (bench/intake.py measures that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import random
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.intake import CATEGORIES, member_points  # noqa: E402
+
+
+def main() -> None:
+    """Post the reports, print statements/report and ms/report (median, p90), optionally a profile."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reports", type=int, default=100)
+    parser.add_argument("--profile", help="write cProfile stats here and print the top entries")
+    args = parser.parse_args()
+
+    from sqlalchemy import event
+
+    from coordinator import create_app
+    from coordinator.auth import services as auth
+    from coordinator.db import session_scope
+    from coordinator.extensions import get_engine, get_sessionmaker
+
+    app = create_app({"database_url": os.environ["DATABASE_URL"]})
+    with app.app_context(), session_scope(get_sessionmaker(app)) as session:
+        user = auth.create_user(session, username=f"prof_{secrets.token_hex(4)}", role="reporter")
+        _, token = auth.issue_token(session, user, ttl_days=1, label="bench/intake_profile.py")
+    statements = 0
+
+    def count(*_: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(get_engine(app), "after_cursor_execute", count)
+    client = app.test_client()
+    rng = random.Random(11)
+    points = member_points(args.reports * 2)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def post(i: int) -> float:
+        lon, lat = points[i]
+        body = {"category": rng.choice(CATEGORIES), "lon": lon, "lat": lat, "source": "grid_worker"}
+        started = time.perf_counter()
+        response = client.post(
+            "/api/v1/reports", json=body, headers={**headers, "Idempotency-Key": secrets.token_hex(8)}
+        )
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return elapsed * 1000
+
+    for i in range(5):  # warm up: locator, caches, connection pool
+        post(args.reports + i)
+    statements = 0
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler:
+        profiler.enable()
+    times = [post(i) for i in range(args.reports)]
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+        pstats.Stats(args.profile).sort_stats("cumulative").print_stats(40)
+    times.sort()
+    print(
+        f"{args.reports} reports: {statements / args.reports:.1f} statements/report, "
+        f"median {statistics.median(times):.2f} ms, p90 {times[int(len(times) * 0.9)]:.2f} ms, "
+        f"mean {statistics.fmean(times):.2f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
