@@ -527,7 +527,8 @@ def _rule_matches(rule: RuleRef, category: Category | CategoryRef, location: Loc
     )
 
 
-def _queue_for(reference: ReferenceData, scope: str, district_code: str | None) -> UnitRef | None:
+def queue_for(reference: ReferenceData, scope: str, district_code: str | None) -> UnitRef | None:
+    """The dispatch desk whose queue owns a case: the district's desk, else the alliance desk."""
     if scope == "district" and district_code is not None:
         unit = reference.district_units.get(district_code)
         if unit is not None:
@@ -549,7 +550,7 @@ def route(
     rule = next((r for r in reference.rules if _rule_matches(r, category, location)), None)
     district_code = location.district.code if location.district else None
     if rule is None:
-        queue = _queue_for(reference, "alliance", None)
+        queue = queue_for(reference, "alliance", None)
         return RoutingDecision("none", "没有匹配的分派规则：转联盟调度员", None, queue)
     decision = RoutingDecision(rule.name, rule.reason_zh, None, None)
     if rule.lead == "jurisdiction":
@@ -559,7 +560,7 @@ def route(
             decision.notes.append("属地无可接单中队：转区调度员")
             decision.reason = f"{rule.reason_zh}；属地无可接单中队，转区调度员"
     if decision.lead is None:
-        decision.queue = _queue_for(reference, rule.queue, district_code)
+        decision.queue = queue_for(reference, rule.queue, district_code)
     if rule.partner == "nearest_other_district" and location.border_pair and district_code:
         other = next(code for code in location.border_pair if code != district_code)
         for town, distance in locator.nearest_towns(location.lon, location.lat, other):

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from coordinator.cases.models import OPEN_STATUSES, Case
-from coordinator.cases.services import SHANGHAI, _queue_for, add_event, reference_data
+from coordinator.cases.services import SHANGHAI, add_event, queue_for, reference_data
 from coordinator.db import begin_write
 
 BATCH = 500
@@ -43,7 +43,7 @@ def sweep(session: Session, *, now: datetime, batch: int = BATCH) -> SweepResult
     )
     reference = reference_data(session)
     for case in session.scalars(select(Case).where(*unclaimed).order_by(Case.id).limit(batch)).all():
-        unit = _queue_for(reference, "district", case.district_code)
+        unit = queue_for(reference, "district", case.district_code)
         moved = session.execute(
             update(Case)
             .where(Case.id == case.id, *unclaimed)

@@ -21,14 +21,16 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @lru_cache(maxsize=16)
-def _china(year: int) -> holidays.HolidayBase:
+def china_holidays(year: int) -> holidays.HolidayBase:
+    """Public holidays of mainland China for `year` (the `holidays` package; cached)."""
     calendar: holidays.HolidayBase = holidays.country_holidays("CN", years=year)
     return calendar
 
 
 @lru_cache(maxsize=16)
-def _makeup_days(year: int) -> frozenset[date]:
-    days = getattr(_china(year), "weekend_workdays", ())
+def makeup_workdays(year: int) -> frozenset[date]:
+    """Weekend days worked in exchange for a holiday (调休上班) of `year`; empty until published."""
+    days = getattr(china_holidays(year), "weekend_workdays", ())
     return frozenset(d for d in days if d.year == year)
 
 
@@ -51,9 +53,9 @@ class WorkCalendar:
         """Whether `day` is a working day in Shanghai."""
         if day in self.overrides:
             return self.overrides[day]
-        if day in _makeup_days(day.year):
+        if day in makeup_workdays(day.year):
             return True
-        if day in _china(day.year):
+        if day in china_holidays(day.year):
             return False
         return day.weekday() < 5
 
@@ -61,7 +63,7 @@ class WorkCalendar:
         """Whether the year's holiday schedule is known (published make-up days, or confirmed)."""
         return (
             year in self.confirmed_years
-            or bool(_makeup_days(year))
+            or bool(makeup_workdays(year))
             or any(d.year == year for d in self.overrides)
         )
 

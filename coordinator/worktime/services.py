@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coordinator.worktime import WorkCalendar, _china, _makeup_days
+from coordinator.worktime import WorkCalendar, china_holidays, makeup_workdays
 from coordinator.worktime.models import CalendarOverride, CalendarYear
 
 
@@ -62,8 +62,8 @@ class DayInfo:
 def exceptional_days(session: Session, year: int) -> list[DayInfo]:
     """Holidays, make-up workdays and overrides of `year` (what `calendar show` prints)."""
     overrides = {o.day: o for o in session.scalars(select(CalendarOverride))}
-    holidays = _china(year)
-    makeup = _makeup_days(year)
+    holidays = china_holidays(year)
+    makeup = makeup_workdays(year)
     out = []
     day = date(year, 1, 1)
     while day.year == year:
