@@ -303,17 +303,6 @@ def set_zone_width(
     return recompute_border_zones(session, default_width_m=default_width_m)
 
 
-def locator_version(session: Session) -> tuple[int | None, int | None]:
-    """What the in-memory locator must match: (newest generation id, newest border zone id)."""
-    row = session.execute(
-        select(
-            select(func.max(BoundaryGeneration.id)).scalar_subquery(),
-            select(func.max(BorderZone.id)).scalar_subquery(),
-        )
-    ).one()
-    return row[0], row[1]
-
-
 def seed_shipped_boundaries(
     session: Session, *, snap_m: float = 20.0, zone_width_m: float = 500.0
 ) -> tuple[ImportPlan, BoundaryGeneration | None]:

@@ -221,17 +221,6 @@ def list_categories(session: Session, *, active_only: bool = True) -> list[Categ
     return list(session.scalars(stmt))
 
 
-def get_category(session: Session, code: str) -> Category:
-    """An active category, or 422 naming the valid codes."""
-    category = session.get(Category, code)
-    if category is None or not category.active:
-        codes = [c.code for c in list_categories(session)]
-        raise ValidationFailed(
-            f"unknown category {code!r}", code="unknown_category", details={"category": code, "valid": codes}
-        )
-    return category
-
-
 def get_case(session: Session, case_id: int) -> Case:
     """A case with its reports, partners and events, or 404."""
     case = session.scalars(
@@ -242,14 +231,6 @@ def get_case(session: Session, case_id: int) -> Case:
     if case is None:
         raise NotFound(f"no case {case_id}", details={"id": case_id})
     return case
-
-
-def get_case_by_number(session: Session, number: str) -> Case:
-    """A case by its human number (JJ-2026-000123), or 404."""
-    case_id = session.scalar(select(Case.id).where(Case.number == number))
-    if case_id is None:
-        raise NotFound(f"no case {number}", details={"number": number})
-    return get_case(session, case_id)
 
 
 # -- intake ----------------------------------------------------------------------------------------

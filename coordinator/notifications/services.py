@@ -266,12 +266,6 @@ def deliver_pending(
     return stats
 
 
-def pending_count(session: Session) -> int:
-    """Deliveries still waiting (for the CLI and health reports)."""
-    rows = session.scalars(select(WebhookDelivery.id).where(WebhookDelivery.state == "pending")).all()
-    return len(rows)
-
-
 def deactivate(session: Session, name: str) -> bool:
     """Stop a subscription (its pending deliveries still complete). False if unknown."""
     result = session.execute(

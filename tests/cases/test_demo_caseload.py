@@ -13,8 +13,10 @@ from coordinator.geolocation.services import LocatorCache
 from coordinator.worktime import SHANGHAI
 
 
-def test_caseload_is_synthetic_clustered_and_spread_over_states(session: Session) -> None:
-    locator = LocatorCache(refresh_s=0).get(lambda: session)
+def test_caseload_is_synthetic_clustered_and_spread_over_states(
+    session: Session, locator_cache: LocatorCache
+) -> None:
+    locator = locator_cache.get(lambda: session)
     now = datetime(2026, 11, 27, 12, 0, tzinfo=SHANGHAI)
     result = seed_demo_caseload(session, locator, reports=400, now=now, seed=7)
     assert result.reports == 400 and 0 < result.cases < 400  # some reports merged into cases

@@ -60,10 +60,10 @@ def staff_token(session: Session) -> str:
 
 
 def test_an_hour_later_merges_but_after_the_window_a_new_case_opens(
-    app: FlaskClient, session: Session
+    session: Session, locator_cache: LocatorCache
 ) -> None:
     lon, lat = zone_point(session, (JINSHAN, FENGXIAN), JINSHAN)
-    locator = LocatorCache(refresh_s=0).get(lambda: session)
+    locator = locator_cache.get(lambda: session)
     calendar = WorkCalendar()
     t0 = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
     first = services.submit_report(
@@ -99,9 +99,9 @@ def test_an_hour_later_merges_but_after_the_window_a_new_case_opens(
     assert not other.merged
 
 
-def test_deadlines_count_working_time(session: Session) -> None:
+def test_deadlines_count_working_time(session: Session, locator_cache: LocatorCache) -> None:
     lon, lat = zone_point(session, (JINSHAN, FENGXIAN), JINSHAN, depth_m=2000)
-    locator = LocatorCache(refresh_s=0).get(lambda: session)
+    locator = locator_cache.get(lambda: session)
     friday_4pm = datetime(2026, 11, 27, 16, 0, tzinfo=SHANGHAI)
     result = services.submit_report(
         session,

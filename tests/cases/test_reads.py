@@ -111,9 +111,11 @@ def test_unknown_case_is_404(client: FlaskClient, session: Session) -> None:
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
 
 
-def test_inbox_puts_claimable_first_then_overdue(client: FlaskClient, session: Session) -> None:
+def test_inbox_puts_claimable_first_then_overdue(
+    client: FlaskClient, session: Session, locator_cache: LocatorCache
+) -> None:
     lon, lat = zone_point(session, (JINSHAN, FENGXIAN), FENGXIAN, depth_m=1500)
-    locator = LocatorCache(refresh_s=0).get(lambda: session)
+    locator = locator_cache.get(lambda: session)
     now = datetime.now(SHANGHAI)
     fresh = services.submit_report(
         session,

@@ -211,12 +211,14 @@ def test_filters_by_service_code_status_and_dates(client: FlaskClient, session: 
     assert rid in ids(start_date=(today - timedelta(days=2)).date().isoformat())  # a date alone
 
 
-def test_default_range_is_the_last_90_days(client: FlaskClient, session: Session) -> None:
+def test_default_range_is_the_last_90_days(
+    client: FlaskClient, session: Session, locator_cache: LocatorCache
+) -> None:
     lon, lat = zone_point(session, (JINSHAN, FENGXIAN), JINSHAN)
     old_time = datetime.now(SHANGHAI) - timedelta(days=120)
     old = cases.submit_report(
         session,
-        LocatorCache(refresh_s=0).get(lambda: session),
+        locator_cache.get(lambda: session),
         cases.ReportInput("01-10", lon, lat),
         submitter=None,
         calendar=WorkCalendar(),
