@@ -11,16 +11,17 @@ This module is the one place that decides how we talk to each backend:
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic can alter them the same way on both backends.
@@ -33,6 +34,8 @@ NAMING_CONVENTION = {
 }
 
 SPATIALITE_MODULE_ENV = "SPATIALITE_LIBRARY_PATH"
+# A pooled PostgreSQL connection idle for longer than this is pinged before use (see make_engine).
+IDLE_PING_S = 5.0
 
 
 class DatabaseSetupError(RuntimeError):
@@ -134,12 +137,46 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(parsed, **kwargs)
+        idle_ping_s = kwargs.pop("idle_ping_s", IDLE_PING_S)
+        engine = create_engine(parsed, **kwargs)
+        if not kwargs.get("pool_pre_ping"):
+            install_idle_ping(engine, idle_ping_s)
+        return engine
     raise DatabaseSetupError(
         f"unsupported DATABASE_URL backend {backend!r}: use sqlite:///path (SpatiaLite) "
         "or postgresql+psycopg://user@host/db (PostGIS)"
     )
+
+
+def install_idle_ping(engine: Engine, idle_s: float) -> None:
+    """Ping a pooled connection before use only when it sat idle in the pool for more than `idle_s`.
+
+    SQLAlchemy's `pool_pre_ping` pings on *every* checkout: one more round trip per request, which was
+    the single most common statement of the API under load. Connections used moments ago are alive
+    (or, if the server died just now, the failing statement invalidates the whole pool and the request
+    answers 503 — see coordinator.errors); connections that sat idle, across a database restart or a
+    firewall's idle timeout, are the ones worth pinging. A failed ping raises DisconnectionError, on
+    which the pool transparently opens a fresh connection (SQLAlchemy's documented recipe for custom
+    pessimistic disconnect handling).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_since(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(
+        dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since <= idle_s:
+            return
+        try:
+            ok = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(f"pooled connection failed its ping: {error}") from error
+        if not ok:
+            raise exc.DisconnectionError("pooled connection failed its ping")
 
 
 def begin_write(session: Session) -> None:

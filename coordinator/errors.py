@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, has_request_context, jsonify, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,17 @@ def register_error_handlers(app: Flask) -> None:
             for name, value in exc.get_headers():
                 if name.lower() == "allow":
                     response.headers["Allow"] = value
+        return response
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError) -> Response:
+        if not exc.connection_invalidated:
+            return _unexpected(exc)
+        # The database went away under a pooled connection (restart, failover): the pool has been
+        # invalidated and the next request reconnects, so this one is worth retrying.
+        log.warning("database connection lost: %s", exc.orig)
+        response = _render(503, "database_unavailable", "the database connection was lost; retry")
+        response.headers["Retry-After"] = "1"
         return response
 
     @app.errorhandler(Exception)

@@ -23,6 +23,7 @@ from flask import Flask, g, request, session
 from sqlalchemy.orm import Session
 
 from coordinator.auth.models import ROLES, SQUAD_ROLES, ApiToken, User
+from coordinator.auth.services import Caller
 from coordinator.cases.models import Case, CaseTransfer
 from coordinator.errors import Forbidden, Unauthorized
 from coordinator.extensions import db_session
@@ -136,13 +137,43 @@ def is_protected(endpoint: str) -> bool:
     return rule is None or not rule.public
 
 
-@dataclass(frozen=True)
 class Principal:
-    """The authenticated caller of the current request."""
+    """The authenticated caller of the current request.
 
-    user: User
-    via: Literal["token", "session"]
-    token: ApiToken | None = None
+    `caller` (id, username, role) comes with authentication; the ORM `user` and `token` are loaded on
+    first use, so a request that only needs to know who is calling (most writes) never loads them.
+    """
+
+    def __init__(
+        self,
+        caller: Caller,
+        via: Literal["token", "session"],
+        *,
+        token_id: int | None = None,
+        user: User | None = None,
+    ) -> None:
+        self.caller = caller
+        self.via = via
+        self.token_id = token_id
+        self._user = user
+        self._token: ApiToken | None = None
+
+    @property
+    def user(self) -> User:
+        """The caller's user row (loaded in the request's session on first use)."""
+        if self._user is None:
+            user = db_session().get(User, self.caller.id)
+            if user is None:  # deleted while the request ran
+                raise Unauthorized("the user of this token no longer exists")
+            self._user = user
+        return self._user
+
+    @property
+    def token(self) -> ApiToken | None:
+        """The bearer token row, if the caller used one."""
+        if self._token is None and self.token_id is not None:
+            self._token = db_session().get(ApiToken, self.token_id)
+        return self._token
 
 
 def password_fingerprint(user: User) -> str:
@@ -169,10 +200,10 @@ def authenticate(db: Session) -> Principal | None:
 
     token = _bearer_token()
     if token is not None:
-        row = auth.authenticate_token(db, token)
-        if row is None:
+        identity = auth.authenticate_token(db, token)
+        if identity is None:
             raise Unauthorized("invalid, expired or revoked API token")
-        return Principal(user=row.user, via="token", token=row)
+        return Principal(identity.caller, "token", token_id=identity.token_id)
     user_id = session.get(SESSION_USER)
     if user_id is None:
         return None
@@ -180,10 +211,10 @@ def authenticate(db: Session) -> Principal | None:
     if user is None or not user.active or session.get(SESSION_FINGERPRINT) != password_fingerprint(user):
         session.clear()
         raise Unauthorized("the session has ended; log in again")
-    return Principal(user=user, via="session")
+    return Principal(Caller(user.id, user.username, user.role), "session", user=user)
 
 
-def authenticate_api_key(db: Session, api_key: str | None) -> User:
+def authenticate_api_key(db: Session, api_key: str | None) -> Caller:
     """The user behind the `api_key` of the current request, if its role passes API_KEY_RULES.
 
     Open311 answers a missing or invalid key with 403 (not 401), so every failure here is Forbidden.
@@ -196,12 +227,12 @@ def authenticate_api_key(db: Session, api_key: str | None) -> User:
         raise Forbidden("no api_key rule covers this route", details={"endpoint": endpoint})
     if not api_key:
         raise Forbidden("api_key is required: the API token of a user allowed to report")
-    row = auth.authenticate_token(db, api_key)
-    if row is None:
+    identity = auth.authenticate_token(db, api_key)
+    if identity is None:
         raise Forbidden("invalid, expired or revoked api_key")
-    if not rule.allows(row.user.role):
-        raise Forbidden(f"a {row.user.role} may not submit requests")
-    return row.user
+    if not rule.allows(identity.caller.role):
+        raise Forbidden(f"a {identity.caller.role} may not submit requests")
+    return identity.caller
 
 
 def _check_csrf() -> None:
@@ -231,10 +262,11 @@ def enforce() -> None:
     g.principal = principal
     if principal.via == "session" and request.method in UNSAFE_METHODS:
         _check_csrf()
-    if not rule.allows(principal.user.role):
+    role = principal.caller.role
+    if not rule.allows(role):
         raise Forbidden(
-            f"a {principal.user.role} may not use this endpoint",
-            details={"endpoint": endpoint, "role": principal.user.role, "allowed": sorted(rule.roles)},
+            f"a {role} may not use this endpoint",
+            details={"endpoint": endpoint, "role": role, "allowed": sorted(rule.roles)},
         )
 
 
@@ -252,8 +284,13 @@ def current_principal() -> Principal:
 
 
 def current_user() -> User:
-    """The user calling a protected endpoint."""
+    """The user calling a protected endpoint (its ORM row, loaded on first use)."""
     return current_principal().user
+
+
+def current_caller() -> Caller:
+    """Who calls a protected endpoint (id, username, role) without loading the user row."""
+    return current_principal().caller
 
 
 # ------------------------------------------------------------------------------- object-level rules

@@ -12,10 +12,12 @@ import hashlib
 import re
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from coordinator.auth.models import ROLES, SQUAD_ROLES, ApiToken, ContactAccessLog, User
@@ -172,20 +174,77 @@ def issue_token(
     return row, token
 
 
-def authenticate_token(session: Session, token: str, *, now: datetime | None = None) -> ApiToken | None:
-    """The valid token row for a presented bearer token (active user, not revoked, not expired)."""
+class Actor(Protocol):
+    """Whoever acts on a case or submits a report: a `User` row or a `Caller`."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def username(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is acting, as far as most requests need to know: a user's id, name and role.
+
+    Authentication hands this out instead of an ORM `User` (loading the user, the token and the squad
+    as ORM objects cost more than a whole report's dedup lookup); a view that needs the full user asks
+    for it (`coordinator.policy.current_user`) and loads it then.
+    """
+
+    id: int
+    username: str
+    role: str
+
+
+@dataclass(frozen=True)
+class TokenIdentity:
+    """A valid bearer token and its user."""
+
+    token_id: int
+    prefix: str
+    expires_at: datetime
+    caller: Caller
+
+
+_TOKENS = cast(Table, ApiToken.__table__)
+_USERS = cast(Table, User.__table__)
+_AUTHENTICATE = (
+    select(
+        _TOKENS.c.id,
+        _TOKENS.c.prefix,
+        _TOKENS.c.expires_at,
+        _TOKENS.c.last_used_at,
+        _USERS.c.id.label("user_id"),
+        _USERS.c.username,
+        _USERS.c.role,
+    )
+    .join(_USERS, _USERS.c.id == _TOKENS.c.user_id)
+    .where(
+        _TOKENS.c.token_hash == bindparam("token_hash"),
+        _TOKENS.c.revoked_at.is_(None),
+        _USERS.c.active.is_(True),
+    )
+)
+
+
+def authenticate_token(session: Session, token: str, *, now: datetime | None = None) -> TokenIdentity | None:
+    """The identity behind a presented bearer token, if the token is live and its user active.
+
+    One Core round trip (every authenticated request pays it); `last_used_at` is written at most every
+    LAST_USED_RESOLUTION.
+    """
     if not token.startswith(TOKEN_PREFIX):
         return None
     now = now or utcnow()
-    # The user comes in the same round trip: every authenticated request needs it.
-    row = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token)).options(joinedload(ApiToken.user))
-    ).one_or_none()
-    if row is None or not row.is_valid(now) or not row.user.active:
+    session.flush()  # a no-op unless this session changed users or tokens it has not flushed yet
+    row = session.connection().execute(_AUTHENTICATE, {"token_hash": hash_token(token)}).one_or_none()
+    if row is None or now >= row.expires_at:
         return None
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        row.last_used_at = now
-    return row
+        session.connection().execute(update(_TOKENS).where(_TOKENS.c.id == row.id).values(last_used_at=now))
+    return TokenIdentity(row.id, row.prefix, row.expires_at, Caller(row.user_id, row.username, row.role))
 
 
 def revoke_tokens(

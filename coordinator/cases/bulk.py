@@ -199,4 +199,4 @@ def import_row(
     except IntegrityError as exc:  # a constraint the checks above did not foresee: this row only
         return RowResult(raw.line, external_id, "rejected", f"database refused the row: {exc.orig}")
     outcome: Outcome = "already" if result.replayed else "merged" if result.merged else "new"
-    return RowResult(raw.line, external_id, outcome, case_number=result.case.number)
+    return RowResult(raw.line, external_id, outcome, case_number=result.case_facts.number)

@@ -14,19 +14,38 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from geoalchemy2.shape import from_shape
-from shapely.geometry import Point
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Row,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from coordinator.auth.models import User
+from coordinator.auth.services import Actor
+from coordinator.cases import intake_pg
 from coordinator.cases.models import (
     OPEN_STATUSES,
     Case,
@@ -38,10 +57,11 @@ from coordinator.cases.models import (
     Report,
     RoutingRule,
 )
-from coordinator.db import begin_write
+from coordinator.db import Base, UtcDateTime, begin_write
 from coordinator.errors import Conflict, NotFound, ValidationFailed
 from coordinator.geolocation.services import check_and_locate, location_payload
-from coordinator.notifications.services import enqueue
+from coordinator.notifications.models import OutboxMessage
+from coordinator.notifications.services import NOTIFY_KINDS, enqueue
 from coordinator.refcache import cached
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.worktime import WorkCalendar
@@ -69,16 +89,6 @@ class ReportInput:
     external_id: str | None = None
     idempotency_key: str | None = None
     synthetic: bool = False
-
-
-@dataclass(frozen=True)
-class IntakeResult:
-    """What happened to a report: the case it opened or joined, and whether this is a replay."""
-
-    report: Report
-    case: Case
-    merged: bool
-    replayed: bool
 
 
 @dataclass(frozen=True)
@@ -234,11 +244,131 @@ def get_case(session: Session, case_id: int) -> Case:
 
 
 # -- intake ----------------------------------------------------------------------------------------
+# Intake is the hottest write path of the service, so it speaks SQLAlchemy Core on the session's
+# connection (same transaction as the ORM) with statements built once at import: the ORM unit of work
+# cost more Python time per report than everything else in the request together (docs/performance.md).
 
+_CASES = cast(Table, Case.__table__)
+_REPORTS = cast(Table, Report.__table__)
+_PARTNERS = cast(Table, CasePartner.__table__)
+_EVENTS = cast(Table, CaseEvent.__table__)
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_NOW = bindparam("now", type_=UtcDateTime())
 
 # Dedup boxes are locked per cell of this size (degrees, ~1 km): reports far apart never wait for each
 # other, reports that could be duplicates of each other always do.
 LOCK_CELL_DEG = 0.01
+
+_LOCK = text(
+    "SELECT pg_advisory_xact_lock(k) "
+    "FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS sorted_keys"
+)
+
+# The open cases of one category in the dedup box (a range scan of ix_case_dedup: see docs/cases.md).
+_DUPLICATES = select(
+    literal("case", String).label("kind"),
+    null().label("report_id"),
+    _CASES.c.id.label("case_id"),
+    _CASES.c.number,
+    _CASES.c.status,
+    _CASES.c.routing,
+    _CASES.c.category_code,
+    _CASES.c.lon,
+    _CASES.c.lat,
+    null().label("idempotency_key"),
+    literal(False, Boolean).label("merged"),
+    _CASES.c.district_code,
+    _CASES.c.lead_squad_id,
+).where(
+    _CASES.c.category_code == bindparam("category"),
+    _CASES.c.lat.between(bindparam("lat_min"), bindparam("lat_max")),
+    _CASES.c.lon.between(bindparam("lon_min"), bindparam("lon_max")),
+    _CASES.c.status.in_(OPEN_STATUSES),
+    _CASES.c.last_report_at >= bindparam("since"),
+)
+# An earlier report with the same retry identity (unique constraints back both lookups).
+_REPLAYS = (
+    select(
+        literal("replay", String).label("kind"),
+        _REPORTS.c.id.label("report_id"),
+        _REPORTS.c.case_id,
+        _CASES.c.number,
+        _CASES.c.status,
+        _CASES.c.routing,
+        _REPORTS.c.category_code,
+        _REPORTS.c.input_lon.label("lon"),
+        _REPORTS.c.input_lat.label("lat"),
+        _REPORTS.c.idempotency_key,
+        _REPORTS.c.merged,
+        _CASES.c.district_code,
+        _CASES.c.lead_squad_id,
+    )
+    .join_from(_REPORTS, _CASES, _CASES.c.id == _REPORTS.c.case_id)
+    .where(
+        or_(
+            and_(
+                _REPORTS.c.submitted_by_id == bindparam("submitter_id"),
+                _REPORTS.c.idempotency_key == bindparam("idempotency_key"),
+            ),
+            and_(
+                _REPORTS.c.source == bindparam("source"), _REPORTS.c.external_id == bindparam("external_id")
+            ),
+        )
+    )
+)
+# Replays and duplicates in one round trip (the replay part only when the report has a retry identity).
+_REPLAYS_AND_DUPLICATES = union_all(_REPLAYS, _DUPLICATES)
+_MERGE = (
+    update(_CASES)
+    .where(_CASES.c.id == bindparam("case_id"))
+    .values(
+        report_count=_CASES.c.report_count + 1,
+        last_report_at=case((_CASES.c.last_report_at < _NOW, _NOW), else_=_CASES.c.last_report_at),
+        updated_at=_NOW,
+    )
+)
+_INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
+# PostgreSQL writes a report's rows in one statement (coordinator.cases.intake_pg); tests switch this
+# off to compare it with the per-table path every backend can run.
+SINGLE_STATEMENT_WRITES = True
+_INSERT_REPORT = insert(_REPORTS).returning(_REPORTS.c.id)
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What intake knows of the case a report opened or joined (enough to answer and to log events)."""
+
+    id: int
+    number: str
+    status: str
+    routing: dict[str, Any]
+    district_code: str | None
+    lead_squad_id: int | None
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What happened to a report: the case it opened or joined, and whether this is a replay.
+
+    `report` and `case` load the ORM rows on first use (the API answer needs only the ids, the number
+    and the routing, which come with the result).
+    """
+
+    session: Session = field(repr=False, compare=False)
+    report_id: int
+    case_facts: CaseFacts
+    merged: bool
+    replayed: bool
+
+    @property
+    def case(self) -> Case:
+        """The case row."""
+        return self.session.get_one(Case, self.case_facts.id)
+
+    @property
+    def report(self) -> Report:
+        """The report row."""
+        return self.session.get_one(Report, self.report_id)
 
 
 def _lock_key(text_key: str) -> int:
@@ -246,7 +376,7 @@ def _lock_key(text_key: str) -> int:
 
 
 def intake_lock_keys(
-    data: ReportInput, submitter: User | None, category: Category | CategoryRef, lon: float, lat: float
+    data: ReportInput, submitter: Actor | None, category: Category | CategoryRef, lon: float, lat: float
 ) -> list[int]:
     """Advisory-lock keys for one report: its retry identity and every cell its dedup box touches."""
     keys: set[int] = set()
@@ -254,8 +384,7 @@ def intake_lock_keys(
         keys.add(_lock_key(f"idem:{submitter.id}:{data.idempotency_key}"))
     if data.external_id:
         keys.add(_lock_key(f"ext:{data.source}:{data.external_id}"))
-    dlat = math.degrees(category.dedup_radius_m / EARTH_RADIUS_M)
-    dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
+    dlat, dlon = _dedup_box(category.dedup_radius_m, lat)
     for x in (lon - dlon, lon + dlon):
         for y in (lat - dlat, lat + dlat):
             cell = (math.floor(x / LOCK_CELL_DEG), math.floor(y / LOCK_CELL_DEG))
@@ -271,38 +400,28 @@ def lock_intake(session: Session, keys: Sequence[int]) -> None:
     """
     begin_write(session)
     if keys and session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(k) "
-                "FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS sorted_keys"
-            ),
-            {"keys": list(keys)},
-        )
+        session.connection().execute(_LOCK, {"keys": list(keys)})
 
 
-def _replay(session: Session, data: ReportInput, submitter: User | None) -> Report | None:
-    report: Report | None = None
-    if data.idempotency_key and submitter is not None:
-        report = session.scalars(
-            select(Report).where(
-                Report.submitted_by_id == submitter.id, Report.idempotency_key == data.idempotency_key
-            )
-        ).one_or_none()
-    if report is None and data.external_id:
-        report = session.scalars(
-            select(Report).where(Report.source == data.source, Report.external_id == data.external_id)
-        ).one_or_none()
-    if report is not None and (
-        report.category_code != data.category
-        or not math.isclose(report.input_lon, data.lon, abs_tol=1e-9)
-        or not math.isclose(report.input_lat, data.lat, abs_tol=1e-9)
-    ):
-        raise Conflict(
-            "this Idempotency-Key / external id was already used for a different report",
-            code="idempotency_key_reused",
-            details={"report_id": report.id, "case_id": report.case_id},
-        )
-    return report
+def _dedup_box(radius_m: float, lat: float) -> tuple[float, float]:
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+    return dlat, dlat / max(math.cos(math.radians(lat)), 1e-6)
+
+
+def _dedup_params(category: Category | CategoryRef, lon: float, lat: float, now: datetime) -> dict[str, Any]:
+    dlat, dlon = _dedup_box(category.dedup_radius_m, lat)
+    return {
+        "category": category.code,
+        "lat_min": lat - dlat,
+        "lat_max": lat + dlat,
+        "lon_min": lon - dlon,
+        "lon_max": lon + dlon,
+        "since": now - timedelta(hours=category.dedup_window_h),
+    }
+
+
+def _case_facts(row: Row[Any]) -> CaseFacts:
+    return CaseFacts(row.case_id, row.number, row.status, row.routing, row.district_code, row.lead_squad_id)
 
 
 def submit_report(
@@ -310,89 +429,260 @@ def submit_report(
     locator: Locator,
     data: ReportInput,
     *,
-    submitter: User | None,
+    submitter: Actor | None,
     calendar: WorkCalendar,
     now: datetime | None = None,
 ) -> IntakeResult:
-    """Take one report: replay a retry, else locate it, join a nearby open case or open a routed one."""
+    """Take one report: replay a retry, else locate it, join a nearby open case or open a routed one.
+
+    Round trips on PostgreSQL: the advisory lock, one lookup of replays and duplicates, and one
+    statement for all the writes (coordinator.cases.intake_pg). Nothing is written before every check
+    passed, so an error leaves nothing behind.
+    """
     now = now or datetime.now(SHANGHAI)
     begin_write(session)
     reference = reference_data(session)
     category = reference.category(data.category)
     # Locating needs no database: done before locking, so the locks can be as narrow as the dedup box.
     location = check_and_locate(locator, data.lon, data.lat, data.crs)
+    session.flush()  # the Core statements below do not autoflush the caller's pending ORM objects
     lock_intake(session, intake_lock_keys(data, submitter, category, location.lon, location.lat))
-    previous = _replay(session, data, submitter)
-    if previous is not None:
-        return IntakeResult(previous, previous.case, previous.merged, replayed=True)
-    case, distance = find_duplicate(session, category, location.lon, location.lat, now=now)
-    merged = case is not None
-    if case is None:
-        case = open_case(
-            session,
-            locator,
-            category,
-            location,
-            calendar=calendar,
-            now=now,
-            synthetic=data.synthetic,
-            reference=reference,
-        )
-    report = Report(
-        case=case,
-        category_code=category.code,
-        description=data.description,
-        source=data.source,
-        observed_at=data.observed_at or now,
-        received_at=now,
-        input_lon=data.lon,
-        input_lat=data.lat,
-        input_crs=data.crs,
-        lon=location.lon,
-        lat=location.lat,
-        geom=from_shape(Point(location.lon, location.lat), srid=4326),
-        photos=list(data.photos),
-        reporter_name=data.reporter_name,
-        reporter_phone=data.reporter_phone,
-        external_id=data.external_id,
-        idempotency_key=data.idempotency_key,
-        submitted_by_id=submitter.id if submitter else None,
-        merged=merged,
-        synthetic=data.synthetic,
-    )
-    session.add(report)
-    if merged:
-        case.report_count += 1
-        case.last_report_at = max(case.last_report_at, now)
-        case.updated_at = now
-    session.flush()
-    add_event(
-        session,
-        case,
-        kind="report_merged" if merged else "reported",
-        actor=submitter,
-        to_status=case.status if merged else "reported",
-        reason=f"{data.source} 上报" + (f"，距案件 {distance:.0f} 米，并入" if merged else ""),
-        payload={"report_id": report.id, "distance_m": None if distance is None else round(distance, 1)},
-        at=now,
-    )
-    if not merged:
-        add_event(
-            session,
-            case,
-            kind="routed",
-            actor=None,
-            from_status="reported",
-            to_status=case.status,
-            reason=case.routing["reason"],
-            payload={
-                "rule": case.routing["rule"],
-                "lead": case.routing["lead"],
-                "queue": case.routing["queue"],
+    dedup = _dedup_params(category, location.lon, location.lat, now)
+    conn = session.connection()
+    if (data.idempotency_key and submitter is not None) or data.external_id:
+        rows = conn.execute(
+            _REPLAYS_AND_DUPLICATES,
+            {
+                **dedup,
+                "submitter_id": submitter.id if submitter else None,
+                "idempotency_key": data.idempotency_key,
+                "source": data.source,
+                "external_id": data.external_id,
             },
-            at=now,
+        ).all()
+        replays = sorted(
+            (r for r in rows if r.kind == "replay"),
+            key=lambda r: r.idempotency_key != data.idempotency_key,  # the Idempotency-Key match first
         )
-    return IntakeResult(report, case, merged, replayed=False)
+        if replays:
+            return _replayed(session, data, replays[0])
+        candidates = rows
+    else:
+        candidates = conn.execute(_DUPLICATES, dedup).all()
+    best, distance = _nearest(candidates, category.dedup_radius_m, location.lon, location.lat)
+    report_row = _report_row(data, category, location, submitter, merged=best is not None, now=now)
+    reported = EventDraft(
+        kind="report_merged" if best is not None else "reported",
+        to_status=best.status if best is not None else "reported",
+        reason=f"{data.source} 上报" + (f"，距案件 {distance:.0f} 米，并入" if best is not None else ""),
+        payload={"report_id": None, "distance_m": None if distance is None else round(distance, 1)},
+        actor=submitter,
+    )
+    if best is not None:
+        facts = _case_facts(best)
+        report_id = write_merge(session, facts, report_row, reported, now=now)
+        return IntakeResult(session, report_id, facts, merged=True, replayed=False)
+    plan = plan_case(
+        reference, locator, category, location, calendar=calendar, now=now, synthetic=data.synthetic
+    )
+    facts, report_id = write_new_case(session, plan, report_row, reported, now=now)
+    return IntakeResult(session, report_id, facts, merged=False, replayed=False)
+
+
+def _report_row(
+    data: ReportInput,
+    category: CategoryRef,
+    location: Location,
+    submitter: Actor | None,
+    *,
+    merged: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """The report's row, without its case id (both write paths insert exactly this)."""
+    return {
+        "category_code": category.code,
+        "description": data.description,
+        "source": data.source,
+        "observed_at": data.observed_at or now,
+        "received_at": now,
+        "input_lon": data.lon,
+        "input_lat": data.lat,
+        "input_crs": data.crs,
+        "lon": location.lon,
+        "lat": location.lat,
+        "photos": list(data.photos),
+        "reporter_name": data.reporter_name,
+        "reporter_phone": data.reporter_phone,
+        "external_id": data.external_id,
+        "idempotency_key": data.idempotency_key,
+        "submitted_by_id": submitter.id if submitter else None,
+        "merged": merged,
+        "synthetic": data.synthetic,
+    }
+
+
+@dataclass(frozen=True)
+class CasePlan:
+    """A routed case about to be inserted: its row (without number and id), partners and routing."""
+
+    row: dict[str, Any]
+    partners: list[dict[str, Any]]
+    routed: EventDraft
+
+
+def plan_case(
+    reference: ReferenceData,
+    locator: Locator,
+    category: CategoryRef,
+    location: Location,
+    *,
+    calendar: WorkCalendar,
+    now: datetime,
+    synthetic: bool = False,
+) -> CasePlan:
+    """Route a new case at `location` and build its row (owner, partners, deadlines, routing record)."""
+    decision = route(reference, locator, category, location)
+    pair = location.border_pair
+    routing = routing_record(decision, category, location, locator)
+    row = {
+        "status": "routed",
+        "category_code": category.code,
+        "lon": location.lon,
+        "lat": location.lat,
+        "district_code": location.district.code if location.district else None,
+        "town_code": location.town.code if location.town else None,
+        "outcome": location.outcome,
+        "in_border_zone": location.in_border_zone,
+        "border_pair_a": pair[0] if pair else None,
+        "border_pair_b": pair[1] if pair else None,
+        "lead_squad_id": decision.lead.id if decision.lead else None,
+        "queue_unit_id": decision.queue.id if decision.queue and decision.lead is None else None,
+        "routing": routing,
+        "claim_by": calendar.add(now, category.claim_limit_value, category.claim_limit_unit),
+        "resolve_by": calendar.add(now, category.resolve_limit_value, category.resolve_limit_unit),
+        "report_count": 1,
+        "created_at": now,
+        "updated_at": now,
+        "last_report_at": now,
+        "synthetic": synthetic,
+        "resolution_photos": [],
+    }
+    partners = [
+        {"squad_id": squad.id, "reason": reason, "added_at": now} for squad, reason in decision.partners
+    ]
+    routed = EventDraft(
+        kind="routed",
+        from_status="reported",
+        to_status="routed",
+        reason=routing["reason"],
+        payload={"rule": routing["rule"], "lead": routing["lead"], "queue": routing["queue"]},
+    )
+    return CasePlan(row, partners, routed)
+
+
+def write_new_case(
+    session: Session, plan: CasePlan, report_row: dict[str, Any], reported: EventDraft, *, now: datetime
+) -> tuple[CaseFacts, int]:
+    """Insert the planned case, its partners, the report and the "reported" and "routed" events (with
+    the outbox message): one statement on PostgreSQL, one per table on SQLite. Returns the case's
+    facts and the report id."""
+    conn = session.connection()
+    row = plan.row
+    year = now.astimezone(SHANGHAI).year
+    if conn.dialect.name == "postgresql" and SINGLE_STATEMENT_WRITES:
+        # The case number is made inside the statement; the SQL adds it to the outbox payload.
+        outbox = _outbox_rows(_facts_of(0, "", row), [plan.routed], now)
+        case_id, number, report_id = intake_pg.open_case_with_report(
+            conn,
+            year=year,
+            number_prefix=f"{CASE_PREFIX}-{year}-",
+            case_row=row,
+            partner_rows=plan.partners,
+            report_row=report_row,
+            reported_event=_event_row(reported, now),
+            routed_event=_event_row(plan.routed, now),
+            outbox_row=outbox[0] if outbox else None,
+        )
+        return _facts_of(case_id, number, row), report_id
+    number = next_case_number(session, now)
+    geom = ewkt_point(row["lon"], row["lat"])
+    case_id = conn.execute(_INSERT_CASE, {**row, "number": number, "geom": geom}).scalar_one()
+    if plan.partners:
+        conn.execute(insert(_PARTNERS), [{**p, "case_id": case_id} for p in plan.partners])
+    report_id = _insert_report(conn, case_id, report_row)
+    facts = _facts_of(case_id, number, row)
+    insert_events(session, facts, [_with_report_id(reported, report_id), plan.routed], at=now)
+    return facts, report_id
+
+
+def write_merge(
+    session: Session, facts: CaseFacts, report_row: dict[str, Any], merged: EventDraft, *, now: datetime
+) -> int:
+    """Count a duplicate report on its case, insert it and its "report_merged" event; the report id."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql" and SINGLE_STATEMENT_WRITES:
+        report_id = intake_pg.merge_report(
+            conn, case_id=facts.id, now=now, report_row=report_row, merged_event=_event_row(merged, now)
+        )
+    else:
+        conn.execute(_MERGE, {"case_id": facts.id, "now": now})
+        report_id = _insert_report(conn, facts.id, report_row)
+        insert_events(session, facts, [_with_report_id(merged, report_id)], at=now)
+    _expire_cached(session, Case, facts.id)
+    return report_id
+
+
+def _insert_report(conn: Connection, case_id: int, row: dict[str, Any]) -> int:
+    geom = ewkt_point(row["lon"], row["lat"])
+    report_id: int = conn.execute(_INSERT_REPORT, {**row, "case_id": case_id, "geom": geom}).scalar_one()
+    return report_id
+
+
+def _with_report_id(event: EventDraft, report_id: int) -> EventDraft:
+    return replace(event, payload={**event.payload, "report_id": report_id})
+
+
+def _facts_of(case_id: int, number: str, row: dict[str, Any]) -> CaseFacts:
+    return CaseFacts(
+        case_id, number, row["status"], row["routing"], row["district_code"], row["lead_squad_id"]
+    )
+
+
+def _replayed(session: Session, data: ReportInput, row: Row[Any]) -> IntakeResult:
+    if (
+        row.category_code != data.category
+        or not math.isclose(row.lon, data.lon, abs_tol=1e-9)
+        or not math.isclose(row.lat, data.lat, abs_tol=1e-9)
+    ):
+        raise Conflict(
+            "this Idempotency-Key / external id was already used for a different report",
+            code="idempotency_key_reused",
+            details={"report_id": row.report_id, "case_id": row.case_id},
+        )
+    return IntakeResult(session, row.report_id, _case_facts(row), bool(row.merged), replayed=True)
+
+
+def _nearest(
+    candidates: Sequence[Row[Any]], radius_m: float, lon: float, lat: float
+) -> tuple[Row[Any] | None, float | None]:
+    best: tuple[Row[Any] | None, float | None] = (None, None)
+    for row in candidates:
+        d = geodesic_distance_m(lon, lat, row.lon, row.lat)
+        if d <= radius_m and (best[1] is None or d < best[1]):
+            best = (row, d)
+    return best
+
+
+def _expire_cached(session: Session, model: type[Base], ident: int) -> None:
+    """Expire the session's copy of a row changed by a Core statement, if it holds one."""
+    cached_row = session.identity_map.get(identity_key(model, ident))
+    if cached_row is not None:
+        session.expire(cached_row)
+
+
+def ewkt_point(lon: float, lat: float) -> str:
+    """A WGS-84 point as EWKT, the form GeoAlchemy binds on both backends (cheaper than WKB via shapely)."""
+    return f"SRID=4326;POINT({lon!r} {lat!r})"
 
 
 def geodesic_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -405,32 +695,16 @@ def geodesic_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> f
 
 def find_duplicate(
     session: Session, category: Category | CategoryRef, lon: float, lat: float, *, now: datetime
-) -> tuple[Case | None, float | None]:
+) -> tuple[CaseFacts | None, float | None]:
     """The nearest open case of the category within its dedup radius and window, if any.
 
     The query is a range scan of `ix_case_dedup` (category_code, lat, lon): a latitude band of twice the
     radius (~200 m of Shanghai's ~135 km), filtered by longitude, status and time; the exact distance
     is then computed for the handful of rows in the box.
     """
-    radius = category.dedup_radius_m
-    dlat = math.degrees(radius / EARTH_RADIUS_M)
-    dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
-    since = now - timedelta(hours=category.dedup_window_h)
-    candidates = session.scalars(
-        select(Case).where(
-            Case.category_code == category.code,
-            Case.lat.between(lat - dlat, lat + dlat),
-            Case.lon.between(lon - dlon, lon + dlon),
-            Case.status.in_(OPEN_STATUSES),
-            Case.last_report_at >= since,
-        )
-    ).all()
-    best: tuple[Case | None, float | None] = (None, None)
-    for case in candidates:
-        d = geodesic_distance_m(lon, lat, case.lon, case.lat)
-        if d <= radius and (best[1] is None or d < best[1]):
-            best = (case, d)
-    return best
+    rows = session.connection().execute(_DUPLICATES, _dedup_params(category, lon, lat, now)).all()
+    best, distance = _nearest(rows, category.dedup_radius_m, lon, lat)
+    return (None, None) if best is None else (_case_facts(best), distance)
 
 
 def next_case_number(session: Session, now: datetime) -> str:
@@ -440,64 +714,18 @@ def next_case_number(session: Session, now: datetime) -> str:
     value (the row lock it takes serialises concurrent intakes exactly as the former UPDATE did).
     """
     year = now.astimezone(SHANGHAI).year
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(CaseNumberCounter).values(year=year, last=1)
-    last = session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[CaseNumberCounter.year], set_={"last": CaseNumberCounter.last + 1}
-        ).returning(CaseNumberCounter.last)
-    ).scalar_one()
-    return f"{CASE_PREFIX}-{year}-{last:06d}"
-
-
-def open_case(
-    session: Session,
-    locator: Locator,
-    category: Category | CategoryRef,
-    location: Location,
-    *,
-    calendar: WorkCalendar,
-    now: datetime,
-    synthetic: bool = False,
-    reference: ReferenceData | None = None,
-) -> Case:
-    """Create a routed case at `location` (owner, partners, deadlines) without its reports.
-
-    The case and its partners are added to the session but not flushed: the caller's next flush inserts
-    them together with whatever else it adds (submit_report: the report).
-    """
-    decision = route(reference or reference_data(session), locator, category, location)
-    pair = location.border_pair
-    case = Case(
-        number=next_case_number(session, now),
-        status="routed",
-        category_code=category.code,
-        lon=location.lon,
-        lat=location.lat,
-        geom=from_shape(Point(location.lon, location.lat), srid=4326),
-        district_code=location.district.code if location.district else None,
-        town_code=location.town.code if location.town else None,
-        outcome=location.outcome,
-        in_border_zone=location.in_border_zone,
-        border_pair_a=pair[0] if pair else None,
-        border_pair_b=pair[1] if pair else None,
-        lead_squad_id=decision.lead.id if decision.lead else None,
-        queue_unit_id=decision.queue.id if decision.queue and decision.lead is None else None,
-        routing=routing_record(decision, category, location, locator),
-        claim_by=calendar.add(now, category.claim_limit_value, category.claim_limit_unit),
-        resolve_by=calendar.add(now, category.resolve_limit_value, category.resolve_limit_unit),
-        report_count=1,
-        created_at=now,
-        updated_at=now,
-        last_report_at=now,
-        synthetic=synthetic,
+    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert_(CaseNumberCounter).values(year=year, last=1)
+    last = (
+        session.connection()
+        .execute(
+            stmt.on_conflict_do_update(
+                index_elements=[CaseNumberCounter.year], set_={"last": CaseNumberCounter.last + 1}
+            ).returning(CaseNumberCounter.last)
+        )
+        .scalar_one()
     )
-    session.add(case)
-    # Partners hang off the relationship, so the case and its partners (and, in submit_report, the
-    # report) are inserted by one flush instead of one each.
-    for squad, reason in decision.partners:
-        session.add(CasePartner(case=case, squad_id=squad.id, reason=reason, added_at=now))
-    return case
+    return f"{CASE_PREFIX}-{year}-{last:06d}"
 
 
 def _rule_matches(rule: RuleRef, category: Category | CategoryRef, location: Location) -> bool:
@@ -583,12 +811,93 @@ def routing_record(
     }
 
 
+@dataclass(frozen=True)
+class EventDraft:
+    """One audit-trail entry to append (see `insert_events`)."""
+
+    kind: str
+    to_status: str | None = None
+    from_status: str | None = None
+    reason: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+    actor: Actor | None = None
+
+
+def _outbox_payload(
+    case_number: str,
+    status: str,
+    district_code: str | None,
+    lead_squad_id: int | None,
+    event: EventDraft,
+    actor_name: str,
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "case_number": case_number,
+        "status": status,
+        "district": district_code,
+        "lead_squad_id": lead_squad_id,
+        "actor": actor_name,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "reason": event.reason[:500],
+        "at": at.astimezone(SHANGHAI).isoformat(),
+        "details": event.payload,
+    }
+
+
+def _event_row(event: EventDraft, at: datetime) -> dict[str, Any]:
+    return {
+        "at": at,
+        "actor_id": event.actor.id if event.actor else None,
+        "actor": event.actor.username if event.actor else "system",
+        "kind": event.kind,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "reason": event.reason[:500],
+        "payload": event.payload,
+    }
+
+
+def _outbox_rows(case: CaseFacts, events: Sequence[EventDraft], at: datetime) -> list[dict[str, Any]]:
+    """Outbox rows (without case id) for the events of kinds other systems subscribe to."""
+    return [
+        {
+            "kind": event.kind,
+            "payload": _outbox_payload(
+                case.number,
+                case.status,
+                case.district_code,
+                case.lead_squad_id,
+                event,
+                event.actor.username if event.actor else "system",
+                at,
+            ),
+            "created_at": at,
+        }
+        for event in events
+        if event.kind in NOTIFY_KINDS
+    ]
+
+
+def insert_events(session: Session, case: CaseFacts, events: Sequence[EventDraft], *, at: datetime) -> None:
+    """Append events to a case's trail with Core inserts, with the outbox messages of notified kinds.
+
+    The intake path's twin of `add_event` (which works on ORM objects for the lifecycle actions).
+    """
+    conn = session.connection()
+    conn.execute(insert(_EVENTS), [{**_event_row(e, at), "case_id": case.id} for e in events])
+    outbox = _outbox_rows(case, events, at)
+    if outbox:
+        conn.execute(insert(_OUTBOX), [{**o, "case_id": case.id} for o in outbox])
+
+
 def add_event(
     session: Session,
     case: Case,
     *,
     kind: str,
-    actor: User | None,
+    actor: Actor | None,
     from_status: str | None = None,
     to_status: str | None = None,
     reason: str = "",
@@ -598,6 +907,7 @@ def add_event(
     """Append one event to a case's audit trail (and, for kinds other systems subscribe to, an outbox
     message in the same transaction)."""
     at = at or datetime.now(SHANGHAI)
+    draft = EventDraft(kind, to_status, from_status, reason, payload or {}, actor)
     event = CaseEvent(
         case_id=case.id,
         at=at,
@@ -607,27 +917,13 @@ def add_event(
         from_status=from_status,
         to_status=to_status,
         reason=reason[:500],
-        payload=payload or {},
+        payload=draft.payload,
     )
     session.add(event)
-    enqueue(
-        session,
-        kind,
-        case.id,
-        {
-            "case_number": case.number,
-            "status": case.status,
-            "district": case.district_code,
-            "lead_squad_id": case.lead_squad_id,
-            "actor": event.actor,
-            "from_status": from_status,
-            "to_status": to_status,
-            "reason": event.reason,
-            "at": at.astimezone(SHANGHAI).isoformat(),
-            "details": event.payload,
-        },
-        now=at,
+    payload = _outbox_payload(
+        case.number, case.status, case.district_code, case.lead_squad_id, draft, event.actor, at
     )
+    enqueue(session, kind, case.id, payload, now=at)
     return event
 
 

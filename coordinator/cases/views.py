@@ -30,7 +30,7 @@ from coordinator.cases.schemas import (
 from coordinator.errors import BadRequest
 from coordinator.extensions import db_session
 from coordinator.geolocation.views import current_locator, needs_locator
-from coordinator.policy import current_user
+from coordinator.policy import current_caller, current_user
 from coordinator.refcache import cached
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from coordinator.worktime.services import load_calendar
@@ -51,11 +51,11 @@ def current_calendar() -> WorkCalendar:
 def intake_payload(result: services.IntakeResult) -> dict[str, Any]:
     """The answer to a report (identical for replays)."""
     return {
-        "report_id": result.report.id,
-        "case_id": result.case.id,
-        "case_number": result.case.number,
+        "report_id": result.report_id,
+        "case_id": result.case_facts.id,
+        "case_number": result.case_facts.number,
         "merged": result.merged,
-        "routing": result.case.routing,
+        "routing": result.case_facts.routing,
     }
 
 
@@ -114,7 +114,7 @@ def submit_report(body: ReportIn) -> Response:
         idempotency_key=key,
     )
     result = services.submit_report(
-        db_session(), current_locator(), data, submitter=current_user(), calendar=current_calendar()
+        db_session(), current_locator(), data, submitter=current_caller(), calendar=current_calendar()
     )
     response = jsonify(intake_payload(result))
     response.status_code = 201

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from coordinator.auth.models import User
+from coordinator.auth.services import Actor
 from coordinator.boundaries.services import current_areas
 from coordinator.cases import services as cases
 from coordinator.cases.models import OPEN_STATUSES, Case, Category, Report
@@ -44,9 +44,9 @@ def open311_status(case_status: str) -> str:
     return "open" if case_status in OPEN_STATUSES else "closed"
 
 
-def service_notice(case: Case, merged: bool) -> str:
+def service_notice(case_number: str, merged: bool) -> str:
     """What a citizen is told: the case number to quote on the phone (and whether it joined one)."""
-    notice = f"案件编号 {case.number}"
+    notice = f"案件编号 {case_number}"
     return notice + "（已并入附近同类案件）" if merged else notice
 
 
@@ -93,7 +93,7 @@ def submit_request(
     locator: Locator,
     data: OpenRequest,
     *,
-    submitter: User,
+    submitter: Actor,
     calendar: WorkCalendar,
     now: datetime | None = None,
 ) -> cases.IntakeResult:
@@ -258,7 +258,7 @@ class RequestPresenter:
             "service_code": report.category_code,
             "description": report.description,
             "agency_responsible": self.agency(case),
-            "service_notice": service_notice(case, report.merged),
+            "service_notice": service_notice(case.number, report.merged),
             "requested_datetime": _local(report.received_at),
             "updated_datetime": _local(max(case.updated_at, report.received_at)),
             "expected_datetime": _local(case.resolve_by) if case.resolve_by else None,

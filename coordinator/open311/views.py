@@ -159,8 +159,8 @@ def post_request(form: RequestForm) -> list[dict[str, Any]]:
     )
     return [
         {
-            "service_request_id": str(result.report.id),
-            "service_notice": services.service_notice(result.case, result.merged),
+            "service_request_id": str(result.report_id),
+            "service_notice": services.service_notice(result.case_facts.number, result.merged),
             "account_id": form.account_id,
         }
     ]

@@ -40,8 +40,10 @@ def test_token_is_random_stored_hashed_and_authenticates(session: Session) -> No
     assert token != other and token.startswith("jj_") and len(token) > 40
     stored = session.scalars(select(ApiToken.token_hash)).all()
     assert token not in stored and hashlib.sha256(token.encode()).hexdigest() in stored
-    row = services.authenticate_token(session, token)
-    assert row is not None and row.user is user and row.last_used_at is not None
+    identity = services.authenticate_token(session, token)
+    assert identity is not None and identity.caller == services.Caller(user.id, user.username, user.role)
+    used = session.scalars(select(ApiToken.last_used_at).where(ApiToken.id == identity.token_id)).one()
+    assert used is not None
     assert services.authenticate_token(session, token + "x") is None
     assert services.authenticate_token(session, "not-even-a-token") is None
 

@@ -114,15 +114,15 @@ def test_a_row_failing_midway_is_rolled_back_alone(
     cli: FlaskCliRunner, session: Session, tmp_path: Path, points: dict[str, tuple[float, float]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    original = services.open_case
+    original = services.write_new_case
 
-    def open_then_fail(*args: Any, **kwargs: Any) -> Case:
-        case = original(*args, **kwargs)  # the case row is written …
-        if args[2].code == "01-01":
+    def write_then_fail(*args: Any, **kwargs: Any) -> tuple[services.CaseFacts, int]:
+        written = original(*args, **kwargs)  # the case, report and events are written …
+        if args[1].row["category_code"] == "01-01":
             raise ValidationFailed("simulated failure after the case was written")  # … then the row fails
-        return case
+        return written
 
-    monkeypatch.setattr(services, "open_case", open_then_fail)
+    monkeypatch.setattr(services, "write_new_case", write_then_fail)
     a, b = points["a"], points["b"]
     rows = [
         {"external_id": "J-1", "category": "01-01", "lon": a[0], "lat": a[1]},
