@@ -4,6 +4,7 @@ incoming points (CRS, ranges, swapped coordinates) and turn locator answers into
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import threading
@@ -104,7 +105,14 @@ class LocatorCache:
                         "no boundaries are loaded; run `flask --app wsgi seed boundaries`"
                     )
                 started = time.perf_counter()
+                replaced = self._locator is not None
                 self._locator = Locator(load_locator_input(session, key), cell_deg=self.cell_deg)
+                if replaced and gc.get_freeze_count():
+                    # A server worker froze its startup heap, the old locator included (gunicorn.conf.py):
+                    # thaw it so the old locator can be collected, then freeze the new one.
+                    gc.unfreeze()
+                    gc.collect()
+                    gc.freeze()
                 log.info(
                     "locator built for boundary generation %s in %.2f s",
                     key[0],

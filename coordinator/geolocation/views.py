@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Flask, current_app, g, request
 
 from coordinator.api import GEOJSON, endpoint
 from coordinator.errors import ValidationFailed
@@ -31,6 +31,12 @@ def current_locator() -> Locator:
         cache: LocatorCache = current_app.extensions["coordinator.locator_cache"]
         locator = g.locator = cache.get(get_sessionmaker())
     return locator
+
+
+def warm_up(app: Flask) -> Locator:
+    """Build the app's locator now (a server worker calls this before its first request)."""
+    cache: LocatorCache = app.extensions["coordinator.locator_cache"]
+    return cache.get(get_sessionmaker(app))
 
 
 def needs_locator(view: F) -> F:
