@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from coordinator.auth.models import ROLES, SQUAD_ROLES, ApiToken, ContactAccessLog, User
-from coordinator.db import utcnow
+from coordinator.db import DirectStatement, utcnow
 from coordinator.errors import Conflict, NotFound, ValidationFailed
 from coordinator.squads.models import Squad
 from coordinator.squads.services import get_squad
@@ -210,7 +210,7 @@ class TokenIdentity:
 
 _TOKENS = cast(Table, ApiToken.__table__)
 _USERS = cast(Table, User.__table__)
-_AUTHENTICATE = (
+_AUTHENTICATE = DirectStatement(
     select(
         _TOKENS.c.id,
         _TOKENS.c.prefix,
@@ -239,7 +239,8 @@ def authenticate_token(session: Session, token: str, *, now: datetime | None = N
         return None
     now = now or utcnow()
     session.flush()  # a no-op unless this session changed users or tokens it has not flushed yet
-    row = session.connection().execute(_AUTHENTICATE, {"token_hash": hash_token(token)}).one_or_none()
+    rows = _AUTHENTICATE.rows(session, {"token_hash": hash_token(token)})
+    row = rows[0] if rows else None
     if row is None or now >= row.expires_at:
         return None
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:

@@ -33,7 +33,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, TextClause, text
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from coordinator.db import DirectStatement
 
 # Columns written from parameters (the geometry is built from lon/lat in SQL; ids come from the CTEs).
 CASE_COLUMNS = (
@@ -103,8 +106,8 @@ _MERGE_SQL = (
     "SELECT r.id AS report_id FROM r"
 )
 
-OPEN_CASE: TextClause = text(_OPEN_CASE_SQL)
-MERGE: TextClause = text(_MERGE_SQL)
+OPEN_CASE = DirectStatement(text(_OPEN_CASE_SQL))
+MERGE = DirectStatement(text(_MERGE_SQL))
 
 
 def _json(value: Any) -> str:
@@ -114,7 +117,7 @@ def _json(value: Any) -> str:
 
 
 def open_case_with_report(
-    conn: Connection,
+    session: Session,
     *,
     year: int,
     number_prefix: str,
@@ -137,12 +140,12 @@ def open_case_with_report(
         "routed": _json(routed_event),
         "outbox": _json([outbox_row] if outbox_row else []),
     }
-    row = conn.execute(OPEN_CASE, params).one()
+    (row,) = OPEN_CASE.rows(session, params)
     return int(row.case_id), str(row.number), int(row.report_id)
 
 
 def merge_report(
-    conn: Connection,
+    session: Session,
     *,
     case_id: int,
     now: datetime,
@@ -156,4 +159,5 @@ def merge_report(
         "report": _json(report_row),
         "reported": _json(merged_event),
     }
-    return int(conn.execute(MERGE, params).scalar_one())
+    (row,) = MERGE.rows(session, params)
+    return int(row.report_id)

@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Boolean,
     Connection,
-    Row,
     String,
     Table,
     and_,
@@ -31,6 +30,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -57,7 +57,7 @@ from coordinator.cases.models import (
     Report,
     RoutingRule,
 )
-from coordinator.db import Base, UtcDateTime, begin_write
+from coordinator.db import Base, DirectStatement, UtcDateTime, begin_write
 from coordinator.errors import Conflict, NotFound, ValidationFailed
 from coordinator.geolocation.services import check_and_locate, location_payload
 from coordinator.notifications.models import OutboxMessage
@@ -259,9 +259,11 @@ _NOW = bindparam("now", type_=UtcDateTime())
 # other, reports that could be duplicates of each other always do.
 LOCK_CELL_DEG = 0.01
 
-_LOCK = text(
-    "SELECT pg_advisory_xact_lock(k) "
-    "FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS sorted_keys"
+_LOCK = DirectStatement(
+    text(
+        "SELECT pg_advisory_xact_lock(k) "
+        "FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS sorted_keys"
+    )
 )
 
 # The open cases of one category in the dedup box (a range scan of ix_case_dedup: see docs/cases.md).
@@ -283,7 +285,8 @@ _DUPLICATES = select(
     _CASES.c.category_code == bindparam("category"),
     _CASES.c.lat.between(bindparam("lat_min"), bindparam("lat_max")),
     _CASES.c.lon.between(bindparam("lon_min"), bindparam("lon_max")),
-    _CASES.c.status.in_(OPEN_STATUSES),
+    # The statuses as SQL literals (constants), so the statement compiles once to fixed SQL.
+    _CASES.c.status.in_([literal_column(f"'{status}'") for status in OPEN_STATUSES]),
     _CASES.c.last_report_at >= bindparam("since"),
 )
 # An earlier report with the same retry identity (unique constraints back both lookups).
@@ -318,6 +321,8 @@ _REPLAYS = (
 )
 # Replays and duplicates in one round trip (the replay part only when the report has a retry identity).
 _REPLAYS_AND_DUPLICATES = union_all(_REPLAYS, _DUPLICATES)
+_LOOKUP_DIRECT = DirectStatement(_REPLAYS_AND_DUPLICATES)
+_DUPLICATES_DIRECT = DirectStatement(_DUPLICATES)
 _MERGE = (
     update(_CASES)
     .where(_CASES.c.id == bindparam("case_id"))
@@ -400,7 +405,7 @@ def lock_intake(session: Session, keys: Sequence[int]) -> None:
     """
     begin_write(session)
     if keys and session.get_bind().dialect.name == "postgresql":
-        session.connection().execute(_LOCK, {"keys": list(keys)})
+        _LOCK.rows(session, {"keys": list(keys)})
 
 
 def _dedup_box(radius_m: float, lat: float) -> tuple[float, float]:
@@ -420,7 +425,7 @@ def _dedup_params(category: Category | CategoryRef, lon: float, lat: float, now:
     }
 
 
-def _case_facts(row: Row[Any]) -> CaseFacts:
+def _case_facts(row: Any) -> CaseFacts:
     return CaseFacts(row.case_id, row.number, row.status, row.routing, row.district_code, row.lead_squad_id)
 
 
@@ -448,10 +453,9 @@ def submit_report(
     session.flush()  # the Core statements below do not autoflush the caller's pending ORM objects
     lock_intake(session, intake_lock_keys(data, submitter, category, location.lon, location.lat))
     dedup = _dedup_params(category, location.lon, location.lat, now)
-    conn = session.connection()
     if (data.idempotency_key and submitter is not None) or data.external_id:
-        rows = conn.execute(
-            _REPLAYS_AND_DUPLICATES,
+        rows = _LOOKUP_DIRECT.rows(
+            session,
             {
                 **dedup,
                 "submitter_id": submitter.id if submitter else None,
@@ -459,7 +463,7 @@ def submit_report(
                 "source": data.source,
                 "external_id": data.external_id,
             },
-        ).all()
+        )
         replays = sorted(
             (r for r in rows if r.kind == "replay"),
             key=lambda r: r.idempotency_key != data.idempotency_key,  # the Idempotency-Key match first
@@ -468,7 +472,7 @@ def submit_report(
             return _replayed(session, data, replays[0])
         candidates = rows
     else:
-        candidates = conn.execute(_DUPLICATES, dedup).all()
+        candidates = _DUPLICATES_DIRECT.rows(session, dedup)
     best, distance = _nearest(candidates, category.dedup_radius_m, location.lon, location.lat)
     report_row = _report_row(data, category, location, submitter, merged=best is not None, now=now)
     reported = EventDraft(
@@ -593,7 +597,7 @@ def write_new_case(
         # The case number is made inside the statement; the SQL adds it to the outbox payload.
         outbox = _outbox_rows(_facts_of(0, "", row), [plan.routed], now)
         case_id, number, report_id = intake_pg.open_case_with_report(
-            conn,
+            session,
             year=year,
             number_prefix=f"{CASE_PREFIX}-{year}-",
             case_row=row,
@@ -622,7 +626,7 @@ def write_merge(
     conn = session.connection()
     if conn.dialect.name == "postgresql" and SINGLE_STATEMENT_WRITES:
         report_id = intake_pg.merge_report(
-            conn, case_id=facts.id, now=now, report_row=report_row, merged_event=_event_row(merged, now)
+            session, case_id=facts.id, now=now, report_row=report_row, merged_event=_event_row(merged, now)
         )
     else:
         conn.execute(_MERGE, {"case_id": facts.id, "now": now})
@@ -648,7 +652,7 @@ def _facts_of(case_id: int, number: str, row: dict[str, Any]) -> CaseFacts:
     )
 
 
-def _replayed(session: Session, data: ReportInput, row: Row[Any]) -> IntakeResult:
+def _replayed(session: Session, data: ReportInput, row: Any) -> IntakeResult:
     if (
         row.category_code != data.category
         or not math.isclose(row.lon, data.lon, abs_tol=1e-9)
@@ -663,9 +667,9 @@ def _replayed(session: Session, data: ReportInput, row: Row[Any]) -> IntakeResul
 
 
 def _nearest(
-    candidates: Sequence[Row[Any]], radius_m: float, lon: float, lat: float
-) -> tuple[Row[Any] | None, float | None]:
-    best: tuple[Row[Any] | None, float | None] = (None, None)
+    candidates: Sequence[Any], radius_m: float, lon: float, lat: float
+) -> tuple[Any | None, float | None]:
+    best: tuple[Any | None, float | None] = (None, None)
     for row in candidates:
         d = geodesic_distance_m(lon, lat, row.lon, row.lat)
         if d <= radius_m and (best[1] is None or d < best[1]):
