@@ -191,7 +191,8 @@ class DirectStatement:
     with SQLAlchemy and compiled once; only execution skips the Core layer, in the same connection and
     transaction. Elsewhere (SQLite) it simply runs through `Connection.execute`.
 
-    Rows are named tuples of psycopg's values: aware datetimes, parsed JSON, Python numbers — what
+    Engine `after_cursor_execute` listeners are called as usual; `echo` logging does not show these
+    statements. Rows are named tuples of psycopg's values: aware datetimes, parsed JSON, Python numbers — what
     SQLAlchemy's types return for the columns these statements read. Database errors are translated
     to SQLAlchemy's exceptions (IntegrityError, …) and a lost connection invalidates the pooled
     connection, as `Connection.execute` would.
@@ -224,6 +225,9 @@ class DirectStatement:
         try:
             with dbapi_connection.cursor(row_factory=namedtuple_row) as cursor:
                 cursor.execute(sql, values)
+                # Listeners of the engine's after_cursor_execute (statement counters, the benches'
+                # plan capture) still see the statement.
+                conn.dispatch.after_cursor_execute(conn, cursor, sql, values, None, False)
                 return cursor.fetchall() if cursor.description is not None else []
         except conn.dialect.loaded_dbapi.Error as error:
             lost = conn.dialect.is_disconnect(error, dbapi_connection, None)
