@@ -110,10 +110,23 @@ OPEN_CASE = DirectStatement(text(_OPEN_CASE_SQL))
 MERGE = DirectStatement(text(_MERGE_SQL))
 
 
+def _datetime(value: Any) -> str:
+    if not isinstance(value, datetime):
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    if value.tzinfo is None:  # the same refusal as coordinator.db.UtcDateTime on the other path
+        raise ValueError("naive datetime given; store timezone-aware datetimes only")
+    return value.isoformat()
+
+
 def _json(value: Any) -> str:
-    # orjson: aware datetimes as RFC 3339 with offset (PostgreSQL parses them into timestamptz
-    # exactly), floats in shortest round-trip form, Chinese text as UTF-8.
-    return orjson.dumps(value).decode()
+    # Aware datetimes as ISO 8601 with offset (PostgreSQL parses them into timestamptz exactly), naive
+    # ones refused; floats in shortest round-trip form; Chinese text as UTF-8.
+    try:
+        return orjson.dumps(value, default=_datetime, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+    except orjson.JSONEncodeError as error:
+        if isinstance(error.__cause__, ValueError):  # orjson wraps what `default` raised
+            raise error.__cause__ from None
+        raise
 
 
 def open_case_with_report(

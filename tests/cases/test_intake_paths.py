@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Table, func, select
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from coordinator.auth.models import User
@@ -125,3 +126,13 @@ def test_postgresql_one_statement_writes_equal_the_per_table_writes(
     # On SQLite both runs take the per-table path; on PostgreSQL the first one took intake_pg.
     for key in ("case", "partners", "reports", "events", "outbox"):
         assert default_path[key] == per_table[key], (backend, key)
+
+
+def test_a_naive_timestamp_is_refused_on_every_write_path(
+    session: Session, locator_cache: LocatorCache
+) -> None:
+    locator = locator_cache.get(lambda: session)
+    lon, lat = zone_point(session, (JINSHAN, FENGXIAN), FENGXIAN)
+    naive = services.ReportInput("01-10", lon, lat, observed_at=datetime(2026, 11, 24, 9, 0))  # noqa: DTZ001
+    with pytest.raises((ValueError, StatementError), match="naive datetime"):
+        services.submit_report(session, locator, naive, submitter=None, calendar=WorkCalendar(), now=T0)
