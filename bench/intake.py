@@ -275,9 +275,9 @@ def dedup_bench(url: str, lookups: int) -> tuple[float, float]:
             timings.append((time.perf_counter() - started) * 1000)
             hits += case is not None
             session.expunge_all()
-        event.listen(engine, "before_cursor_execute", capture)
+        event.listen(engine, "after_cursor_execute", capture)
         find_duplicate(session, categories[0], 121.35, 30.85, now=now)
-        event.remove(engine, "before_cursor_execute", capture)
+        event.remove(engine, "after_cursor_execute", capture)
         statement, params = captured[-1]
         explain = "EXPLAIN (ANALYZE, BUFFERS) " if backend == "postgresql" else "EXPLAIN QUERY PLAN "
         conn = session.connection()

@@ -706,7 +706,7 @@ def find_duplicate(
     radius (~200 m of Shanghai's ~135 km), filtered by longitude, status and time; the exact distance
     is then computed for the handful of rows in the box.
     """
-    rows = session.connection().execute(_DUPLICATES, _dedup_params(category, lon, lat, now)).all()
+    rows = _DUPLICATES_DIRECT.rows(session, _dedup_params(category, lon, lat, now))
     best, distance = _nearest(rows, category.dedup_radius_m, lon, lat)
     return (None, None) if best is None else (_case_facts(best), distance)
 
