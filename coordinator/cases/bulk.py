@@ -161,18 +161,7 @@ def parse_row(raw: RawRow, *, source: str, default_crs: str) -> ReportInput:
             for err in exc.errors(include_url=False, include_context=False, include_input=False)
         ]
         raise RowRejected("; ".join(reasons)) from None
-    return ReportInput(
-        category=report.category,
-        lon=report.lon,
-        lat=report.lat,
-        crs=report.crs,
-        description=report.description,
-        source=report.source,
-        observed_at=report.observed_at,
-        reporter_name=report.reporter.name if report.reporter else None,
-        reporter_phone=report.reporter.phone if report.reporter else None,
-        external_id=report.external_id,
-    )
+    return report.to_input()
 
 
 def import_row(

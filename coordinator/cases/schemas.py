@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
 from coordinator.api import QueryModel
+from coordinator.cases.services import ReportInput
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
 
 Source = Literal["citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol"]
@@ -65,6 +66,23 @@ class ReportIn(BaseModel):
         if value is not None and value.tzinfo is None:
             raise ValueError("observed_at needs a timezone offset, e.g. 2026-11-27T08:30:00+08:00")
         return value
+
+    def to_input(self, *, idempotency_key: str | None = None) -> ReportInput:
+        """The intake core's input for this report (the API and the bulk import both send it)."""
+        return ReportInput(
+            category=self.category,
+            lon=self.lon,
+            lat=self.lat,
+            crs=self.crs,
+            description=self.description,
+            source=self.source,
+            observed_at=self.observed_at,
+            photos=[str(p) for p in self.photos],
+            reporter_name=self.reporter.name if self.reporter else None,
+            reporter_phone=self.reporter.phone if self.reporter else None,
+            external_id=self.external_id,
+            idempotency_key=idempotency_key,
+        )
 
 
 class SquadRef(BaseModel):

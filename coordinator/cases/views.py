@@ -99,20 +99,7 @@ def submit_report(body: ReportIn) -> Response:
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not 1 <= len(key) <= 200:
         raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1–200 characters")
-    data = services.ReportInput(
-        category=body.category,
-        lon=body.lon,
-        lat=body.lat,
-        crs=body.crs,
-        description=body.description,
-        source=body.source,
-        observed_at=body.observed_at,
-        photos=[str(p) for p in body.photos],
-        reporter_name=body.reporter.name if body.reporter else None,
-        reporter_phone=body.reporter.phone if body.reporter else None,
-        external_id=body.external_id,
-        idempotency_key=key,
-    )
+    data = body.to_input(idempotency_key=key)
     result = services.submit_report(
         db_session(), current_locator(), data, submitter=current_caller(), calendar=current_calendar()
     )
