@@ -2,9 +2,16 @@
 
 Views never commit. The API decorator (`coordinator.api`) commits the request's session in one place
 after the view returned without error; everything else rolls back when the request ends.
+
+One exception, on PostgreSQL only: a view marked `@single_statement` (report intake) writes with one
+atomic statement — a database function call — so its request runs in autocommit mode: no BEGIN and
+COMMIT round trips around it (docs/performance.md).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import Engine
@@ -15,6 +22,8 @@ from coordinator.db import begin_write, make_engine
 from coordinator.refcache import INFO_KEY, ReferenceCache
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SINGLE_STATEMENT_ATTR = "single_statement_writes"
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
 ENGINE_KEY = "coordinator.engine"
 SESSIONMAKER_KEY = "coordinator.sessionmaker"
@@ -48,10 +57,35 @@ def db_session() -> Session:
     session: Session | None = g.get("db_session")
     if session is None:
         session = get_sessionmaker()()
-        if request.method not in SAFE_METHODS:
+        if request.method in SAFE_METHODS:
+            pass
+        elif _autocommits(session):
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        else:
             begin_write(session)  # requests that may write take SQLite's write lock up front
         g.db_session = session
     return session
+
+
+def single_statement(view: ViewT) -> ViewT:
+    """Mark a view whose every write is one atomic statement: on PostgreSQL its request autocommits.
+
+    Only for such views: each statement of the request commits by itself (a token's `last_used_at`
+    stamp, then the one write), so there is nothing for a transaction to hold together.
+    """
+    setattr(view, SINGLE_STATEMENT_ATTR, True)
+    return view
+
+
+def _autocommits(session: Session) -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    bind = session.get_bind()
+    # A session bound to a connection (tests' rolled-back transaction) keeps that transaction.
+    return (
+        getattr(view, SINGLE_STATEMENT_ATTR, False)
+        and isinstance(bind, Engine)
+        and bind.dialect.name == "postgresql"
+    )
 
 
 def commit_request_session() -> None:

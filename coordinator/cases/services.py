@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -333,8 +334,8 @@ _MERGE = (
     )
 )
 _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
-# PostgreSQL writes a report's rows in one statement (coordinator.cases.intake_pg); tests switch this
-# off to compare it with the per-table path every backend can run.
+# PostgreSQL runs the locked part of an intake as one database function call (coordinator.cases.intake_pg);
+# tests switch this off to compare it with the per-table path every backend can run.
 SINGLE_STATEMENT_WRITES = True
 _INSERT_REPORT = insert(_REPORTS).returning(_REPORTS.c.id)
 
@@ -440,9 +441,11 @@ def submit_report(
 ) -> IntakeResult:
     """Take one report: replay a retry, else locate it, join a nearby open case or open a routed one.
 
-    Round trips on PostgreSQL: the advisory lock, one lookup of replays and duplicates, and one
-    statement for all the writes (coordinator.cases.intake_pg). Nothing is written before every check
-    passed, so an error leaves nothing behind.
+    What needs no database (validation, locating, routing, the rows) is done first; then, under the
+    intake locks: the lookup of a retry and of open duplicates, and the writes. On PostgreSQL that
+    locked part is one call of the database function `intake_report` (coordinator.cases.intake_pg);
+    elsewhere it runs here as Core statements (the reference; tests compare the two). Nothing is
+    written before every check passed, so an error leaves nothing behind.
     """
     now = now or datetime.now(SHANGHAI)
     begin_write(session)
@@ -451,22 +454,22 @@ def submit_report(
     # Locating needs no database: done before locking, so the locks can be as narrow as the dedup box.
     location = check_and_locate(locator, data.lon, data.lat, data.crs)
     session.flush()  # the Core statements below do not autoflush the caller's pending ORM objects
-    lock_intake(session, intake_lock_keys(data, submitter, category, location.lon, location.lat))
+    keys = intake_lock_keys(data, submitter, category, location.lon, location.lat)
     dedup = _dedup_params(category, location.lon, location.lat, now)
-    if (data.idempotency_key and submitter is not None) or data.external_id:
-        rows = _LOOKUP_DIRECT.rows(
-            session,
-            {
-                **dedup,
-                "submitter_id": submitter.id if submitter else None,
-                "idempotency_key": data.idempotency_key,
-                "source": data.source,
-                "external_id": data.external_id,
-            },
+    retry = _retry_identity(data, submitter)
+    if SINGLE_STATEMENT_WRITES and session.get_bind().dialect.name == "postgresql":
+        plan = plan_case(
+            reference, locator, category, location, calendar=calendar, now=now, synthetic=data.synthetic
+        )  # planned before knowing whether the report joins a case: the lookup happens in the call
+        return _submit_in_one_call(
+            session, data, category, location, submitter, plan, keys, dedup, retry, now
         )
+    lock_intake(session, keys)
+    if retry is not None:
+        rows = _LOOKUP_DIRECT.rows(session, {**dedup, **retry})
         replays = sorted(
             (r for r in rows if r.kind == "replay"),
-            key=lambda r: r.idempotency_key != data.idempotency_key,  # the Idempotency-Key match first
+            key=lambda r: (r.idempotency_key != data.idempotency_key, r.report_id),  # the key's match first
         )
         if replays:
             return _replayed(session, data, replays[0])
@@ -475,13 +478,7 @@ def submit_report(
         candidates = _DUPLICATES_DIRECT.rows(session, dedup)
     best, distance = _nearest(candidates, category.dedup_radius_m, location.lon, location.lat)
     report_row = _report_row(data, category, location, submitter, merged=best is not None, now=now)
-    reported = EventDraft(
-        kind="report_merged" if best is not None else "reported",
-        to_status=best.status if best is not None else "reported",
-        reason=f"{data.source} 上报" + (f"，距案件 {distance:.0f} 米，并入" if best is not None else ""),
-        payload={"report_id": None, "distance_m": None if distance is None else round(distance, 1)},
-        actor=submitter,
-    )
+    reported = _reported_event(data, submitter, best, distance)
     if best is not None:
         facts = _case_facts(best)
         report_id = write_merge(session, facts, report_row, reported, now=now)
@@ -491,6 +488,94 @@ def submit_report(
     )
     facts, report_id = write_new_case(session, plan, report_row, reported, now=now)
     return IntakeResult(session, report_id, facts, merged=False, replayed=False)
+
+
+def _submit_in_one_call(
+    session: Session,
+    data: ReportInput,
+    category: CategoryRef,
+    location: Location,
+    submitter: Actor | None,
+    plan: CasePlan,
+    keys: list[int],
+    dedup: dict[str, Any],
+    retry: dict[str, Any] | None,
+    now: datetime,
+) -> IntakeResult:
+    """The locked part of `submit_report` as one `intake_report` call (PostgreSQL)."""
+    year = now.astimezone(SHANGHAI).year
+    outcome = intake_pg.run_intake(
+        session,
+        {
+            "lock_keys": keys,
+            "retry": retry,
+            "dedup": {
+                **dedup,
+                "lon": location.lon,
+                "lat": location.lat,
+                "radius_m": category.dedup_radius_m,
+                "statuses": OPEN_STATUSES,
+                "earth_radius_m": EARTH_RADIUS_M,
+            },
+            "now": now,
+            "year": year,
+            "number_prefix": f"{CASE_PREFIX}-{year}-",
+            "case": plan.row,
+            "partners": plan.partners,
+            "report": _report_row(data, category, location, submitter, merged=False, now=now),
+            "reported": _event_row(_reported_event(data, submitter, None, None), now),
+            # The function fills in the distance (rounded as "{:.0f}" rounds: half to even).
+            "merged_reason": MERGED_REASON.format(source=data.source, distance="{distance}"),
+            "routed": _event_row(plan.routed, now),
+            # The function adds the case number to the payload.
+            "outbox": _outbox_rows(_facts_of(0, "", plan.row), [plan.routed], now),
+        },
+    )
+    if outcome["outcome"] == "replay":
+        return _replayed(session, data, SimpleNamespace(**outcome["row"]))
+    if outcome["outcome"] == "merged":
+        facts = _case_facts(SimpleNamespace(**outcome["row"]))
+        _expire_cached(session, Case, facts.id)
+        return IntakeResult(session, outcome["report_id"], facts, merged=True, replayed=False)
+    facts = _facts_of(outcome["case_id"], outcome["number"], plan.row)
+    return IntakeResult(session, outcome["report_id"], facts, merged=False, replayed=False)
+
+
+REPORTED_REASON = "{source} 上报"
+MERGED_REASON = "{source} 上报，距案件 {distance} 米，并入"
+
+
+def _reported_event(
+    data: ReportInput, submitter: Actor | None, best: Any | None, distance: float | None
+) -> EventDraft:
+    """The report's own event: "reported" on a new case, "report_merged" on the case it joins."""
+    if best is None or distance is None:
+        return EventDraft(
+            kind="reported",
+            to_status="reported",
+            reason=REPORTED_REASON.format(source=data.source),
+            payload={"report_id": None, "distance_m": None},
+            actor=submitter,
+        )
+    return EventDraft(
+        kind="report_merged",
+        to_status=best.status,
+        reason=MERGED_REASON.format(source=data.source, distance=f"{distance:.0f}"),
+        payload={"report_id": None, "distance_m": round(distance, 1)},
+        actor=submitter,
+    )
+
+
+def _retry_identity(data: ReportInput, submitter: Actor | None) -> dict[str, Any] | None:
+    """What identifies a retry of this report (Idempotency-Key per submitter, external id per source)."""
+    if not ((data.idempotency_key and submitter is not None) or data.external_id):
+        return None
+    return {
+        "submitter_id": submitter.id if submitter else None,
+        "idempotency_key": data.idempotency_key,
+        "source": data.source,
+        "external_id": data.external_id,
+    }
 
 
 def _report_row(
@@ -588,26 +673,9 @@ def write_new_case(
     session: Session, plan: CasePlan, report_row: dict[str, Any], reported: EventDraft, *, now: datetime
 ) -> tuple[CaseFacts, int]:
     """Insert the planned case, its partners, the report and the "reported" and "routed" events (with
-    the outbox message): one statement on PostgreSQL, one per table on SQLite. Returns the case's
-    facts and the report id."""
+    the outbox message), one Core statement per table. Returns the case's facts and the report id."""
     conn = session.connection()
     row = plan.row
-    year = now.astimezone(SHANGHAI).year
-    if conn.dialect.name == "postgresql" and SINGLE_STATEMENT_WRITES:
-        # The case number is made inside the statement; the SQL adds it to the outbox payload.
-        outbox = _outbox_rows(_facts_of(0, "", row), [plan.routed], now)
-        case_id, number, report_id = intake_pg.open_case_with_report(
-            session,
-            year=year,
-            number_prefix=f"{CASE_PREFIX}-{year}-",
-            case_row=row,
-            partner_rows=plan.partners,
-            report_row=report_row,
-            reported_event=_event_row(reported, now),
-            routed_event=_event_row(plan.routed, now),
-            outbox_row=outbox[0] if outbox else None,
-        )
-        return _facts_of(case_id, number, row), report_id
     number = next_case_number(session, now)
     geom = ewkt_point(row["lon"], row["lat"])
     case_id = conn.execute(_INSERT_CASE, {**row, "number": number, "geom": geom}).scalar_one()
@@ -624,14 +692,9 @@ def write_merge(
 ) -> int:
     """Count a duplicate report on its case, insert it and its "report_merged" event; the report id."""
     conn = session.connection()
-    if conn.dialect.name == "postgresql" and SINGLE_STATEMENT_WRITES:
-        report_id = intake_pg.merge_report(
-            session, case_id=facts.id, now=now, report_row=report_row, merged_event=_event_row(merged, now)
-        )
-    else:
-        conn.execute(_MERGE, {"case_id": facts.id, "now": now})
-        report_id = _insert_report(conn, facts.id, report_row)
-        insert_events(session, facts, [_with_report_id(merged, report_id)], at=now)
+    conn.execute(_MERGE, {"case_id": facts.id, "now": now})
+    report_id = _insert_report(conn, facts.id, report_row)
+    insert_events(session, facts, [_with_report_id(merged, report_id)], at=now)
     _expire_cached(session, Case, facts.id)
     return report_id
 
@@ -669,12 +732,13 @@ def _replayed(session: Session, data: ReportInput, row: Any) -> IntakeResult:
 def _nearest(
     candidates: Sequence[Any], radius_m: float, lon: float, lat: float
 ) -> tuple[Any | None, float | None]:
-    best: tuple[Any | None, float | None] = (None, None)
-    for row in candidates:
-        d = geodesic_distance_m(lon, lat, row.lon, row.lat)
-        if d <= radius_m and (best[1] is None or d < best[1]):
-            best = (row, d)
-    return best
+    """The candidate nearest to (lon, lat) within `radius_m` (equal distances: the lower case id)."""
+    within = [(geodesic_distance_m(lon, lat, row.lon, row.lat), row.case_id, row) for row in candidates]
+    hits = [hit for hit in within if hit[0] <= radius_m]
+    if not hits:
+        return None, None
+    distance, _, row = min(hits, key=lambda hit: hit[:2])
+    return row, distance
 
 
 def _expire_cached(session: Session, model: type[Base], ident: int) -> None:

@@ -28,7 +28,7 @@ from coordinator.cases.schemas import (
     VoidIn,
 )
 from coordinator.errors import BadRequest
-from coordinator.extensions import db_session
+from coordinator.extensions import db_session, single_statement
 from coordinator.geolocation.views import current_locator, needs_locator
 from coordinator.policy import current_caller, current_user
 from coordinator.refcache import cached
@@ -84,6 +84,7 @@ def list_categories() -> dict[str, Any]:
 
 
 @bp.post("/reports")
+@single_statement
 @needs_locator
 @endpoint(
     summary="Submit a report; it opens a routed case or joins a nearby open one",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from coordinator.cases import services
 from coordinator.cases.models import Case, Report
-from coordinator.errors import ValidationFailed
 from geo.crs import from_wgs84
 from tests.cases.conftest import offset, zone_point
 from tests.factories import make_user
@@ -114,15 +114,18 @@ def test_a_row_failing_midway_is_rolled_back_alone(
     cli: FlaskCliRunner, session: Session, tmp_path: Path, points: dict[str, tuple[float, float]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    original = services.write_new_case
+    original = services.plan_case
 
-    def write_then_fail(*args: Any, **kwargs: Any) -> tuple[services.CaseFacts, int]:
-        written = original(*args, **kwargs)  # the case, report and events are written …
-        if args[1].row["category_code"] == "01-01":
-            raise ValidationFailed("simulated failure after the case was written")  # … then the row fails
-        return written
+    def plan_a_missing_partner(*args: Any, **kwargs: Any) -> services.CasePlan:
+        plan = original(*args, **kwargs)
+        if plan.row["category_code"] != "01-01":
+            return plan
+        # The case row is written first; the partner row then breaks a foreign key (on PostgreSQL
+        # inside the intake function, on SQLite as the next statement): the row fails midway.
+        ghost = {"squad_id": 2_000_000_000, "reason": "no such squad", "added_at": plan.row["created_at"]}
+        return replace(plan, partners=[*plan.partners, ghost])
 
-    monkeypatch.setattr(services, "write_new_case", write_then_fail)
+    monkeypatch.setattr(services, "plan_case", plan_a_missing_partner)
     a, b = points["a"], points["b"]
     rows = [
         {"external_id": "J-1", "category": "01-01", "lon": a[0], "lat": a[1]},
@@ -134,7 +137,7 @@ def test_a_row_failing_midway_is_rolled_back_alone(
     result = cli.invoke(args=["reports", "import", str(path), "--batch-size", "1"])
     summary = "4 rows: 1 new cases, 0 merged into existing cases, 0 already imported, 3 rejected"
     assert summary in result.output
-    assert "rejected row 1 (external_id J-1): simulated failure" in result.output
+    assert "rejected row 1 (external_id J-1): database refused the row" in result.output
     assert "rejected row 3" in result.output and "not valid JSON" in result.output
     assert "rejected row 4" in result.output and "JSON object" in result.output
     assert count(session, Case) == cases_before + 1
