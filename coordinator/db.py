@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -129,6 +130,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create the engine for `url`: SpatiaLite through pysqlite3, or PostGIS through psycopg 3."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
+    # JSON columns and the intake function's answer are parsed by orjson (C), not the stdlib: on
+    # PostgreSQL SQLAlchemy hands it to psycopg, which parses json/jsonb; on SQLite the JSON type uses it.
+    kwargs.setdefault("json_deserializer", orjson.loads)
     idle_ping_s = kwargs.pop("idle_ping_s", IDLE_PING_S)  # PostgreSQL only: the embedded file never goes away
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -43,6 +43,11 @@ REPORT_COLUMNS = (
     "idempotency_key", "submitted_by_id", "synthetic",
 )  # fmt: skip
 EVENT_COLUMNS = ("at", "actor_id", "actor")
+# What a replay answers with (the lookup row of coordinator.cases.services' per-table path).
+REPLAY_COLUMNS = (
+    "r.id AS report_id, r.case_id, c.number, c.status, c.routing, r.category_code, r.input_lon AS lon, "
+    "r.input_lat AS lat, r.idempotency_key, r.merged, c.district_code, c.lead_squad_id"
+)
 
 
 def _cols(columns: Sequence[str]) -> str:
@@ -75,18 +80,22 @@ BEGIN
         SELECT CAST(json_array_elements_text(doc -> 'lock_keys') AS bigint) AS k ORDER BY 1
     ) AS sorted_keys;
 
-    -- 2. A retry: the first report with this Idempotency-Key (preferred) or external id.
-    IF json_typeof(retry) = 'object' THEN
-        SELECT r.id AS report_id, r.case_id, c.number, c.status, c.routing, r.category_code,
-               r.input_lon AS lon, r.input_lat AS lat, r.idempotency_key, r.merged,
-               c.district_code, c.lead_squad_id
-          INTO hit
+    -- 2. A retry: the first report with this Idempotency-Key (checked first) or external id. Two
+    --    lookups, not one with OR: each is an equality on its unique index, which a cached generic plan
+    --    keeps even on a young table (the OR form's generic plan is a sequential scan there).
+    IF retry ->> 'submitter_id' IS NOT NULL AND retry ->> 'idempotency_key' IS NOT NULL THEN
+        SELECT {REPLAY_COLUMNS} INTO hit
           FROM report AS r JOIN case_file AS c ON c.id = r.case_id
-         WHERE (r.submitted_by_id = CAST(retry ->> 'submitter_id' AS integer)
-                AND r.idempotency_key = retry ->> 'idempotency_key')
-            OR (r.source = retry ->> 'source' AND r.external_id = retry ->> 'external_id')
-         ORDER BY r.idempotency_key IS DISTINCT FROM retry ->> 'idempotency_key', r.id
-         LIMIT 1;
+         WHERE r.submitted_by_id = CAST(retry ->> 'submitter_id' AS integer)
+           AND r.idempotency_key = retry ->> 'idempotency_key';
+        IF FOUND THEN
+            RETURN json_build_object('outcome', 'replay', 'row', row_to_json(hit));
+        END IF;
+    END IF;
+    IF retry ->> 'external_id' IS NOT NULL THEN
+        SELECT {REPLAY_COLUMNS} INTO hit
+          FROM report AS r JOIN case_file AS c ON c.id = r.case_id
+         WHERE r.source = retry ->> 'source' AND r.external_id = retry ->> 'external_id';
         IF FOUND THEN
             RETURN json_build_object('outcome', 'replay', 'row', row_to_json(hit));
         END IF;
