@@ -2,20 +2,20 @@
 
 The locked part of an intake — advisory locks, the lookup of a retry and of an open duplicate, and the
 writes (case number, case, partners, report, events, outbox; or the merge) — runs inside PostgreSQL as
-one call of `intake_report(doc json) RETURNS json` (migrations/versions/0006_intake_function.py). Every
+one call of `intake_report(control jsonb, <rows> json…) RETURNS json` (migration 0006). Every
 statement costs a network round trip plus the driver's, SQLAlchemy's and the server's per-statement
 work; the intake used to need six (BEGIN, lock, lookup, write, COMMIT and the token check) and now needs
 two, and on the API (autocommit, see coordinator.extensions.single_statement) no BEGIN or COMMIT at all:
 the call is its own transaction, so it is atomic by itself (docs/performance.md has the numbers).
 
-`coordinator.cases.services.submit_report` builds the document from the same builders as the
+`coordinator.cases.services.submit_report` builds the arguments from the same builders as the
 per-table path (SQLite's, and the reference); tests/cases/test_intake_paths.py checks on PostgreSQL
 that both store identical rows.
 
-Each row travels inside the document as a JSON object and is typed by PostgreSQL itself with
+Each row travels as a JSON object and is typed by PostgreSQL itself with
 `json_populate_record(NULL::<table>, …)`, the table's own row type: no per-column casts to keep in step
-with the schema, one bound parameter instead of ~80 that SQLAlchemy and psycopg would each process in
-Python. Aware datetimes go over as RFC 3339 with offset and floats in shortest round-trip form, so
+with the schema, seven bound parameters instead of ~80 that SQLAlchemy and psycopg would each process
+in Python. Aware datetimes go over as RFC 3339 with offset and floats in shortest round-trip form, so
 timestamps and coordinates arrive exactly.
 """
 
@@ -31,7 +31,14 @@ from sqlalchemy.orm import Session
 
 from coordinator.db import DirectStatement
 
-INTAKE = DirectStatement(text("SELECT intake_report(CAST(:doc AS json)) AS outcome"))
+ROW_ARGUMENTS = ("case_row", "partner_rows", "report_row", "reported_event", "routed_event", "outbox_rows")
+INTAKE = DirectStatement(
+    text(
+        "SELECT intake_report(CAST(:control AS jsonb), "
+        + ", ".join(f"CAST(:{name} AS json)" for name in ROW_ARGUMENTS)
+        + ") AS outcome"
+    )
+)
 
 
 def _datetime(value: Any) -> str:
@@ -53,13 +60,16 @@ def _json(value: Any) -> str:
         raise
 
 
-def run_intake(session: Session, doc: Mapping[str, Any]) -> dict[str, Any]:
-    """Call `intake_report` with `doc` (built by coordinator.cases.services); its answer as a dict:
+def run_intake(session: Session, control: Mapping[str, Any], rows: Mapping[str, Any]) -> dict[str, Any]:
+    """Call `intake_report` (built by coordinator.cases.services): `control` holds the lock keys, the
+    retry identity, the dedup box and the scalars; `rows` the rows to insert, by ROW_ARGUMENTS name.
 
+    The answer, as a dict:
     - `{"outcome": "replay", "row": …}`: a retry; the first report's lookup row, nothing written;
     - `{"outcome": "merged", "report_id": …, "row": …}`: joined the open case in `row` (with `distance`);
     - `{"outcome": "opened", "report_id": …, "case_id": …, "number": …}`: opened the planned case.
     """
-    (row,) = INTAKE.rows(session, {"doc": _json(doc)})
+    params = {"control": _json(control), **{name: _json(rows[name]) for name in ROW_ARGUMENTS}}
+    (row,) = INTAKE.rows(session, params)
     outcome: dict[str, Any] = row.outcome
     return outcome

@@ -504,33 +504,33 @@ def _submit_in_one_call(
 ) -> IntakeResult:
     """The locked part of `submit_report` as one `intake_report` call (PostgreSQL)."""
     year = now.astimezone(SHANGHAI).year
-    outcome = intake_pg.run_intake(
-        session,
-        {
-            "lock_keys": keys,
-            "retry": retry,
-            "dedup": {
-                **dedup,
-                "lon": location.lon,
-                "lat": location.lat,
-                "radius_m": category.dedup_radius_m,
-                "statuses": OPEN_STATUSES,
-                "earth_radius_m": EARTH_RADIUS_M,
-            },
-            "now": now,
-            "year": year,
-            "number_prefix": f"{CASE_PREFIX}-{year}-",
-            "case": plan.row,
-            "partners": plan.partners,
-            "report": _report_row(data, category, location, submitter, merged=False, now=now),
-            "reported": _event_row(_reported_event(data, submitter, None, None), now),
-            # The function fills in the distance (rounded as "{:.0f}" rounds: half to even).
-            "merged_reason": MERGED_REASON.format(source=data.source, distance="{distance}"),
-            "routed": _event_row(plan.routed, now),
-            # The function adds the case number to the payload.
-            "outbox": _outbox_rows(_facts_of(0, "", plan.row), [plan.routed], now),
+    control = {
+        "lock_keys": keys,
+        "retry": retry,
+        "dedup": {
+            **dedup,
+            "lon": location.lon,
+            "lat": location.lat,
+            "radius_m": category.dedup_radius_m,
+            "statuses": OPEN_STATUSES,
+            "earth_radius_m": EARTH_RADIUS_M,
         },
-    )
+        "now": now,
+        "year": year,
+        "number_prefix": f"{CASE_PREFIX}-{year}-",
+        # The function fills in the distance (rounded as "{:.0f}" rounds: half to even).
+        "merged_reason": MERGED_REASON.format(source=data.source, distance="{distance}"),
+    }
+    rows = {
+        "case_row": plan.row,
+        "partner_rows": plan.partners,
+        "report_row": _report_row(data, category, location, submitter, merged=False, now=now),
+        "reported_event": _event_row(_reported_event(data, submitter, None, None), now),
+        "routed_event": _event_row(plan.routed, now),
+        # The function adds the case number to the payload.
+        "outbox_rows": _outbox_rows(_facts_of(0, "", plan.row), [plan.routed], now),
+    }
+    outcome = intake_pg.run_intake(session, control, rows)
     if outcome["outcome"] == "replay":
         return _replayed(session, data, SimpleNamespace(**outcome["row"]))
     if outcome["outcome"] == "merged":
