@@ -464,6 +464,9 @@ def submit_report(
         return _submit_in_one_call(
             session, data, category, location, submitter, plan, keys, dedup, retry, now
         )
+    if session.connection().get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        # Separate statements would each commit: only the one-call path may run without a transaction.
+        raise RuntimeError("the per-table intake needs a transaction; this session autocommits")
     lock_intake(session, keys)
     if retry is not None:
         rows = _LOOKUP_DIRECT.rows(session, {**dedup, **retry})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from coordinator import create_app
 from coordinator.auth.models import ApiToken, User
+from coordinator.cases import services
 from coordinator.cases.models import Case, Report
 from coordinator.cases.workflow import purge_cases
 from coordinator.db import session_scope
@@ -75,3 +78,40 @@ def test_simultaneous_reports_of_one_spot_share_one_case(live_app: tuple[Flask, 
     with ThreadPoolExecutor(max_workers=8) as pool:
         case_ids = set(pool.map(send, range(8)))
     assert len(case_ids) == 1  # dedup is serialised: concurrent reports cannot open two cases
+
+
+def test_a_report_failing_midway_through_its_writes_leaves_nothing(
+    live_app: tuple[Flask, str], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the request runs in autocommit mode around one intake call: that call must be
+    atomic by itself. Elsewhere the request's transaction rolls back."""
+    app, token = live_app
+    original = services.plan_case
+
+    def plan_a_missing_partner(*args: Any, **kwargs: Any) -> services.CasePlan:
+        plan = original(*args, **kwargs)
+        # The case row goes in first; this partner row then breaks a foreign key.
+        ghost = {"squad_id": 2_000_000_000, "reason": "no such squad", "added_at": plan.row["created_at"]}
+        return replace(plan, partners=[*plan.partners, ghost])
+
+    monkeypatch.setattr(services, "plan_case", plan_a_missing_partner)
+    key = "midway-" + token[-8:]
+    body = {"category": "05-51", "lon": 121.1502, "lat": 30.8212, "description": key}
+    response = app.test_client().post(
+        "/api/v1/reports", json=body, headers={**bearer(token), "Idempotency-Key": key}
+    )
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "internal_error"
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).where(Report.description == key)) == 0
+        near = (
+            (Case.category_code == "05-51")
+            & Case.lon.between(121.15, 121.1504)
+            & Case.lat.between(30.821, 30.8214)
+        )
+        assert session.scalar(select(func.count()).select_from(Case).where(near)) == 0
+    monkeypatch.undo()
+    retried = app.test_client().post(
+        "/api/v1/reports", json=body, headers={**bearer(token), "Idempotency-Key": key}
+    )
+    assert retried.status_code == 201 and retried.headers.get("Idempotent-Replayed") is None
