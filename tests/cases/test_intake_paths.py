@@ -1,6 +1,6 @@
 """Intake's write paths: what a report stores is exactly what intake planned, on each backend; and on
-PostgreSQL the one-statement path (coordinator.cases.intake_pg) stores the same rows as the per-table
-Core path that SQLite uses."""
+PostgreSQL the one-call path (the `intake_report` function, coordinator.cases.intake_pg) stores the
+same rows as the per-table Core path that SQLite uses."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_a_report_stores_exactly_what_intake_planned(session: Session, locator_c
     assert session.get(Case, case_id) is not None
 
 
-def test_postgresql_one_statement_writes_equal_the_per_table_writes(
+def test_postgresql_one_call_writes_equal_the_per_table_writes(
     session: Session, locator_cache: LocatorCache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     backend = session.get_bind().dialect.name
