@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from flask.testing import FlaskClient
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coordinator.cases import services
-from coordinator.cases.models import Case, CaseEvent, Report
+from coordinator.cases.models import Case, CaseEvent, Category, Report
 from coordinator.geolocation.services import LocatorCache
 from coordinator.squads.models import Squad
 from coordinator.worktime import SHANGHAI, WorkCalendar
@@ -97,6 +98,40 @@ def test_an_hour_later_merges_but_after_the_window_a_new_case_opens(
         session, locator, services.ReportInput("01-01", lon, lat), submitter=None, calendar=calendar, now=t0
     )
     assert not other.merged
+
+
+def test_a_report_joins_the_nearest_open_case_within_the_radius(
+    session: Session, locator_cache: LocatorCache
+) -> None:
+    """On PostgreSQL this runs inside the intake_report function, elsewhere in Python: same answers."""
+    lon, lat = zone_point(session, (JINSHAN, FENGXIAN), JINSHAN, depth_m=1500)
+    locator = locator_cache.get(lambda: session)
+    radius = session.scalars(select(Category.dedup_radius_m).where(Category.code == "01-11")).one()
+    t0 = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
+
+    def report(east_m: float, minutes: int) -> services.IntakeResult:
+        data = services.ReportInput("01-11", *offset(lon, lat, east_m, 0))
+        now = t0 + timedelta(minutes=minutes)
+        return services.submit_report(
+            session, locator, data, submitter=None, calendar=WorkCalendar(), now=now
+        )
+
+    a = report(0, 0)
+    b = report(1.6 * radius, 1)  # beyond the radius of a: its own case
+    assert not b.merged and b.case_facts.id != a.case_facts.id
+    between = report(0.9 * radius, 2)  # within both radii, nearer to b
+    assert between.merged and between.case_facts.id == b.case_facts.id
+    inside = report(-0.95 * radius, 3)
+    assert inside.merged and inside.case_facts.id == a.case_facts.id
+    outside = report(-1.05 * radius, 4)
+    assert not outside.merged and outside.case_facts.id not in {a.case_facts.id, b.case_facts.id}
+    merged_event = session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == b.case_facts.id, CaseEvent.kind == "report_merged")
+    ).one()
+    distance = merged_event.payload["distance_m"]
+    assert abs(distance - 0.7 * radius) < 0.01 * radius
+    said = re.fullmatch(r"citizen 上报，距案件 (\d+) 米，并入", merged_event.reason)
+    assert said is not None and abs(int(said.group(1)) - distance) <= 0.5
 
 
 def test_deadlines_count_working_time(session: Session, locator_cache: LocatorCache) -> None:
