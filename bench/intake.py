@@ -10,7 +10,9 @@ territory) and gets a reporter user, the reports the run posts, and 1e6 syntheti
 
 1. HTTP: gunicorn (2 sync workers) on the DB; wrk -c4 alternates rounds of `GET /livez` and
    `POST /api/v1/reports` (random points inside the member districts, random categories, a distinct
-   Idempotency-Key per request). Prints req/s, p50/p99, the ratio (target >= 0.20) and p99 <= 25 ms.
+   Idempotency-Key per request). Prints req/s, p50/p99, the ratio (target >= 0.20) and p99 <= 25 ms,
+   and the CPU time per request of the gunicorn processes and of the local PostgreSQL's processes
+   (where the time goes; the host's other load is not in it).
 2. Dedup: times `coordinator.cases.services.find_duplicate` (median, p99 over --lookups random points)
    with the 1e6 cases in the table (target < 5 ms) and prints the query's plan — EXPLAIN ANALYZE on
    PostgreSQL, EXPLAIN QUERY PLAN on a SpatiaLite file holding the same kind of 1e6 rows (a temporary
@@ -95,6 +97,40 @@ def member_points(n: int, seed: int = 7) -> list[tuple[float, float]]:
     return out
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children so far (Linux /proc; 0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return 0.0
+    total = 0
+    for each in pids:
+        try:
+            parts = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(parts[11]) + int(parts[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / tick
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of every local `postgres` process so far (Linux /proc; 0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, rest = stat.read_text().rsplit(")", 1)
+            if not head.endswith("(postgres"):
+                continue
+            parts = rest.split()
+            total += int(parts[11]) + int(parts[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / tick
+
+
 def prepare(url: str) -> str:
     """Migrate and seed the database; return a fresh reporter's API token."""
     from sqlalchemy.orm import sessionmaker
@@ -143,6 +179,8 @@ def http_bench(url: str, token: str, args: argparse.Namespace, tmp: Path) -> boo
 
     results: dict[str, list[float]] = {"trivial": [], "intake": []}
     latency: dict[str, list[dict[str, float]]] = {"trivial": [], "intake": []}
+    # CPU per request of the gunicorn processes and of the local PostgreSQL (all its processes).
+    cpu: dict[str, list[tuple[float, float]]] = {"trivial": [], "intake": []}
     try:
         wait_ready(base)
         # Each worker builds its locator on its first intake (1-2 s): warm both before measuring.
@@ -152,7 +190,15 @@ def http_bench(url: str, token: str, args: argparse.Namespace, tmp: Path) -> boo
                 ("trivial", "/livez", None),
                 ("intake", "/api/v1/reports", script(f"r{round_no}{secrets.token_hex(3)}")),
             ):
+                server_before, pg_before = process_cpu_seconds(server.pid), postgres_cpu_seconds()
                 rps, lat = run_wrk(base + path, args.seconds, args.connections, lua)
+                served = rps * args.seconds
+                cpu[name].append(
+                    (
+                        (process_cpu_seconds(server.pid) - server_before) * 1000 / served,
+                        (postgres_cpu_seconds() - pg_before) * 1000 / served,
+                    )
+                )
                 results[name].append(rps)
                 latency[name].append(lat)
     finally:
@@ -168,9 +214,12 @@ def http_bench(url: str, token: str, args: argparse.Namespace, tmp: Path) -> boo
     for name, label in (("trivial", "GET /livez"), ("intake", "POST /api/v1/reports")):
         p50 = statistics.median(x.get("p50", float("nan")) for x in latency[name])
         p99 = statistics.median(x.get("p99", float("nan")) for x in latency[name])
+        server_ms = statistics.median(c[0] for c in cpu[name])
+        pg_ms = statistics.median(c[1] for c in cpu[name])
         print(
             f"  {label:<22} {medians[name]:>8,.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
-            f"(rounds: {', '.join(f'{v:,.0f}' for v in results[name])})"
+            f"(rounds: {', '.join(f'{v:,.0f}' for v in results[name])})   "
+            f"CPU/request: gunicorn {server_ms:.2f} ms, PostgreSQL {pg_ms:.2f} ms"
         )
     ratio = medians["intake"] / medians["trivial"]
     ok_ratio, ok_p99 = ratio >= 0.20, p99_intake <= 25.0

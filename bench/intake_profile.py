@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.intake import CATEGORIES, member_points  # noqa: E402
+from bench.intake import CATEGORIES, member_points, postgres_cpu_seconds  # noqa: E402
 
 
 def main() -> None:
@@ -91,22 +91,6 @@ def main() -> None:
         f"mean {statistics.fmean(times):.2f} ms; CPU per report: this process {cpu_ms:.2f} ms, "
         f"postgres processes {db_ms:.2f} ms (0 on SQLite)"
     )
-
-
-def postgres_cpu_seconds() -> float:
-    """User + system CPU of every local `postgres` process so far (Linux /proc; 0 elsewhere)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)
-            if not fields[0].endswith("(postgres"):
-                continue
-            parts = fields[1].split()
-            total += int(parts[11]) + int(parts[12])
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / tick
 
 
 if __name__ == "__main__":
