@@ -194,6 +194,36 @@ def test_retries_with_one_idempotency_key_create_one_report(
     assert report_id
 
 
+def test_a_retry_is_found_by_its_idempotency_key_before_its_external_id(
+    session: Session, locator_cache: LocatorCache
+) -> None:
+    """Both retry identities point at earlier reports: the Idempotency-Key's answer wins (the same on
+    PostgreSQL, inside intake_report, and on SQLite)."""
+    locator = locator_cache.get(lambda: session)
+    user = make_user(session, "reporter")
+    lon, lat = zone_point(session, (JINSHAN, FENGXIAN), FENGXIAN, depth_m=2500)
+    elsewhere = offset(lon, lat, 900, 0)
+
+    def submit(data: services.ReportInput) -> services.IntakeResult:
+        return services.submit_report(session, locator, data, submitter=user, calendar=WorkCalendar())
+
+    by_key = submit(services.ReportInput("05-52", lon, lat, idempotency_key="both-1"))
+    by_external_id = submit(
+        services.ReportInput("05-52", *elsewhere, source="hotline_12345", external_id="12345-both")
+    )
+    retry = submit(
+        services.ReportInput(
+            "05-52", lon, lat, source="hotline_12345", external_id="12345-both", idempotency_key="both-1"
+        )
+    )
+    assert retry.replayed and retry.report_id == by_key.report_id != by_external_id.report_id
+    again = submit(
+        services.ReportInput("05-52", *elsewhere, source="hotline_12345", external_id="12345-both")
+    )
+    assert again.replayed and again.report_id == by_external_id.report_id
+    assert session.scalar(select(func.count()).where(Report.submitted_by_id == user.id)) == 2
+
+
 def test_a_reused_key_with_another_body_is_a_conflict(post_report: PostReport) -> None:
     assert post_report(lon=121.45, lat=30.92, key="k-2").status_code == 201
     clash = post_report(lon=121.46, lat=30.92, key="k-2")
