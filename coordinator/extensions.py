@@ -57,12 +57,11 @@ def db_session() -> Session:
     session: Session | None = g.get("db_session")
     if session is None:
         session = get_sessionmaker()()
-        if request.method in SAFE_METHODS:
-            pass
-        elif _autocommits(session):
-            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        else:
-            begin_write(session)  # requests that may write take SQLite's write lock up front
+        if request.method not in SAFE_METHODS:
+            if _autocommits(session):
+                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            else:
+                begin_write(session)  # requests that may write take SQLite's write lock up front
         g.db_session = session
     return session
 

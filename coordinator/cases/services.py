@@ -334,10 +334,10 @@ _MERGE = (
     )
 )
 _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
+_INSERT_REPORT = insert(_REPORTS).returning(_REPORTS.c.id)
 # PostgreSQL runs the locked part of an intake as one database function call (coordinator.cases.intake_pg);
 # tests switch this off to compare it with the per-table path every backend can run.
 SINGLE_STATEMENT_WRITES = True
-_INSERT_REPORT = insert(_REPORTS).returning(_REPORTS.c.id)
 
 
 @dataclass(frozen=True)
