@@ -34,6 +34,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reports", type=int, default=100)
     parser.add_argument("--profile", help="write cProfile stats here and print the top entries")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the random points (default: a new one per run, so that the reports open new cases "
+        "instead of merging into the cases of an earlier run at the same points)",
+    )
     args = parser.parse_args()
 
     from sqlalchemy import event
@@ -55,9 +62,12 @@ def main() -> None:
 
     event.listen(get_engine(app), "after_cursor_execute", count)
     client = app.test_client()
-    rng = random.Random(11)
-    points = member_points(args.reports * 2)
+    seed = random.randrange(1 << 30) if args.seed is None else args.seed
+    rng = random.Random(seed)
+    points = member_points(args.reports * 2, seed=seed)
     headers = {"Authorization": f"Bearer {token}"}
+
+    merged: list[bool] = []
 
     def post(i: int) -> float:
         lon, lat = points[i]
@@ -68,6 +78,7 @@ def main() -> None:
         )
         elapsed = time.perf_counter() - started
         assert response.status_code == 201, response.get_data(as_text=True)
+        merged.append(bool(response.get_json()["merged"]))
         return elapsed * 1000
 
     for i in range(5):  # warm up: locator, caches, connection pool
@@ -86,7 +97,8 @@ def main() -> None:
         pstats.Stats(args.profile).sort_stats("cumulative").print_stats(40)
     times.sort()
     print(
-        f"{args.reports} reports: {statements / args.reports:.1f} statements/report, "
+        f"{args.reports} reports (seed {seed}, {sum(merged[-args.reports :])} merged into an earlier case): "
+        f"{statements / args.reports:.1f} statements/report, "
         f"median {statistics.median(times):.2f} ms, p90 {times[int(len(times) * 0.9)]:.2f} ms, "
         f"mean {statistics.fmean(times):.2f} ms; CPU per report: this process {cpu_ms:.2f} ms, "
         f"postgres processes {db_ms:.2f} ms (0 on SQLite)"
