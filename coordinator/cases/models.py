@@ -166,10 +166,11 @@ class CasePartner(Base):
     """A squad of the other district on a border-zone case: sees it, is notified, can join."""
 
     __tablename__ = "case_partner"
+    # The unique index also serves lookups by case (its leading column): no separate case_id index.
     __table_args__ = (UniqueConstraint("case_id", "squad_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
     squad_id: Mapped[int] = mapped_column(ForeignKey("squad.id"), index=True)
     reason: Mapped[str] = mapped_column(String(200), default="")
     added_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
