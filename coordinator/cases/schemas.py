@@ -215,7 +215,9 @@ class CaseQuery(QueryModel):
     district: str | None = None
     category: str | None = None
     in_border_zone: bool | None = None
-    bbox: str | None = Field(default=None, description="min_lon,min_lat,max_lon,max_lat (WGS-84).")
+    bbox: str | None = Field(
+        default=None, description="min_lon,min_lat,max_lon,max_lat (WGS-84; cases on the edges are included)."
+    )
     created_from: datetime | None = None
     created_to: datetime | None = None
     page: int = Field(default=1, ge=1)

@@ -168,3 +168,25 @@ def test_partner_squad_sees_the_joint_case_in_its_inbox(
     inbox = client.get("/api/v1/inbox", headers=bearer(token)).get_json()["cases"]
     assert reply["case_id"] in [c["id"] for c in inbox]
     assert session.get(Case, reply["case_id"]) is not None
+
+
+def test_case_list_bbox_edges_through_the_spatial_index(session: Session, post_report: PostReport) -> None:
+    """The bbox filter stays exact where it goes through the spatial index (PostGIS: float32 GiST boxes):
+    a case on the box's edge or in a zero-size box at its point is in, one a hair outside is out."""
+    reply = post_report(lon=121.41234567, lat=30.93456789, category="05-51").get_json()
+    case = session.get(Case, reply["case_id"])
+    assert case is not None
+    x, y = case.lon, case.lat
+
+    def found(x0: float, y0: float, x1: float, y1: float) -> bool:
+        cases, total = services.list_cases(
+            session, services.CaseFilter(bbox=(x0, y0, x1, y1)), page=1, per_page=500
+        )
+        assert total == len(cases)
+        return case.id in {c.id for c in cases}
+
+    assert found(x, y, x, y)
+    assert found(x - 0.01, y - 0.01, x, y) and found(x, y, x + 0.01, y + 0.01)
+    hair = 1e-7  # ~1 cm, far below the float32 step of an index box here (~0.7 m in longitude)
+    assert not found(x + hair, y - 0.01, x + 0.01, y + 0.01)
+    assert not found(x - 0.01, y - 0.01, x + 0.01, y - hair)
