@@ -17,6 +17,14 @@ from coordinator.auth.services import record_contact_read
 from coordinator.policy import Visibility, contact_visibility
 
 _DIGITS = re.compile(r"\d")
+# Personal data people type into a report's free text: mainland mobile numbers (+86 and separators
+# allowed), landlines with an area code (021-57123456), 18-character resident ID numbers, e-mail
+# addresses. Digits or letters right before or after mean it is part of something longer (an order
+# number, a URL); that is left alone.
+_MOBILE = re.compile(r"(?<![\dA-Za-z])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?![\dA-Za-z])")
+_LANDLINE = re.compile(r"(?<![\dA-Za-z])0\d{2,3}[ -]\d{7,8}(?![\dA-Za-z])")
+_RESIDENT_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,27 @@ def mask_name(name: str) -> str:
     if not name:
         return ""
     return name[0] + "*" * (len(name) - 1) if len(name) > 1 else "*"
+
+
+def redact_free_text(text: str) -> str:
+    """Mask phone numbers, resident ID numbers and e-mail addresses inside free text.
+
+    For text that leaves the service to anyone (Open311 reads publish a report's description): a
+    citizen often writes "请联系 13812341234" into the description itself. Phones are masked as
+    `mask_phone` masks them, ID numbers keep only their last 4 characters, e-mail addresses their
+    first character and domain. The stored report keeps what was written.
+    """
+    text = _RESIDENT_ID.sub(lambda m: "*" * 14 + m.group(0)[-4:], text)
+    text = _MOBILE.sub(lambda m: mask_phone(m.group(0)), text)
+    text = _LANDLINE.sub(lambda m: mask_phone(m.group(0)), text)
+    return _EMAIL.sub(lambda m: m.group(0)[0] + "***@" + m.group(0).split("@", 1)[1], text)
+
+
+def free_text_for(user: User, text: str) -> str:
+    """A report's free text as `user` may read it: as written for the roles that see contact data in
+    full, with contact details masked (`redact_free_text`) for everyone else — otherwise a number the
+    citizen typed into the description would bypass the masking of the contact fields."""
+    return text if contact_visibility(user.role) == "full" else redact_free_text(text)
 
 
 def present_contact(contact: Contact, visibility: Visibility) -> dict[str, str | None] | None:

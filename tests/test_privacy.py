@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from coordinator.auth.models import ContactAccessLog
 from coordinator.policy import contact_visibility
-from coordinator.privacy import Contact, mask_name, mask_phone, present_contact, show_contact
+from coordinator.privacy import (
+    Contact,
+    mask_name,
+    mask_phone,
+    present_contact,
+    redact_free_text,
+    show_contact,
+)
 from tests.factories import bearer, make_token, make_user
 
 CONTACT = Contact(name="张三丰", phone="13812341234")
@@ -28,6 +35,27 @@ CONTACT = Contact(name="张三丰", phone="13812341234")
 )
 def test_mask_phone(raw: str, masked: str) -> None:
     assert mask_phone(raw) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("请联系 13812341234 王先生", "请联系 138****1234 王先生"),
+        ("电话+86 138-1234-5678。", "电话138****5678。"),
+        ("号码 138 1234 5678", "号码 138****5678"),
+        ("座机021-57123456", "座机021****3456"),
+        ("身份证310101199001011234号", "身份证**************1234号"),
+        ("身份证 31010119900101123X", "身份证 **************123X"),
+        ("联系wang.xm@example.com.cn 谢谢", "联系w***@example.com.cn 谢谢"),
+        # part of something longer, a hotline, an amount: left alone
+        ("订单号A13812341234B", "订单号A13812341234B"),
+        ("已打12345热线", "已打12345热线"),
+        ("罚款 1381234123456 元", "罚款 1381234123456 元"),
+        ("沟渠边有人倾倒建筑垃圾", "沟渠边有人倾倒建筑垃圾"),
+    ],
+)
+def test_redact_free_text(text: str, redacted: str) -> None:
+    assert redact_free_text(text) == redacted
 
 
 def test_mask_name() -> None:

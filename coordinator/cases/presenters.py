@@ -15,7 +15,7 @@ from coordinator.cases import lifecycle
 from coordinator.cases.models import Case, CaseTransfer, Category
 from coordinator.cases.services import is_overdue, squads_by_id
 from coordinator.cases.workflow import pending_transfers
-from coordinator.privacy import Contact, show_contact
+from coordinator.privacy import Contact, free_text_for, show_contact
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.worktime import SHANGHAI
 
@@ -135,7 +135,7 @@ class CasePresenter:
                 {
                     "id": r.id,
                     "source": r.source,
-                    "description": r.description,
+                    "description": free_text_for(viewer, r.description),
                     "observed_at": _local(r.observed_at),
                     "received_at": _local(r.received_at),
                     "lon": r.lon,

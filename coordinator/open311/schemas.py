@@ -145,7 +145,9 @@ class ServiceRequest(BaseModel):
     status_notes: str | None
     service_name: str
     service_code: str
-    description: str
+    description: str = Field(
+        description="As written, but with phone numbers, ID numbers and e-mail addresses masked."
+    )
     agency_responsible: str | None
     service_notice: str
     requested_datetime: str

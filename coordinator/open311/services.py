@@ -22,6 +22,7 @@ from coordinator.boundaries.services import current_areas
 from coordinator.cases import services as cases
 from coordinator.cases.models import OPEN_STATUSES, Case, Category, Report
 from coordinator.errors import NotFound, ValidationFailed
+from coordinator.privacy import redact_free_text
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from geo.locator import Locator
@@ -208,7 +209,8 @@ def get_request(session: Session, request_id: str) -> Report:
 
 
 class RequestPresenter:
-    """Serializes reports as Open311 service requests with a handful of lookups, no personal data."""
+    """Serializes reports as Open311 service requests with a handful of lookups, no personal data: no
+    contact fields, and contact details written into the description are masked."""
 
     def __init__(self, session: Session, reports: Sequence[Report]) -> None:
         self.categories = {c.code: c for c in session.scalars(select(Category))}
@@ -256,7 +258,8 @@ class RequestPresenter:
             "status_notes": STATUS_NOTES.get(case.status),
             "service_name": category.name_zh if category else report.category_code,
             "service_code": report.category_code,
-            "description": report.description,
+            # Published to anyone: phone numbers, ID numbers and e-mail addresses in the text are masked.
+            "description": redact_free_text(report.description),
             "agency_responsible": self.agency(case),
             "service_notice": service_notice(case.number, report.merged),
             "requested_datetime": _local(report.received_at),

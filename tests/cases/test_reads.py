@@ -106,6 +106,23 @@ def test_contact_is_full_for_dispatchers_masked_for_squads_absent_for_committee(
     assert session.scalar(select(func.count()).select_from(ContactAccessLog)) == (reads_before or 0) + 1
 
 
+def test_contact_details_in_the_description_follow_the_contact_rules(
+    client: FlaskClient, session: Session, post_report: PostReport
+) -> None:
+    written = "楼道堆满建筑垃圾，联系 13812341234"
+    reply = post_report(lon=121.45, lat=30.92, description=written).get_json()
+    url = f"/api/v1/cases/{reply['case_id']}"
+    lead = session.get(Squad, session.get(Case, reply["case_id"]).lead_squad_id)  # type: ignore[union-attr]
+
+    def description(role: str, **kwargs: object) -> str:
+        case = client.get(url, headers=bearer(token_for(session, role, **kwargs))).get_json()
+        return str(case["reports"][0]["description"])
+
+    assert description("dispatcher", district=FENGXIAN) == written
+    assert description("squad_leader", squad=lead) == "楼道堆满建筑垃圾，联系 138****1234"
+    assert description("committee") == "楼道堆满建筑垃圾，联系 138****1234"
+
+
 def test_unknown_case_is_404(client: FlaskClient, session: Session) -> None:
     response = client.get("/api/v1/cases/999999999", headers=bearer(token_for(session, "admin")))
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"

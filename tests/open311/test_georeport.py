@@ -164,6 +164,24 @@ def test_post_a_request_and_read_it_back(client: FlaskClient, session: Session, 
     assert "13800001234" not in text and "王小明" not in text and "citizen@example.com" not in text
 
 
+def test_contact_details_in_the_description_are_masked_when_published(
+    client: FlaskClient, session: Session, post: Post
+) -> None:
+    written = "沟渠边有人倾倒建筑垃圾，请联系 13812345678 或 wang@example.com，身份证 310101199001011234"
+    response = post(description=written)
+    assert response.status_code == 200, response.get_json()
+    [created] = response.get_json()
+    published = "沟渠边有人倾倒建筑垃圾，请联系 138****5678 或 w***@example.com，身份证 **************1234"
+    [one] = client.get(f"{BASE}/requests/{created['service_request_id']}.json").get_json()
+    assert one["description"] == published
+    listed = client.get(
+        f"{BASE}/requests.json", query_string={"service_request_id": created["service_request_id"]}
+    )
+    assert [r["description"] for r in listed.get_json()] == [published]
+    report = session.get(Report, int(created["service_request_id"]))
+    assert report is not None and report.description == written  # stored as written, for the squads
+
+
 def test_a_second_request_nearby_gets_its_own_id_and_the_same_case_number(
     client: FlaskClient, post: Post, point: tuple[float, float]
 ) -> None:
