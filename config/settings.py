@@ -64,6 +64,10 @@ class Settings:
     token_ttl_days: int = 90
     # Browser sessions (web UI) last this long after login.
     session_hours: int = 12
+    # Login throttle: after this many wrong passwords for one username within the window, that
+    # username must wait until the oldest of them leaves the window (429 with Retry-After).
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
     # Send the session cookie over HTTPS only; turn on behind TLS in production.
     session_cookie_secure: bool = False
     testing: bool = False

@@ -219,6 +219,7 @@ _STATUS_TEXT = {
     404: "Not found",
     409: "Conflict with the current state",
     422: "Validation failed",
+    429: "Too many attempts; wait Retry-After seconds",
     503: "Database unavailable",
 }
 

@@ -88,6 +88,17 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class TooManyRequests(ApiError):
+    """The caller must wait `retry_after` seconds (sent as `Retry-After`)."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class ServiceUnavailable(ApiError):
     """A dependency (the database) is not answering."""
 
@@ -116,14 +127,21 @@ def _render(status: int, code: str, message: str, details: Any = None) -> Respon
     return error_response(status, code, message, details)
 
 
+def render_error(exc: ApiError) -> Response:
+    """The response for `exc`, as the error handler renders it. For the rare view that must answer an
+    error *and* keep its writes (a failed login counts): it returns this instead of raising, so the
+    request's transaction commits."""
+    response = _render(exc.status, exc.code, exc.message, exc.details)
+    response.headers.update(exc.headers)
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     """Turn ApiError, HTTP errors and unexpected exceptions into the one JSON error shape."""
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        response = _render(exc.status, exc.code, exc.message, exc.details)
-        response.headers.update(exc.headers)
-        return response
+        return render_error(exc)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

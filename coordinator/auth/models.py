@@ -99,3 +99,17 @@ class ContactAccessLog(Base):
     subject_id: Mapped[str] = mapped_column(String(64))
     fields: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str] = mapped_column(String(200), default="")
+
+
+class LoginFailure(Base):
+    """A failed password login, kept while it counts against its username's throttle window
+    (`coordinator.auth.services.login_retry_after`). Unknown usernames count too: the answer must not
+    tell whether an account exists."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # As typed, folded to lower case and cut to the column: one counter per spelling family.
+    username: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

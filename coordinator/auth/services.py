@@ -9,6 +9,7 @@ commit (a request or a CLI command does).
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 from collections.abc import Sequence
@@ -16,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from coordinator.auth.models import ROLES, SQUAD_ROLES, ApiToken, ContactAccessLog, User
+from coordinator.auth.models import ROLES, SQUAD_ROLES, ApiToken, ContactAccessLog, LoginFailure, User
 from coordinator.db import DirectStatement, utcnow
 from coordinator.errors import Conflict, NotFound, ValidationFailed
 from coordinator.squads.models import Squad
@@ -151,6 +152,58 @@ def authenticate_password(session: Session, username: str, password: str) -> Use
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None
     return user
+
+
+@dataclass(frozen=True)
+class LoginThrottle:
+    """At most `max_failures` wrong passwords per username within `window`; then wait."""
+
+    max_failures: int
+    window: timedelta
+
+
+def _login_key(username: str) -> str:
+    return username.strip().lower()[:64]
+
+
+def login_retry_after(
+    session: Session, username: str, throttle: LoginThrottle, *, now: datetime | None = None
+) -> int | None:
+    """Seconds until `username` may try a password again, or None if it may now.
+
+    Counted per username, not per client address: behind the district's reverse proxy every browser
+    has the proxy's address. While the limit holds even the right password is refused — otherwise the
+    throttle would only slow down the guesses it is there to stop.
+    """
+    now = now or utcnow()
+    recent = session.scalars(
+        select(LoginFailure.at)
+        .where(LoginFailure.username == _login_key(username), LoginFailure.at > now - throttle.window)
+        .order_by(LoginFailure.at.desc())
+        .limit(throttle.max_failures)
+    ).all()
+    if len(recent) < throttle.max_failures:
+        return None
+    # Free again when the oldest of the last `max_failures` failures leaves the window.
+    return max(1, math.ceil((recent[-1] + throttle.window - now).total_seconds()))
+
+
+def record_login_failure(
+    session: Session, username: str, throttle: LoginThrottle, *, now: datetime | None = None
+) -> None:
+    """Count a wrong password (or an unknown username) against `username`; forget ones out of the window."""
+    now = now or utcnow()
+    key = _login_key(username)
+    session.execute(
+        delete(LoginFailure).where(LoginFailure.username == key, LoginFailure.at <= now - throttle.window)
+    )
+    session.add(LoginFailure(username=key, at=now))
+    session.flush()
+
+
+def clear_login_failures(session: Session, username: str) -> None:
+    """A successful login starts the count again."""
+    session.execute(delete(LoginFailure).where(LoginFailure.username == _login_key(username)))
 
 
 def issue_token(

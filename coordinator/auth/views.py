@@ -22,7 +22,7 @@ from coordinator.auth.schemas import (
     UserQuery,
 )
 from coordinator.db import utcnow
-from coordinator.errors import Unauthorized
+from coordinator.errors import TooManyRequests, Unauthorized, render_error
 from coordinator.extensions import db_session
 from coordinator.policy import (
     RULES,
@@ -56,22 +56,38 @@ def user_json(user: User) -> dict[str, Any]:
 @endpoint(
     summary="Start a browser session (web UI)",
     description="Sets a signed, HttpOnly session cookie and returns the CSRF token that session requests "
-    "changing data must send as `X-CSRF-Token`. API clients use bearer tokens instead.",
+    "changing data must send as `X-CSRF-Token`. API clients use bearer tokens instead. After "
+    "`LOGIN_MAX_FAILURES` wrong passwords for a username within `LOGIN_WINDOW_MINUTES`, that username "
+    "gets 429 with `Retry-After` until the oldest of them is out of the window.",
     tags=["auth"],
     body=LoginBody,
     response=LoginResult,
-    errors=(400, 401),
+    errors=(400, 401, 429),
 )
-def login(body: LoginBody) -> dict[str, Any]:
-    user = services.authenticate_password(db_session(), body.username, body.password)
+def login(body: LoginBody) -> dict[str, Any] | Response:
+    db = db_session()
+    settings = get_settings(current_app)
+    throttle = services.LoginThrottle(
+        settings.login_max_failures, timedelta(minutes=settings.login_window_minutes)
+    )
+    wait = services.login_retry_after(db, body.username, throttle)
+    if wait is not None:
+        raise TooManyRequests(
+            f"too many wrong passwords for this username; try again in {wait} s",
+            retry_after=wait,
+            details={"retry_after_s": wait},
+        )
+    user = services.authenticate_password(db, body.username, body.password)
     if user is None:
-        raise Unauthorized("wrong username or password")
+        services.record_login_failure(db, body.username, throttle)
+        return render_error(Unauthorized("wrong username or password"))  # answered, and the failure kept
+    services.clear_login_failures(db, body.username)
     session.clear()
     session.permanent = True
     session[SESSION_USER] = user.id
     session[SESSION_CSRF] = secrets.token_urlsafe(32)
     session[SESSION_FINGERPRINT] = password_fingerprint(user)
-    hours = get_settings(current_app).session_hours
+    hours = settings.session_hours
     return {
         "user": user_json(user),
         "csrf_token": session[SESSION_CSRF],

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from coordinator.auth import services
+from coordinator.auth.models import LoginFailure
+from coordinator.db import utcnow
 from tests.factories import PASSWORD, bearer, make_squad, make_token, make_user
 
 
@@ -46,6 +52,66 @@ def test_wrong_password_is_401(client: FlaskClient, session: Session) -> None:
     response = client.post("/api/v1/auth/login", json={"username": user.username, "password": "nope"})
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def attempt(client: FlaskClient, username: str, password: str) -> TestResponse:
+    return client.post("/api/v1/auth/login", json={"username": username, "password": password})
+
+
+def test_wrong_passwords_throttle_the_username_even_for_the_right_password(
+    client: FlaskClient, session: Session
+) -> None:
+    user = make_user(session, "admin")
+    session.commit()
+    for _ in range(5):
+        assert attempt(client, user.username, "nope").status_code == 401
+    refused = attempt(client, user.username, PASSWORD)
+    assert refused.status_code == 429
+    assert refused.get_json()["error"]["code"] == "too_many_requests"
+    assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
+    assert refused.get_json()["error"]["details"] == {"retry_after_s": int(refused.headers["Retry-After"])}
+    # the same counter whatever the case of the name; other usernames are not affected
+    assert attempt(client, user.username.upper(), PASSWORD).status_code == 429
+    other = make_user(session, "admin")
+    session.commit()
+    login(client, other.username)
+
+
+def test_failures_out_of_the_window_do_not_count_and_a_success_starts_over(
+    client: FlaskClient, session: Session
+) -> None:
+    user = make_user(session, "dispatcher", district="310120")
+    stale = utcnow() - timedelta(minutes=16)
+    session.add_all(LoginFailure(username=user.username.lower(), at=stale) for _ in range(5))
+    session.commit()
+    login(client, user.username)
+    assert session.scalar(select(func.count()).select_from(LoginFailure)) == 0  # cleared by the success
+    for _ in range(4):
+        assert attempt(client, user.username, "nope").status_code == 401
+    login(client, user.username)
+    for _ in range(4):
+        assert attempt(client, user.username, "nope").status_code == 401
+    assert attempt(client, user.username, "nope").status_code == 401  # the 5th failure still answers 401
+    assert attempt(client, user.username, PASSWORD).status_code == 429
+
+
+def test_unknown_usernames_are_throttled_like_known_ones(client: FlaskClient) -> None:
+    for _ in range(5):
+        assert attempt(client, "nobody-here", "guess-guess").status_code == 401
+    assert attempt(client, "nobody-here", "guess-guess").status_code == 429
+
+
+def test_retry_after_counts_down_from_the_oldest_failure_in_the_window(session: Session) -> None:
+    throttle = services.LoginThrottle(max_failures=3, window=timedelta(minutes=10))
+    now = utcnow()
+    for minutes_ago in (9, 5, 1):
+        services.record_login_failure(session, "Wang", throttle, now=now - timedelta(minutes=minutes_ago))
+    assert services.login_retry_after(session, "wang", throttle, now=now) == 60
+    assert services.login_retry_after(session, "wang", throttle, now=now + timedelta(minutes=1)) is None
+    # a new failure forgets the ones that left the window
+    services.record_login_failure(session, "wang", throttle, now=now + timedelta(minutes=6))
+    left = session.scalars(select(LoginFailure.at).where(LoginFailure.username == "wang")).all()
+    assert len(left) == 2
 
 
 def test_session_writes_need_the_csrf_token_bearer_writes_do_not(
