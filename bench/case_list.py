@@ -108,7 +108,9 @@ def main() -> None:
     x, y = (x0 + x1) / 2, (y0 + y1) / 2
     with factory() as session:
         stmt = select(func.count()).select_from(
-            select(Case).where(*services.bbox_conditions(session, (x, y, x + 0.1, y + 0.1))).subquery()
+            select(Case)
+            .where(*services.bbox_conditions(engine.dialect.name, (x, y, x + 0.1, y + 0.1)))
+            .subquery()
         )
         sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
         explain = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "

@@ -191,13 +191,14 @@ def login_retry_after(
 def record_login_failure(
     session: Session, username: str, throttle: LoginThrottle, *, now: datetime | None = None
 ) -> None:
-    """Count a wrong password (or an unknown username) against `username`; forget ones out of the window."""
+    """Count a wrong password (or an unknown username) against `username`.
+
+    Failures that left the window are deleted here, whatever their username: the table holds no more
+    than one window's failures, even under a spray of made-up usernames (each costs a password hash).
+    """
     now = now or utcnow()
-    key = _login_key(username)
-    session.execute(
-        delete(LoginFailure).where(LoginFailure.username == key, LoginFailure.at <= now - throttle.window)
-    )
-    session.add(LoginFailure(username=key, at=now))
+    session.execute(delete(LoginFailure).where(LoginFailure.at <= now - throttle.window))
+    session.add(LoginFailure(username=_login_key(username), at=now))
     session.flush()
 
 

@@ -1032,7 +1032,11 @@ def list_cases(session: Session, flt: CaseFilter, *, page: int, per_page: int) -
     if flt.in_border_zone is not None:
         stmt = stmt.where(Case.in_border_zone.is_(flt.in_border_zone))
     if flt.bbox:
-        stmt = stmt.where(*bbox_conditions(session, flt.bbox))
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            # Plan with the box's values: a cached generic plan cannot tell a street from the whole area.
+            session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        stmt = stmt.where(*bbox_conditions(dialect, flt.bbox))
     if flt.created_from:
         stmt = stmt.where(Case.created_at >= flt.created_from)
     if flt.created_to:
@@ -1047,22 +1051,20 @@ def list_cases(session: Session, flt: CaseFilter, *, page: int, per_page: int) -
     return list(rows), total
 
 
-def bbox_conditions(session: Session, bbox: tuple[float, float, float, float]) -> list[ColumnElement[bool]]:
+def bbox_conditions(dialect: str, bbox: tuple[float, float, float, float]) -> list[ColumnElement[bool]]:
     """Cases inside the box, edges included: the exact test on `lon`/`lat`, and on PostgreSQL `&&`
     against the GiST index of `case_file.geom` to find the rows first.
 
     Without `&&` a box on PostgreSQL was a scan of the whole table at any size (0.3-0.4 s at 1e6 cases
-    on the 2-vCPU host; 22-31x faster for ~1 km boxes with it, bench/case_list.py, docs/cases.md). The
-    request then plans with the box's values (`plan_cache_mode`): a cached generic plan cannot tell a
-    street from the whole area. SQLite needs neither: its planner already answers the `lat` range with
-    a skip-scan of `ix_case_dedup`, and going through SpatiaLite's R*Tree measured no faster for small
-    boxes and 10x slower for the whole area.
+    on the 2-vCPU host; 22-31x faster for ~1 km boxes with it, bench/case_list.py, docs/cases.md);
+    `list_cases` also has such a query planned with the box's values. SQLite needs neither: its
+    planner already answers the `lat` range with a skip-scan of `ix_case_dedup`, and going through
+    SpatiaLite's R*Tree measured no faster for small boxes and 10x slower for the whole area.
     """
     x0, y0, x1, y1 = bbox
     exact: list[ColumnElement[bool]] = [Case.lon.between(x0, x1), Case.lat.between(y0, y1)]
-    if session.get_bind().dialect.name != "postgresql":
+    if dialect != "postgresql":
         return exact
-    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     # The GiST keys are float32 boxes rounded outwards: `&&` never loses a point the exact test keeps.
     return [Case.geom.op("&&")(func.ST_MakeEnvelope(x0, y0, x1, y1, 4326)), *exact]
 
