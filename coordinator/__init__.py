@@ -27,6 +27,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     configure_logging(settings.log_level, settings.log_json)
 
     app = CoordinatorFlask(__name__, instance_relative_config=True)
+    from coordinator.api import RowIdConverter
+
+    app.url_map.converters["id"] = RowIdConverter  # before any route uses `<id:…>`
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TESTING=settings.testing,

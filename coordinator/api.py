@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from werkzeug.routing import IntegerConverter, Map
 
 from coordinator.errors import BadRequest, ValidationFailed
 from coordinator.extensions import commit_request_session
@@ -47,6 +48,21 @@ class QueryModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Row ids are INTEGER columns (32 bits on PostgreSQL): a larger number cannot name a row, and binding it
+# would overflow the driver (SQLite raises OverflowError beyond 64 bits) instead of answering 404.
+MAX_ROW_ID = 2**31 - 1
+# Page numbers stay small enough that the row offset, (page - 1) * page size, is a 64-bit integer.
+MAX_PAGE = 1_000_000_000
+
+
+class RowIdConverter(IntegerConverter):
+    """`<id:name>` in a route: a positive row id that fits the id columns; any other number is no match
+    (the JSON 404 of every unknown path) rather than a value the database cannot take."""
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=1, max=MAX_ROW_ID)
+
+
 @dataclass(frozen=True)
 class Operation:
     """What the OpenAPI document says about one route."""
@@ -65,6 +81,8 @@ class Operation:
     # An outside standard (Open311) may fix its own error body and answer invalid input with 400.
     error_model: type[BaseModel] | None = None
     validation_status: int = 422
+    # Other media types the success answer can take (e.g. GeoJSON with `format=geojson`), each its model.
+    alternatives: dict[str, type[BaseModel]] = field(default_factory=dict)
 
 
 def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -142,6 +160,7 @@ def endpoint(
     description: str = "",
     error_model: type[BaseModel] | None = None,
     validation_status: int = 422,
+    alternatives: dict[str, type[BaseModel]] | None = None,
 ) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a view as an API operation.
 
@@ -149,7 +168,8 @@ def endpoint(
     is form-encoded) besides its path arguments and returns a model, a dict, `(payload, status)` or a
     Response. The request's session is committed here, once, after the view succeeded.
     `error_model` / `validation_status` only change what the OpenAPI document says about errors (the
-    error body itself is rendered by the handlers in coordinator.errors).
+    error body itself is rendered by the handlers in coordinator.errors); `alternatives` documents
+    other media types of the success answer, which the view returns as a Response itself.
     """
     op = Operation(
         summary=summary,
@@ -164,6 +184,7 @@ def endpoint(
         description=description,
         error_model=error_model,
         validation_status=validation_status,
+        alternatives=dict(alternatives or {}),
     )
 
     def decorate(fn: ViewFunc) -> ViewFunc:
@@ -186,7 +207,11 @@ def endpoint(
 
 
 _PATH_PARAM = re.compile(r"<(?:(?P<conv>[^:<>]+):)?(?P<name>[^<>]+)>")
-_CONVERTER_SCHEMA = {"int": {"type": "integer"}, "float": {"type": "number"}}
+_CONVERTER_SCHEMA = {
+    "int": {"type": "integer"},
+    "id": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
+    "float": {"type": "number"},
+}
 
 
 def _schema_of(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
@@ -276,11 +301,15 @@ def build_openapi(
         success: dict[str, Any] = {"description": op.summary}
         if op.response is not None:
             success["content"] = {op.media_type: {"schema": _schema_of(op.response, components)}}
+            for media_type, model in op.alternatives.items():
+                success["content"][media_type] = {"schema": _schema_of(model, components)}
         responses: dict[str, Any] = {str(op.status): success}
         secured = protected(rule.endpoint)
         errors = {*op.errors, 401, 403} if secured else set(op.errors)
         if op.query or op.body or op.form:
             errors.add(op.validation_status)
+        if op.body or op.form:
+            errors.add(400)  # not JSON / not a form at all (parse_body, parse_form)
         op_error_ref = error_ref if op.error_model is None else _schema_of(op.error_model, components)
         for status in sorted(errors):
             responses[str(status)] = {

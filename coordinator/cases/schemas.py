@@ -7,8 +7,9 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
-from coordinator.api import QueryModel
+from coordinator.api import MAX_PAGE, QueryModel
 from coordinator.cases.services import ReportInput
+from coordinator.geojson import CollectionType, FeatureType, Geometry
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
 
 Source = Literal["citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol"]
@@ -220,7 +221,7 @@ class CaseQuery(QueryModel):
     )
     created_from: datetime | None = None
     created_to: datetime | None = None
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=50, ge=1, le=500)
     format: Literal["json", "geojson"] = "json"
 
@@ -253,6 +254,25 @@ class CasePage(BaseModel):
     page: int
     per_page: int
     total: int
+
+
+class CaseFeature(BaseModel):
+    """A listed case as a GeoJSON Point feature; its properties are the case as listed."""
+
+    type: FeatureType
+    id: int
+    geometry: Geometry
+    properties: CaseOut
+
+
+class CaseFeatureCollection(BaseModel):
+    """A page of cases as a GeoJSON FeatureCollection (`format=geojson`)."""
+
+    type: CollectionType
+    page: int
+    per_page: int
+    total: int
+    features: list[CaseFeature]
 
 
 class Inbox(BaseModel):

@@ -14,6 +14,7 @@ from coordinator.cases.presenters import CasePresenter
 from coordinator.cases.schemas import (
     ActionIn,
     CaseDetail,
+    CaseFeatureCollection,
     CasePage,
     CaseQuery,
     CategoryList,
@@ -117,6 +118,7 @@ def submit_report(body: ReportIn) -> Response:
     tags=["cases"],
     query=CaseQuery,
     response=CasePage,
+    alternatives={GEOJSON: CaseFeatureCollection},
     errors=(401, 403),
 )
 def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
@@ -154,7 +156,7 @@ def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
     }
 
 
-@bp.get("/cases/<int:case_id>")
+@bp.get("/cases/<id:case_id>")
 @endpoint(
     summary="One case with reports, routing and audit trail",
     tags=["cases"],
@@ -201,7 +203,7 @@ def _case_answer(case_id: int) -> dict[str, Any]:
     return CasePresenter(session, [case], now=datetime.now(SHANGHAI), viewer=viewer).detail(case, viewer)
 
 
-@bp.post("/cases/<int:case_id>/claim")
+@bp.post("/cases/<id:case_id>/claim")
 @endpoint(
     summary="Claim a routed case (lead or partner squad); exactly one concurrent claim wins",
     description=ACTION_HELP,
@@ -214,7 +216,7 @@ def claim_case(case_id: int) -> dict[str, Any]:
     return _case_answer(case_id)
 
 
-@bp.post("/cases/<int:case_id>/start")
+@bp.post("/cases/<id:case_id>/start")
 @endpoint(
     summary="Start handling a claimed case (claimed → in_progress)",
     description=ACTION_HELP,
@@ -228,7 +230,7 @@ def start_case(case_id: int, body: ActionIn) -> dict[str, Any]:
     return _case_answer(case_id)
 
 
-@bp.post("/cases/<int:case_id>/resolve")
+@bp.post("/cases/<id:case_id>/resolve")
 @endpoint(
     summary="Report a case handled, with evidence (note + photo URLs, or a dispatcher's waiver)",
     description=ACTION_HELP + " 422 `evidence_required` without a note and a photo or a waiver.",
@@ -245,7 +247,7 @@ def resolve_case(case_id: int, body: ResolveIn) -> dict[str, Any]:
     return _case_answer(case_id)
 
 
-@bp.post("/cases/<int:case_id>/verify")
+@bp.post("/cases/<id:case_id>/verify")
 @endpoint(
     summary="Verify a resolved case (核查; the case's dispatcher)",
     description=ACTION_HELP,
@@ -259,7 +261,7 @@ def verify_case(case_id: int, body: ActionIn) -> dict[str, Any]:
     return _case_answer(case_id)
 
 
-@bp.post("/cases/<int:case_id>/close")
+@bp.post("/cases/<id:case_id>/close")
 @endpoint(
     summary="Close a verified case (结案; the case's dispatcher)",
     description=ACTION_HELP,
@@ -273,7 +275,7 @@ def close_case(case_id: int, body: ActionIn) -> dict[str, Any]:
     return _case_answer(case_id)
 
 
-@bp.post("/cases/<int:case_id>/reopen")
+@bp.post("/cases/<id:case_id>/reopen")
 @endpoint(
     summary="Reopen a resolved, verified or closed case (back to in_progress)",
     description=ACTION_HELP,
@@ -287,7 +289,7 @@ def reopen_case(case_id: int, body: ReasonIn) -> dict[str, Any]:
     return _case_answer(case_id)
 
 
-@bp.post("/cases/<int:case_id>/void")
+@bp.post("/cases/<id:case_id>/void")
 @endpoint(
     summary="Void an open case: a duplicate (name the case) or not actionable, with a reason",
     description=ACTION_HELP,
@@ -329,7 +331,7 @@ def _transfer_answer(case_id: int, transfer_id: int) -> dict[str, Any]:
     }
 
 
-@bp.post("/cases/<int:case_id>/transfers")
+@bp.post("/cases/<id:case_id>/transfers")
 @endpoint(
     summary="Request a transfer (退单/移交) to another squad; the owner stays until it accepts",
     description=ACTION_HELP,
@@ -351,7 +353,7 @@ def request_transfer(case_id: int, body: TransferIn) -> dict[str, Any]:
     return _transfer_answer(case_id, transfer.id)
 
 
-@bp.post("/cases/<int:case_id>/transfers/<int:transfer_id>/accept")
+@bp.post("/cases/<id:case_id>/transfers/<id:transfer_id>/accept")
 @endpoint(
     summary="Accept a transfer (receiving squad leader): lead moves, old lead becomes partner",
     description=ACTION_HELP,
@@ -373,7 +375,7 @@ def accept_transfer(case_id: int, transfer_id: int, body: TransferDecisionIn) ->
     return _transfer_answer(case_id, transfer_id)
 
 
-@bp.post("/cases/<int:case_id>/transfers/<int:transfer_id>/decline")
+@bp.post("/cases/<id:case_id>/transfers/<id:transfer_id>/decline")
 @endpoint(
     summary="Decline a transfer (receiving squad leader, with a reason): the owner stays",
     description=ACTION_HELP,

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
+from coordinator.api import MAX_PAGE
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
 from coordinator.worktime import SHANGHAI
 
@@ -81,7 +82,7 @@ class RequestsQuery(JurisdictionParams):
     start_date: datetime | None = Field(default=None, description="Earliest requested_datetime.")
     end_date: datetime | None = Field(default=None, description="Latest requested_datetime.")
     status: str | None = Field(default=None, description="`open`, `closed` or `open,closed`.")
-    page: int = Field(default=1, ge=1, description="Extension: page number.")
+    page: int = Field(default=1, ge=1, le=MAX_PAGE, description="Extension: page number.")
     page_size: int = Field(default=MAX_RESULTS, ge=1, le=MAX_RESULTS, description="Extension.")
     extensions: str | None = Field(default=None, description="Accepted; no extended attributes.")
 

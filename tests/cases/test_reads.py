@@ -8,9 +8,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from coordinator.api import MAX_PAGE, MAX_ROW_ID
 from coordinator.auth.models import ContactAccessLog
 from coordinator.cases import services
 from coordinator.cases.models import Case
+from coordinator.cases.schemas import CaseFeatureCollection
 from coordinator.geolocation.services import LocatorCache
 from coordinator.squads.models import Squad
 from coordinator.worktime import SHANGHAI, WorkCalendar
@@ -126,6 +128,44 @@ def test_contact_details_in_the_description_follow_the_contact_rules(
 def test_unknown_case_is_404(client: FlaskClient, session: Session) -> None:
     response = client.get("/api/v1/cases/999999999", headers=bearer(token_for(session, "admin")))
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+def test_ids_and_pages_beyond_what_the_database_holds_are_4xx_not_500(
+    client: FlaskClient, session: Session, post_report: PostReport
+) -> None:
+    # Found by schemathesis: such numbers reached the driver (SQLite: OverflowError) and answered 500.
+    case_id = post_report(lon=121.45, lat=30.92).get_json()["case_id"]
+    headers = bearer(token_for(session, "admin"))
+    huge = "99999999999999999999999"
+    for method, url in (
+        ("GET", f"/api/v1/cases/{huge}"),
+        ("GET", f"/api/v1/cases/{MAX_ROW_ID + 1}"),
+        ("GET", "/api/v1/cases/0"),
+        ("POST", f"/api/v1/cases/{huge}/verify"),
+        ("POST", f"/api/v1/cases/{huge}/transfers"),
+        ("POST", f"/api/v1/cases/{case_id}/transfers/{huge}/accept"),
+    ):
+        response = client.open(url, method=method, json={"reason": "x"}, headers=headers)
+        assert response.status_code == 404, (url, response.status_code)
+        assert response.get_json()["error"]["code"] == "not_found"
+    assert client.get(f"/api/v1/cases/{MAX_ROW_ID}", headers=headers).status_code == 404  # a valid miss
+
+    for page in (huge, str(MAX_PAGE + 1)):
+        response = client.get(f"/api/v1/cases?page={page}", headers=headers)
+        assert response.status_code == 422 and response.get_json()["error"]["details"][0]["field"] == "page"
+    last = client.get(f"/api/v1/cases?page={MAX_PAGE}&per_page=500", headers=headers)
+    assert last.status_code == 200 and last.get_json()["cases"] == [] and last.get_json()["total"] >= 1
+
+
+def test_geojson_case_list_matches_its_documented_model(
+    client: FlaskClient, session: Session, post_report: PostReport
+) -> None:
+    post_report(lon=121.45, lat=30.92)
+    response = client.get(
+        "/api/v1/cases", query_string={"format": "geojson"}, headers=bearer(token_for(session, "committee"))
+    )
+    page = CaseFeatureCollection.model_validate(response.get_json())
+    assert page.type == "FeatureCollection" and page.features and page.features[0].type == "Feature"
 
 
 def test_inbox_puts_claimable_first_then_overdue(

@@ -260,6 +260,8 @@ def test_page_size_extension_and_the_1000_cap(client: FlaskClient, post: Post) -
     post(service_code="01-10")
     assert len(client.get(f"{BASE}/requests.json", query_string={"page_size": "1"}).get_json()) == 1
     assert_open311_error(client.get(f"{BASE}/requests.json", query_string={"page_size": "1001"}), 400)
+    # A page number past any offset the database can take is the spec's 400, not a 500.
+    assert_open311_error(client.get(f"{BASE}/requests.json", query_string={"page": "9" * 23}), 400)
 
 
 def test_missing_or_invalid_api_key_is_403(client: FlaskClient, session: Session, post: Post) -> None:
