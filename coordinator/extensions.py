@@ -23,6 +23,7 @@ from coordinator.refcache import INFO_KEY, ReferenceCache
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SINGLE_STATEMENT_ATTR = "single_statement_writes"
+WRITES_ON_READ_ATTR = "writes_on_read"
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
 ENGINE_KEY = "coordinator.engine"
@@ -62,6 +63,8 @@ def db_session() -> Session:
                 session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             else:
                 begin_write(session)  # requests that may write take SQLite's write lock up front
+        elif getattr(_view(), WRITES_ON_READ_ATTR, False):
+            begin_write(session)
         g.db_session = session
     return session
 
@@ -76,8 +79,24 @@ def single_statement(view: ViewT) -> ViewT:
     return view
 
 
+def writes_on_read(view: ViewT) -> ViewT:
+    """Mark a GET view that may write (an audit row of what the caller read): on SQLite its transaction
+    takes the write lock up front, like an unsafe method's.
+
+    A deferred SQLite transaction that has read and then writes must upgrade its lock, and in WAL mode
+    that fails at once ("database is locked", not after busy_timeout) if another connection committed
+    since the read began — a 500 for a dispatcher opening a case while reports arrive.
+    """
+    setattr(view, WRITES_ON_READ_ATTR, True)
+    return view
+
+
+def _view() -> Callable[..., Any] | None:
+    return current_app.view_functions.get(request.endpoint or "")
+
+
 def _autocommits(session: Session) -> bool:
-    view = current_app.view_functions.get(request.endpoint or "")
+    view = _view()
     bind = session.get_bind()
     # A session bound to a connection (tests' rolled-back transaction) keeps that transaction.
     return (

@@ -9,6 +9,7 @@ commit (a request or a CLI command does).
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import re
 import secrets
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Protocol, cast
 
 from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -35,6 +37,8 @@ MIN_PASSWORD_LENGTH = 10
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 # Checked against when the user does not exist, so a wrong username costs as much time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-password", method=PASSWORD_METHOD)
+log = logging.getLogger(__name__)
+
 # Writing last_used_at on every request would turn reads into writes; once a few minutes is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
@@ -298,8 +302,25 @@ def authenticate_token(session: Session, token: str, *, now: datetime | None = N
     if row is None or now >= row.expires_at:
         return None
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        session.connection().execute(update(_TOKENS).where(_TOKENS.c.id == row.id).values(last_used_at=now))
+        _stamp_last_used(session, row.id, row.prefix, now)
     return TokenIdentity(row.id, row.prefix, row.expires_at, Caller(row.user_id, row.username, row.role))
+
+
+def _stamp_last_used(session: Session, token_id: int, prefix: str, now: datetime) -> None:
+    # On SQLite a read-only request's transaction has read the token by now; if another connection
+    # committed since, taking the write lock fails at once ("database is locked"). The stamp is
+    # bookkeeping, so it yields: the request goes on and a later request stamps the token.
+    stamp = update(_TOKENS).where(_TOKENS.c.id == token_id).values(last_used_at=now)
+    if session.get_bind().dialect.name != "sqlite":
+        session.connection().execute(stamp)
+        return
+    try:
+        with session.begin_nested():
+            session.connection().execute(stamp)
+    except OperationalError as error:
+        if "locked" not in str(error.orig):
+            raise
+        log.info("token %s: last_used_at not stamped this time (another connection was writing)", prefix)
 
 
 def revoke_tokens(

@@ -29,7 +29,7 @@ from coordinator.cases.schemas import (
     VoidIn,
 )
 from coordinator.errors import BadRequest
-from coordinator.extensions import db_session, single_statement
+from coordinator.extensions import db_session, single_statement, writes_on_read
 from coordinator.geolocation.views import current_locator, needs_locator
 from coordinator.policy import current_caller, current_user
 from coordinator.refcache import cached
@@ -157,6 +157,7 @@ def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
 
 
 @bp.get("/cases/<id:case_id>")
+@writes_on_read  # the audit row of an unmasked contact read
 @endpoint(
     summary="One case with reports, routing and audit trail",
     tags=["cases"],

@@ -133,7 +133,7 @@ def _split(value: str | None) -> list[str]:
 def parse_request_id(value: str) -> int:
     """A service_request_id (our report id), or NotFound for anything that cannot be one."""
     text = value.strip()
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:  # '²'.isdigit() is True
         raise NotFound(f"no service request {value!r}", details={"service_request_id": value})
     return int(text)
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from secrets import token_hex
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from coordinator import create_app
@@ -17,7 +19,7 @@ from coordinator.auth.models import ApiToken, User
 from coordinator.cases import services
 from coordinator.cases.models import Case, Report
 from coordinator.cases.workflow import purge_cases
-from coordinator.db import session_scope
+from coordinator.db import session_scope, utcnow
 from coordinator.geolocation.services import LocatorCache
 from tests.factories import bearer, make_token, make_user, unique
 
@@ -115,3 +117,86 @@ def test_a_report_failing_midway_through_its_writes_leaves_nothing(
         "/api/v1/reports", json=body, headers={**bearer(token), "Idempotency-Key": key}
     )
     assert retried.status_code == 201 and retried.headers.get("Idempotent-Replayed") is None
+
+
+def test_opening_a_case_while_another_request_commits_still_answers(
+    live_app: tuple[Flask, str], engine: Engine
+) -> None:
+    """Reading a case with contact data writes an audit row. Another connection commits just before
+    that write (forced here); on SQLite a transaction that began as a reader then fails to take the
+    write lock ("database is locked", at once), so the detail view takes it up front."""
+    app, token = live_app
+    body = {"category": "01-01", "lon": 121.4712, "lat": 30.9031, "reporter": {"phone": "13812341234"}}
+    case_id = (
+        app.test_client().post("/api/v1/reports", json=body, headers=bearer(token)).get_json()["case_id"]
+    )
+    with session_scope(sessionmaker(engine)) as session:
+        # Committed, and kept: its audit rows are append-only. A random name survives re-runs on one database.
+        admin_token = make_token(
+            session, make_user(session, "admin", username=f"u_live_admin_{token_hex(4)}")
+        )
+        # Used a moment ago: the token check will not stamp it (a write that would take the lock early).
+        session.execute(
+            update(ApiToken).where(ApiToken.prefix == admin_token[:10]).values(last_used_at=utcnow())
+        )
+    side_writes: list[threading.Thread] = []
+
+    def commit_elsewhere() -> None:
+        with engine.begin() as conn:
+            conn.execute(update(ApiToken).where(ApiToken.prefix == token[:10]).values(last_used_at=utcnow()))
+
+    def before_audit_write(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "INSERT INTO contact_access_log" in statement and not side_writes:
+            side_writes.append(threading.Thread(target=commit_elsewhere))
+            side_writes[0].start()
+            side_writes[0].join(timeout=0.5)  # done at once unless this request holds the write lock
+
+    app_engine = app.extensions["coordinator.engine"]
+    event.listen(app_engine, "before_cursor_execute", before_audit_write)
+    try:
+        response = app.test_client().get(f"/api/v1/cases/{case_id}", headers=bearer(admin_token))
+    finally:
+        event.remove(app_engine, "before_cursor_execute", before_audit_write)
+        for thread in side_writes:
+            thread.join(timeout=15)
+    assert side_writes, "the detail read wrote no audit row"
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["reports"][0]["reporter"]["phone"] == "13812341234"
+
+
+def test_a_token_stamp_that_loses_a_race_does_not_fail_the_request(
+    live_app: tuple[Flask, str], engine: Engine
+) -> None:
+    """The token check stamps `last_used_at` every few minutes: a write inside a read. When another
+    connection commits between the token's read and that write (forced here), SQLite refuses the write
+    at once; the stamp yields and the request answers."""
+    app, token = live_app
+    with session_scope(sessionmaker(engine)) as session:
+        committee_name = f"u_live_committee_{token_hex(4)}"
+        committee_token = make_token(session, make_user(session, "committee", username=committee_name))
+        # (never used yet: the token check will stamp it)
+    fired: list[threading.Thread] = []
+
+    def commit_elsewhere() -> None:
+        with engine.begin() as conn:
+            conn.execute(update(ApiToken).where(ApiToken.prefix == token[:10]).values(last_used_at=utcnow()))
+
+    def before_stamp(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("UPDATE api_token SET last_used_at") and not fired:
+            fired.append(threading.Thread(target=commit_elsewhere))
+            fired[0].start()
+            fired[0].join(timeout=0.5)
+
+    app_engine = app.extensions["coordinator.engine"]
+    event.listen(app_engine, "before_cursor_execute", before_stamp)
+    try:
+        response = app.test_client().get("/api/v1/cases?per_page=1", headers=bearer(committee_token))
+    finally:
+        event.remove(app_engine, "before_cursor_execute", before_stamp)
+        for thread in fired:
+            thread.join(timeout=15)
+    with session_scope(sessionmaker(engine)) as session:
+        session.execute(delete(ApiToken).where(ApiToken.prefix == committee_token[:10]))
+        session.execute(delete(User).where(User.username == committee_name))
+    assert fired, "the token check did not stamp"
+    assert response.status_code == 200, response.get_json()

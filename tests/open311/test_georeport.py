@@ -323,9 +323,10 @@ def test_date_errors_are_400(client: FlaskClient) -> None:
 def test_unknown_requests_and_routes_answer_in_the_spec_shape(client: FlaskClient) -> None:
     assert_open311_error(client.get(f"{BASE}/requests/999999999.json"), 404)
     assert_open311_error(client.get(f"{BASE}/requests/JJ-2026-000001.json"), 404)
+    assert_open311_error(client.get(f"{BASE}/requests/%C2%B2.json"), 404)  # '²' is a digit to str.isdigit
     assert_open311_error(client.get(f"{BASE}/tokens/abc.json"), 404)
     assert_open311_error(client.get(f"{BASE}/services.xml"), 404)
-    assert client.get(f"{BASE}/requests.json", query_string={"service_request_id": "x,0"}).get_json() == []
+    assert client.get(f"{BASE}/requests.json", query_string={"service_request_id": "x,0,²"}).get_json() == []
     method = client.delete(f"{BASE}/requests.json")
     assert_open311_error(method, 405)
     assert "POST" in method.headers["Allow"]
