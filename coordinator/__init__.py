@@ -27,9 +27,10 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     configure_logging(settings.log_level, settings.log_json)
 
     app = CoordinatorFlask(__name__, instance_relative_config=True)
-    from coordinator.api import RowIdConverter
+    from coordinator.api import RowIdConverter, TextConverter
 
-    app.url_map.converters["id"] = RowIdConverter  # before any route uses `<id:…>`
+    # Before any route is added: `<id:…>` and the default `<name>` / `<string:name>` segments.
+    app.url_map.converters.update(id=RowIdConverter, default=TextConverter, string=TextConverter)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TESTING=settings.testing,

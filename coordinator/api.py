@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
 
 from coordinator.errors import BadRequest, ValidationFailed
 from coordinator.extensions import commit_request_session
@@ -63,6 +63,17 @@ class RowIdConverter(IntegerConverter):
         super().__init__(map, min=1, max=MAX_ROW_ID)
 
 
+class TextConverter(UnicodeConverter):
+    """The default path segment converter, without U+0000: a segment holding it names nothing, and
+    PostgreSQL could not even compare it (its text type cannot hold NUL), so the route does not match."""
+
+    def __init__(
+        self, map: Map, minlength: int = 1, maxlength: int | None = None, length: int | None = None
+    ) -> None:
+        super().__init__(map, minlength=minlength, maxlength=maxlength, length=length)
+        self.regex = self.regex.replace("[^/]", "[^/\x00]")
+
+
 @dataclass(frozen=True)
 class Operation:
     """What the OpenAPI document says about one route."""
@@ -85,6 +96,38 @@ class Operation:
     alternatives: dict[str, type[BaseModel]] = field(default_factory=dict)
 
 
+NUL = "\x00"
+NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+
+
+def nul_fields(value: Any, path: str = "") -> list[str]:
+    """The dotted paths of the strings (values or keys) in parsed input that hold U+0000.
+
+    PostgreSQL's text cannot store NUL (psycopg refuses the value, a 500 if it reaches a query), so
+    input is checked once at the edge and answered 4xx on every backend alike.
+    """
+    if isinstance(value, str):
+        return [path or "(input)"] if NUL in value else []
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found += [where] if NUL in str(key) else nul_fields(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += nul_fields(item, f"{path}.{index}" if path else str(index))
+    return found
+
+
+def _reject_nul(raw: Any, what: str) -> None:
+    fields = nul_fields(raw)
+    if fields:
+        raise ValidationFailed(
+            f"invalid {what}",
+            details=[{"field": f, "message": NUL_MESSAGE, "type": "nul_character"} for f in fields],
+        )
+
+
 def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     return [
         {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
@@ -95,6 +138,7 @@ def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
 def parse_query(model: type[BaseModel]) -> BaseModel:
     """Validate the query string against `model`; 422 with per-field details on failure."""
     raw = {key: values if len(values) > 1 else values[0] for key, values in request.args.lists()}
+    _reject_nul(raw, "query parameters")
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -108,6 +152,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     data = request.get_json(silent=True)
     if data is None:
         raise BadRequest("the request body is not valid JSON")
+    _reject_nul(data, "request body")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -126,8 +171,10 @@ def parse_form(model: type[BaseModel]) -> BaseModel:
     """Validate an `application/x-www-form-urlencoded` body against `model`; 400 / 422 like `parse_body`."""
     if request.mimetype != FORM:
         raise BadRequest(f"expected a form body with Content-Type: {FORM}")
+    raw = _form_values()
+    _reject_nul(raw, "form fields")
     try:
-        return model.model_validate(_form_values())
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise ValidationFailed("invalid form fields", details=_validation_details(exc)) from exc
 

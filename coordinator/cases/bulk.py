@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from coordinator.api import NUL_MESSAGE, nul_fields
 from coordinator.auth.models import User
 from coordinator.cases.schemas import ReportIn
 from coordinator.cases.services import ReportInput, submit_report
@@ -153,6 +154,9 @@ def parse_row(raw: RawRow, *, source: str, default_crs: str) -> ReportInput:
         "external_id": external_id,
         "reporter": {"name": name, "phone": phone} if name or phone else None,
     }
+    nul = nul_fields(candidate)
+    if nul:
+        raise RowRejected(f"{', '.join(nul)}: {NUL_MESSAGE}")
     try:
         report = ReportIn.model_validate(candidate)
     except ValidationError as exc:

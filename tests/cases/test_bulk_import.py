@@ -173,3 +173,19 @@ def test_a_file_without_the_required_columns_writes_nothing(
     assert result.exit_code != 0
     assert "external_id" in result.output and "category" in result.output
     assert count(session, Report) == before
+
+
+def test_a_row_with_a_nul_character_is_rejected_not_fatal(
+    cli: FlaskCliRunner, session: Session, tmp_path: Path, points: dict[str, tuple[float, float]]
+) -> None:
+    a, b = points["a"], points["b"]
+    rows = [
+        {"external_id": "N-1", "category": "01-01", "lon": a[0], "lat": a[1], "description": "倾倒\x00垃圾"},
+        {"external_id": "N-2", "category": "01-10", "lon": b[0], "lat": b[1]},
+    ]
+    path = tmp_path / "hotline.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+    output = cli.invoke(args=["reports", "import", str(path)]).output
+    assert "2 rows: 1 new cases, 0 merged into existing cases, 0 already imported, 1 rejected" in output
+    assert "rejected row 1 (external_id N-1): description: must not contain the NUL character" in output
+    assert [r.external_id for r in hotline_reports(session)] == ["N-2"]
