@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
@@ -53,6 +54,19 @@ class QueryModel(BaseModel):
 MAX_ROW_ID = 2**31 - 1
 # Page numbers stay small enough that the row offset, (page - 1) * page size, is a 64-bit integer.
 MAX_PAGE = 1_000_000_000
+
+
+# Datetimes a request may carry: wide enough for any filter, narrow enough that converting to UTC or
+# adding the Open311 90-day span never leaves Python's datetime range (years 1 … 9999).
+EARLIEST_INPUT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_INPUT = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def check_input_datetime(value: datetime | None) -> datetime | None:
+    """For an aware datetime's field validator: ValueError (a 4xx) outside EARLIEST_INPUT … LATEST_INPUT."""
+    if value is not None and not EARLIEST_INPUT <= value < LATEST_INPUT:
+        raise ValueError("must be between 1900-01-01 and 9000-01-01")
+    return value
 
 
 class RowIdConverter(IntegerConverter):

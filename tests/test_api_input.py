@@ -6,6 +6,8 @@ a description, a filter or a path segment reached psycopg and answered 500 (foun
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -65,3 +67,31 @@ def test_open311_answers_a_nul_with_its_own_400_and_404(client: FlaskClient, ses
     assert_open311_error(client.post(f"{BASE}/requests.json", data=form), 400, NUL_MESSAGE)
     assert_open311_error(client.get(f"{BASE}/requests.json", query_string={"service_code": "01\x00"}), 400)
     assert_open311_error(client.get(f"{BASE}/services/01-11%00.json"), 404)
+
+
+def test_datetimes_outside_the_input_range_are_4xx(client: FlaskClient, session: Session) -> None:
+    # Year 1 with a +08:00 offset is year 0 in UTC, and 9999-12-30 + 90 days is past year 9999:
+    # Python could not even represent them, a 500 before the range check.
+    admin = bearer(make_token(session, make_user(session, "admin")))
+    for params in (
+        {"created_to": "0001-01-01T00:00:00+08:00"},
+        {"created_from": "9999-12-31T23:00:00-08:00"},
+    ):
+        response = client.get("/api/v1/cases", query_string=params, headers=admin)
+        assert response.status_code == 422, params
+        assert "between 1900-01-01 and 9000-01-01" in response.get_json()["error"]["details"][0]["message"]
+    for params in ({"start_date": "9999-12-30T00:00:00Z"}, {"end_date": "0001-01-11T00:00:00"}):
+        assert_open311_error(client.get(f"{BASE}/requests.json", query_string=params), 400, "1900-01-01")
+
+    reporter = bearer(make_token(session, make_user(session, "reporter")))
+    body = {"category": "01-11", "lon": 121.45, "lat": 30.92}
+    future = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    for observed_at, says in (("0001-01-01T00:00:00+08:00", "1900-01-01"), (future, "in the future")):
+        response = client.post("/api/v1/reports", json={**body, "observed_at": observed_at}, headers=reporter)
+        assert response.status_code == 422, observed_at
+        assert says in response.get_json()["error"]["details"][0]["message"]
+    recent = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()  # a clock a little ahead is fine
+    assert (
+        client.post("/api/v1/reports", json={**body, "observed_at": recent}, headers=reporter).status_code
+        == 201
+    )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
-from coordinator.api import MAX_PAGE, QueryModel
+from coordinator.api import MAX_PAGE, QueryModel, check_input_datetime
 from coordinator.cases.services import ReportInput
 from coordinator.geojson import CollectionType, FeatureType, Geometry
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
@@ -15,6 +15,8 @@ from coordinator.geolocation.schemas import CRS_HELP, CrsName
 Source = Literal["citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol"]
 Status = Literal["reported", "routed", "claimed", "in_progress", "resolved", "verified", "closed", "void"]
 MAX_PHOTOS = 9
+# A device clock a little ahead is normal; an observation later than this is a wrong date.
+OBSERVED_AT_SKEW = timedelta(hours=1)
 
 
 class CategoryOut(BaseModel):
@@ -66,7 +68,9 @@ class ReportIn(BaseModel):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("observed_at needs a timezone offset, e.g. 2026-11-27T08:30:00+08:00")
-        return value
+        if value is not None and value > datetime.now(UTC) + OBSERVED_AT_SKEW:
+            raise ValueError("observed_at is in the future")
+        return check_input_datetime(value)
 
     def to_input(self, *, idempotency_key: str | None = None) -> ReportInput:
         """The intake core's input for this report (the API and the bulk import both send it)."""
@@ -244,7 +248,7 @@ class CaseQuery(QueryModel):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("needs a timezone offset, e.g. 2026-11-01T00:00:00+08:00")
-        return value
+        return check_input_datetime(value)
 
 
 class CasePage(BaseModel):

@@ -157,7 +157,17 @@ def check_and_locate(locator: Locator, lon: float, lat: float, crs: str) -> Loca
             details={"lon": lon, "lat": lat},
         )
     wlon, wlat = to_wgs84(lon, lat, crs)
-    return locator.locate(wlon, wlat)
+    return locator.locate(_snap_to_zero(wlon), _snap_to_zero(wlat))
+
+
+# Outside coverage only (inside, coordinates are ~121/~31). PostgreSQL raises "value out of range:
+# underflow" when float arithmetic underflows, as the dedup distance does for two points ~1e-200° apart
+# near 0°; a coordinate within 1e-9° (0.1 mm) of 0 — GPS garbage at "Null Island" — is 0.
+_NEAR_ZERO_DEG = 1e-9
+
+
+def _snap_to_zero(value: float) -> float:
+    return 0.0 if abs(value) < _NEAR_ZERO_DEG else value
 
 
 def _swapped_in_coverage(locator: Locator, lon: float, lat: float, crs: str) -> AreaInfo | None:

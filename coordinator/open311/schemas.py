@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
-from coordinator.api import MAX_PAGE
+from coordinator.api import MAX_PAGE, check_input_datetime
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
 from coordinator.worktime import SHANGHAI
 
@@ -34,8 +34,8 @@ class Open311Params(BaseModel):
 
 def _local_aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=SHANGHAI)
-    return value
+        value = value.replace(tzinfo=SHANGHAI)
+    return check_input_datetime(value)
 
 
 class JurisdictionParams(Open311Params):

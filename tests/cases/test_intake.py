@@ -172,6 +172,17 @@ def test_outside_alliance_and_outside_coverage_go_to_the_dispatcher(post_report:
     assert sea["routing"]["rule"] == "outside-coverage" and sea["routing"]["queue"] is not None
 
 
+def test_null_island_reports_queue_and_merge_instead_of_failing(post_report: PostReport) -> None:
+    # GPS garbage a hair from 0°,0°: PostgreSQL's dedup distance between two such points underflowed
+    # ("value out of range: underflow", a 500); within 1e-9° of 0 a coordinate is 0.
+    first = post_report(lon=4.297738795648005e-251, lat=-3.0250199001888497e-42)
+    assert first.status_code == 201, first.get_json()
+    assert first.get_json()["routing"]["rule"] == "outside-coverage"
+    second = post_report(lon=-1e-300, lat=2.5e-200)
+    assert second.status_code == 201, second.get_json()
+    assert second.get_json()["merged"] and second.get_json()["case_id"] == first.get_json()["case_id"]
+
+
 def test_retries_with_one_idempotency_key_create_one_report(
     session: Session, post_report: PostReport
 ) -> None:
