@@ -57,15 +57,16 @@ MAX_PAGE = 1_000_000_000
 
 
 # Datetimes a request may carry: wide enough for any filter, narrow enough that converting to UTC or
-# adding the Open311 90-day span never leaves Python's datetime range (years 1 … 9999).
-EARLIEST_INPUT = datetime(1900, 1, 1, tzinfo=UTC)
+# adding the Open311 90-day span never leaves Python's datetime range (years 1 … 9999), and that a
+# stored time never shows in Asia/Shanghai's pre-1901 local mean time (+08:05:43, not RFC 3339).
+EARLIEST_INPUT = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_INPUT = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def check_input_datetime(value: datetime | None) -> datetime | None:
     """For an aware datetime's field validator: ValueError (a 4xx) outside EARLIEST_INPUT … LATEST_INPUT."""
     if value is not None and not EARLIEST_INPUT <= value < LATEST_INPUT:
-        raise ValueError("must be between 1900-01-01 and 9000-01-01")
+        raise ValueError("must be between 1970-01-01 and 9000-01-01")
     return value
 
 
