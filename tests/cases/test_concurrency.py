@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from secrets import token_hex
 from typing import Any
@@ -119,6 +120,35 @@ def test_a_report_failing_midway_through_its_writes_leaves_nothing(
     assert retried.status_code == 201 and retried.headers.get("Idempotent-Replayed") is None
 
 
+@contextmanager
+def commit_elsewhere_before(
+    app: Flask, engine: Engine, token: str, statement: str
+) -> Iterator[list[threading.Thread]]:
+    """While active: just before the app's first statement starting with `statement`, another connection
+    commits a write (it stamps `token`). It waits up to 0.5 s for that commit, which is done at once
+    unless the request already holds SQLite's write lock. The yielded list is non-empty if it fired."""
+    fired: list[threading.Thread] = []
+
+    def commit() -> None:
+        with engine.begin() as conn:
+            conn.execute(update(ApiToken).where(ApiToken.prefix == token[:10]).values(last_used_at=utcnow()))
+
+    def before(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if sql.startswith(statement) and not fired:
+            fired.append(threading.Thread(target=commit))
+            fired[0].start()
+            fired[0].join(timeout=0.5)
+
+    app_engine = app.extensions["coordinator.engine"]
+    event.listen(app_engine, "before_cursor_execute", before)
+    try:
+        yield fired
+    finally:
+        event.remove(app_engine, "before_cursor_execute", before)
+        for thread in fired:
+            thread.join(timeout=15)
+
+
 def test_opening_a_case_while_another_request_commits_still_answers(
     live_app: tuple[Flask, str], engine: Engine
 ) -> None:
@@ -139,27 +169,9 @@ def test_opening_a_case_while_another_request_commits_still_answers(
         session.execute(
             update(ApiToken).where(ApiToken.prefix == admin_token[:10]).values(last_used_at=utcnow())
         )
-    side_writes: list[threading.Thread] = []
-
-    def commit_elsewhere() -> None:
-        with engine.begin() as conn:
-            conn.execute(update(ApiToken).where(ApiToken.prefix == token[:10]).values(last_used_at=utcnow()))
-
-    def before_audit_write(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "INSERT INTO contact_access_log" in statement and not side_writes:
-            side_writes.append(threading.Thread(target=commit_elsewhere))
-            side_writes[0].start()
-            side_writes[0].join(timeout=0.5)  # done at once unless this request holds the write lock
-
-    app_engine = app.extensions["coordinator.engine"]
-    event.listen(app_engine, "before_cursor_execute", before_audit_write)
-    try:
+    with commit_elsewhere_before(app, engine, token, "INSERT INTO contact_access_log") as fired:
         response = app.test_client().get(f"/api/v1/cases/{case_id}", headers=bearer(admin_token))
-    finally:
-        event.remove(app_engine, "before_cursor_execute", before_audit_write)
-        for thread in side_writes:
-            thread.join(timeout=15)
-    assert side_writes, "the detail read wrote no audit row"
+    assert fired, "the detail read wrote no audit row"
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["reports"][0]["reporter"]["phone"] == "13812341234"
 
@@ -175,26 +187,8 @@ def test_a_token_stamp_that_loses_a_race_does_not_fail_the_request(
         committee_name = f"u_live_committee_{token_hex(4)}"
         committee_token = make_token(session, make_user(session, "committee", username=committee_name))
         # (never used yet: the token check will stamp it)
-    fired: list[threading.Thread] = []
-
-    def commit_elsewhere() -> None:
-        with engine.begin() as conn:
-            conn.execute(update(ApiToken).where(ApiToken.prefix == token[:10]).values(last_used_at=utcnow()))
-
-    def before_stamp(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("UPDATE api_token SET last_used_at") and not fired:
-            fired.append(threading.Thread(target=commit_elsewhere))
-            fired[0].start()
-            fired[0].join(timeout=0.5)
-
-    app_engine = app.extensions["coordinator.engine"]
-    event.listen(app_engine, "before_cursor_execute", before_stamp)
-    try:
+    with commit_elsewhere_before(app, engine, token, "UPDATE api_token SET last_used_at") as fired:
         response = app.test_client().get("/api/v1/cases?per_page=1", headers=bearer(committee_token))
-    finally:
-        event.remove(app_engine, "before_cursor_execute", before_stamp)
-        for thread in fired:
-            thread.join(timeout=15)
     with session_scope(sessionmaker(engine)) as session:
         session.execute(delete(ApiToken).where(ApiToken.prefix == committee_token[:10]))
         session.execute(delete(User).where(User.username == committee_name))
