@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
 from coordinator.api import MAX_PAGE, QueryModel, check_input_datetime
-from coordinator.cases.services import ReportInput
+from coordinator.cases.intake import ReportInput
 from coordinator.geojson import CollectionType, FeatureType, Geometry
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
 

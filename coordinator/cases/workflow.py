@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from coordinator.auth.models import User
 from coordinator.cases import lifecycle
+from coordinator.cases.events import add_event
 from coordinator.cases.models import Case, CaseEventPurge, CasePartner, CaseTransfer, Category
-from coordinator.cases.services import add_event, get_case
-from coordinator.db import begin_write
+from coordinator.cases.queries import get_case
+from coordinator.dialects import begin_write
 from coordinator.errors import Forbidden, NotFound, ValidationFailed
 from coordinator.policy import is_case_dispatcher
 from coordinator.squads.models import Squad

@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from coordinator.db import begin_write, session_scope
+from coordinator.db import session_scope
+from coordinator.dialects import begin_write, skip_locked
 from coordinator.notifications.models import OutboxMessage, WebhookDelivery, WebhookSubscription
 
 # Events other systems may subscribe to (each is also a case event kind).
@@ -173,10 +174,8 @@ def lease_due(session: Session, *, now: datetime, limit: int = 100, lease_s: flo
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=WebhookDelivery, skip_locked=True)
     leased = []
-    for delivery, sub, message in session.execute(stmt).all():
+    for delivery, sub, message in session.execute(skip_locked(stmt, session, of=WebhookDelivery)).all():
         delivery.next_attempt_at = now + timedelta(seconds=lease_s)
         leased.append(Leased(delivery.id, sub.url, sub.secret, message.kind, message_body(message)))
     session.flush()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from coordinator.api import MAX_PAGE, MAX_ROW_ID
 from coordinator.auth.models import ContactAccessLog
-from coordinator.cases import services
+from coordinator.cases import intake, queries
 from coordinator.cases.models import Case
 from coordinator.cases.schemas import CaseFeatureCollection
 from coordinator.geolocation.services import LocatorCache
@@ -174,10 +174,10 @@ def test_inbox_puts_claimable_first_then_overdue(
     lon, lat = zone_point(session, (JINSHAN, FENGXIAN), FENGXIAN, depth_m=1500)
     locator = locator_cache.get(lambda: session)
     now = datetime.now(SHANGHAI)
-    fresh = services.submit_report(
+    fresh = intake.submit_report(
         session,
         locator,
-        services.ReportInput("01-10", lon, lat),
+        intake.ReportInput("01-10", lon, lat),
         submitter=None,
         calendar=WorkCalendar(),
         now=now,
@@ -185,10 +185,10 @@ def test_inbox_puts_claimable_first_then_overdue(
     lead = session.get(Squad, fresh.case.lead_squad_id)
     assert lead is not None
     # an older case of the same squad, claimed and past its resolve deadline: overdue, not claimable
-    old = services.submit_report(
+    old = intake.submit_report(
         session,
         locator,
-        services.ReportInput("01-01", lon + 0.002, lat),
+        intake.ReportInput("01-01", lon + 0.002, lat),
         submitter=None,
         calendar=WorkCalendar(),
         now=now - timedelta(days=30),
@@ -196,7 +196,7 @@ def test_inbox_puts_claimable_first_then_overdue(
     member = make_user(session, "squad_member", squad=lead)
     old.case.status, old.case.claimed_by_id = "claimed", member.id
     session.commit()
-    assert services.is_overdue(old.case, now)
+    assert queries.is_overdue(old.case, now)
 
     token = make_token(session, make_user(session, "squad_leader", squad=lead))
     session.commit()
@@ -236,8 +236,8 @@ def test_case_list_bbox_edges_through_the_spatial_index(session: Session, post_r
     x, y = case.lon, case.lat
 
     def found(x0: float, y0: float, x1: float, y1: float) -> bool:
-        cases, total = services.list_cases(
-            session, services.CaseFilter(bbox=(x0, y0, x1, y1)), page=1, per_page=500
+        cases, total = queries.list_cases(
+            session, queries.CaseFilter(bbox=(x0, y0, x1, y1)), page=1, per_page=500
         )
         assert total == len(cases)
         return case.id in {c.id for c in cases}
