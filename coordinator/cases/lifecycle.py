@@ -29,10 +29,10 @@ from coordinator.policy import (
 OPEN_WORK = frozenset({"reported", "routed", "claimed", "in_progress"})
 TRANSFERABLE = frozenset({"routed", "claimed", "in_progress"})
 
-Actor = Callable[[User, Case, CaseTransfer | None], bool]
+ActorPredicate = Callable[[User, Case, CaseTransfer | None], bool]
 
 # Who, by name (the table reads better with names than with lambdas).
-ACTORS: dict[str, Actor] = {
+ACTORS: dict[str, ActorPredicate] = {
     "case_squad": lambda user, case, _t: is_case_squad_member(user, case),
     "lead_leader": lambda user, case, _t: is_lead_leader(user, case),
     "dispatcher": lambda user, case, _t: is_case_dispatcher(user, case),

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from coordinator.auth.models import User
 from coordinator.cases import lifecycle
 from coordinator.cases.events import add_event
-from coordinator.cases.models import Case, CaseEventPurge, CasePartner, CaseTransfer, Category
+from coordinator.cases.models import Case, CasePartner, CaseTransfer, Category
 from coordinator.cases.queries import get_case
 from coordinator.dialects import begin_write
 from coordinator.errors import Forbidden, NotFound, ValidationFailed
@@ -395,32 +395,3 @@ def decline_transfer(
         at=now,
     )
     return transfer
-
-
-def purge_cases(session: Session, case_ids: Sequence[int], *, reason: str) -> int:
-    """Delete cases with their reports, partners, transfers, outbox messages and audit trail.
-
-    For retention jobs and test cleanup only: the case_event triggers refuse the deletes unless this
-    transaction holds a purge marker, which is removed again before the transaction ends.
-    """
-    from coordinator.cases.models import CaseEvent, Report
-    from coordinator.notifications.models import OutboxMessage, WebhookDelivery
-
-    ids = list(case_ids)
-    if not ids:
-        return 0
-    begin_write(session)
-    marker = CaseEventPurge(reason=reason[:200])
-    session.add(marker)
-    session.flush()
-    messages = select(OutboxMessage.id).where(OutboxMessage.case_id.in_(ids))
-    session.execute(delete(WebhookDelivery).where(WebhookDelivery.message_id.in_(messages)))
-    session.execute(delete(OutboxMessage).where(OutboxMessage.case_id.in_(ids)))
-    session.execute(delete(CaseTransfer).where(CaseTransfer.case_id.in_(ids)))
-    session.execute(delete(Report).where(Report.case_id.in_(ids)))
-    session.execute(delete(CaseEvent).where(CaseEvent.case_id.in_(ids)))
-    session.execute(delete(CasePartner).where(CasePartner.case_id.in_(ids)))
-    count = session.execute(delete(Case).where(Case.id.in_(ids))).rowcount  # type: ignore[attr-defined]
-    session.delete(marker)
-    session.flush()
-    return int(count)

@@ -19,7 +19,7 @@ from coordinator import create_app
 from coordinator.auth.models import ApiToken, User
 from coordinator.cases import intake
 from coordinator.cases.models import Case, Report
-from coordinator.cases.workflow import purge_cases
+from coordinator.cases.retention import purge_cases
 from coordinator.db import session_scope, utcnow
 from coordinator.geolocation.services import LocatorCache
 from tests.factories import bearer, make_token, make_user, unique
