@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
 from flask import Response, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
 
 from coordinator.errors import BadRequest, ValidationFailed
 from coordinator.extensions import commit_request_session
+from coordinator.validation import MAX_ROW_ID, NUL_MESSAGE, nul_fields
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -41,33 +41,6 @@ class ErrorBody(BaseModel):
     """Every 4xx/5xx answer of the service has this shape."""
 
     error: ErrorDetail
-
-
-class QueryModel(BaseModel):
-    """Base for query-string models: unknown parameters are an error (typos must not pass silently)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-# Row ids are INTEGER columns (32 bits on PostgreSQL): a larger number cannot name a row, and binding it
-# would overflow the driver (SQLite raises OverflowError beyond 64 bits) instead of answering 404.
-MAX_ROW_ID = 2**31 - 1
-# Page numbers stay small enough that the row offset, (page - 1) * page size, is a 64-bit integer.
-MAX_PAGE = 1_000_000_000
-
-
-# Datetimes a request may carry: wide enough for any filter, narrow enough that converting to UTC or
-# adding the Open311 90-day span never leaves Python's datetime range (years 1 … 9999), and that a
-# stored time never shows in Asia/Shanghai's pre-1901 local mean time (+08:05:43, not RFC 3339).
-EARLIEST_INPUT = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST_INPUT = datetime(9000, 1, 1, tzinfo=UTC)
-
-
-def check_input_datetime(value: datetime | None) -> datetime | None:
-    """For an aware datetime's field validator: ValueError (a 4xx) outside EARLIEST_INPUT … LATEST_INPUT."""
-    if value is not None and not EARLIEST_INPUT <= value < LATEST_INPUT:
-        raise ValueError("must be between 1970-01-01 and 9000-01-01")
-    return value
 
 
 class RowIdConverter(IntegerConverter):
@@ -109,29 +82,6 @@ class Operation:
     validation_status: int = 422
     # Other media types the success answer can take (e.g. GeoJSON with `format=geojson`), each its model.
     alternatives: dict[str, type[BaseModel]] = field(default_factory=dict)
-
-
-NUL = "\x00"
-NUL_MESSAGE = "must not contain the NUL character (U+0000)"
-
-
-def nul_fields(value: Any, path: str = "") -> list[str]:
-    """The dotted paths of the strings (values or keys) in parsed input that hold U+0000.
-
-    PostgreSQL's text cannot store NUL (psycopg refuses the value, a 500 if it reaches a query), so
-    input is checked once at the edge and answered 4xx on every backend alike.
-    """
-    if isinstance(value, str):
-        return [path or "(input)"] if NUL in value else []
-    found: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            found += [where] if NUL in str(key) else nul_fields(item, where)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += nul_fields(item, f"{path}.{index}" if path else str(index))
-    return found
 
 
 def _reject_nul(raw: Any, what: str) -> None:

@@ -14,7 +14,8 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 
 from coordinator import __version__, policy
-from coordinator.api import FORM, JSON, MAX_ROW_ID, ErrorBody, Operation
+from coordinator.api import FORM, JSON, ErrorBody, Operation
+from coordinator.validation import MAX_ROW_ID
 
 bp = Blueprint("openapi", __name__)
 REF_TEMPLATE = "#/components/schemas/{model}"

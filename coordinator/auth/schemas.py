@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from coordinator.api import QueryModel
+from coordinator.validation import QueryModel
 
 RoleName = Literal["squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter"]
 

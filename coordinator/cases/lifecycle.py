@@ -19,7 +19,7 @@ from sqlalchemy import inspect
 from coordinator.auth.models import User
 from coordinator.cases.models import Case, CaseTransfer
 from coordinator.errors import Conflict, Forbidden
-from coordinator.policy import (
+from coordinator.permissions import (
     is_case_dispatcher,
     is_case_squad_member,
     is_lead_leader,

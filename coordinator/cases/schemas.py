@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
-from coordinator.api import MAX_PAGE, QueryModel, check_input_datetime
 from coordinator.cases.intake import ReportInput
 from coordinator.geojson import CollectionType, FeatureType, Geometry
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
+from coordinator.validation import MAX_PAGE, QueryModel, check_input_datetime
 
 Source = Literal["citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol"]
 Status = Literal["reported", "routed", "claimed", "in_progress", "resolved", "verified", "closed", "void"]

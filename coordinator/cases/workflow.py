@@ -24,7 +24,7 @@ from coordinator.cases.models import Case, CasePartner, CaseTransfer, Category
 from coordinator.cases.queries import get_case
 from coordinator.dialects import begin_write
 from coordinator.errors import Forbidden, NotFound, ValidationFailed
-from coordinator.policy import is_case_dispatcher
+from coordinator.permissions import is_case_dispatcher
 from coordinator.squads.models import Squad
 from coordinator.worktime import WorkCalendar
 

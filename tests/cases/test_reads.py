@@ -8,13 +8,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from coordinator.api import MAX_PAGE, MAX_ROW_ID
 from coordinator.auth.models import ContactAccessLog
 from coordinator.cases import intake, queries
 from coordinator.cases.models import Case
 from coordinator.cases.schemas import CaseFeatureCollection
 from coordinator.geolocation.services import LocatorCache
 from coordinator.squads.models import Squad
+from coordinator.validation import MAX_PAGE, MAX_ROW_ID
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from tests.cases.conftest import PostReport, zone_point
 from tests.factories import bearer, make_token, make_user
