@@ -282,8 +282,10 @@ def _to_squad(session: Session, transfer_id: int) -> int:
 
 
 def _decide(
-    session: Session, case: Case, transfer_id: int, user: User, state: str, now: datetime
+    session: Session, case: Case, transfer_id: int, user: User, *, action: str, state: str, now: datetime
 ) -> CaseTransfer:
+    """Move the pending transfer to `state` with a conditional UPDATE; 409 for `action` if another
+    decision got there first."""
     transfer = session.get(CaseTransfer, transfer_id)
     if transfer is None or transfer.case_id != case.id:
         raise NotFound(f"no transfer {transfer_id} on case {case.number}")
@@ -295,7 +297,7 @@ def _decide(
     )
     session.refresh(transfer)
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise lifecycle.conflict(case, f"{state[:-2]}_transfer", user, None)
+        raise lifecycle.conflict(case, action, user, None)
     return transfer
 
 
@@ -339,7 +341,7 @@ def accept_transfer(
             "escalated_to_unit_id": None,
         },
     )
-    transfer = _decide(session, case, transfer_id, user, "accepted", now)
+    transfer = _decide(session, case, transfer_id, user, action="accept_transfer", state="accepted", now=now)
     session.execute(
         delete(CasePartner).where(
             CasePartner.case_id == case.id, CasePartner.squad_id == transfer.to_squad_id
@@ -381,7 +383,7 @@ def decline_transfer(
     begin_write(session)
     _check_transfer_id(session, case, transfer_id)
     lifecycle.check(case, "decline_transfer", user, pending_transfer(session, case.id))
-    transfer = _decide(session, case, transfer_id, user, "declined", now)
+    transfer = _decide(session, case, transfer_id, user, action="decline_transfer", state="declined", now=now)
     transfer.decision_reason = reason[:500]
     add_event(
         session,
