@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import case as case_when
 from sqlalchemy.orm import Session, selectinload
 
 from coordinator.auth.models import User
@@ -103,7 +104,12 @@ def squads_by_id(session: Session, ids: set[int]) -> dict[int, Squad]:
 
 
 def inbox(session: Session, user: User, *, now: datetime, limit: int = 200) -> list[Case]:
-    """Open cases for the caller: claimable first, then overdue, then the rest (oldest first within)."""
+    """The caller's first `limit` open cases: claimable and overdue (or escalated) first, then
+    claimable, then overdue, then the rest; oldest first within each group.
+
+    Ranked and cut in the database, so a caller with more open cases than the limit still sees the ones
+    that need them most.
+    """
     stmt = select(Case).where(Case.status.in_(OPEN_STATUSES))
     if user.squad_id is not None:
         partner = select(CasePartner.case_id).where(CasePartner.squad_id == user.squad_id)
@@ -125,19 +131,21 @@ def inbox(session: Session, user: User, *, now: datetime, limit: int = 200) -> l
         stmt = stmt.where(
             or_(Case.queue_unit_id.in_(units), Case.escalated_to_unit_id.in_(units), district_cases)
         )
-    cases = session.scalars(stmt.options(selectinload(Case.partners)).limit(5000)).all()
-
-    def rank(case: Case) -> tuple[int, datetime]:
-        # Claimable first (escalated ones at the very top), then overdue, then the rest.
-        claimable = case.status == "routed" and case.claimed_by_id is None
-        overdue = is_overdue(case, now) or case.escalated_at is not None
-        return (0 if claimable and overdue else 1 if claimable else 2 if overdue else 3, case.created_at)
-
-    return sorted(cases, key=rank)[:limit]
+    claimable = and_(Case.status == "routed", Case.claimed_by_id.is_(None))
+    # `is_overdue` in SQL (the statuses are open already), or escalated by the SLA sweep.
+    overdue = or_(
+        and_(Case.claimed_by_id.is_(None), Case.claim_by < now),
+        Case.resolve_by < now,
+        Case.escalated_at.isnot(None),
+    )
+    rank = case_when((and_(claimable, overdue), 0), (claimable, 1), (overdue, 2), else_=3)
+    stmt = stmt.order_by(rank, Case.created_at, Case.id).limit(limit)
+    return list(session.scalars(stmt.options(selectinload(Case.partners))).all())
 
 
 def is_overdue(case: Case, now: datetime) -> bool:
-    """Past the claim deadline while unclaimed, or past the resolve deadline while unresolved."""
+    """Past the claim deadline while unclaimed, or past the resolve deadline while unresolved (`inbox`
+    ranks by the same rule in SQL)."""
     if case.status not in OPEN_STATUSES:
         return False
     if case.claimed_by_id is None and case.claim_by is not None and now > case.claim_by:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from coordinator.auth.models import ContactAccessLog
@@ -17,7 +17,7 @@ from coordinator.squads.models import Squad
 from coordinator.validation import MAX_PAGE, MAX_ROW_ID
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from tests.cases.conftest import PostReport, zone_point
-from tests.factories import bearer, make_token, make_user
+from tests.factories import bearer, make_case, make_squad, make_token, make_user
 
 FENGXIAN, JINSHAN = "310120", "310116"
 
@@ -210,6 +210,52 @@ def test_inbox_puts_claimable_first_then_overdue(
     )
     deadline = next(c for c in inbox if c["id"] == fresh.case.id)["claim_by"]
     assert deadline.endswith("+08:00")
+
+
+def test_the_inbox_ranks_and_cuts_in_the_database(session: Session) -> None:
+    """More open cases than the inbox used to fetch (5,000), the ones that need the squad most added
+    last: they still come first, in rank order, then the oldest of the rest."""
+    now = datetime.now(SHANGHAI)
+    lead = make_squad(session)
+    member = make_user(session, "squad_member", squad=lead)
+    start = now - timedelta(days=20)
+    # Claimed, deadlines ahead: the bulk of a busy squad's caseload (rank 3).
+    session.execute(
+        insert(Case),
+        [
+            {
+                "number": f"T-INBOX-{i:05d}",
+                "status": "claimed",
+                "category_code": "01-11",
+                "lon": 121.47,
+                "lat": 30.85,
+                "geom": "SRID=4326;POINT(121.47 30.85)",
+                "district_code": lead.district_code,
+                "outcome": "member",
+                "routing": {"rule": "test"},
+                "lead_squad_id": lead.id,
+                "claimed_by_id": member.id,
+                "claim_by": now + timedelta(days=1),
+                "resolve_by": now + timedelta(days=3),
+                "created_at": start + timedelta(seconds=i),
+                "updated_at": start,
+                "last_report_at": start,
+            }
+            for i in range(5_000)
+        ],
+    )
+    later = now - timedelta(hours=5)
+    # Claimable, in time (rank 1); claimable and past its claim deadline (rank 0); claimed and past its
+    # resolve deadline (overdue, rank 2).
+    routine = make_case(session, lead=lead, now=later, claim_by=now + timedelta(hours=1))
+    late = make_case(session, lead=lead, now=later, claim_by=now - timedelta(hours=1))
+    stuck = make_case(session, lead=lead, now=later, resolve_by=now - timedelta(hours=2), status="claimed")
+    stuck.claimed_by_id = member.id
+    session.flush()
+
+    shown = queries.inbox(session, member, now=now, limit=5)
+    assert [c.id for c in shown[:3]] == [late.id, routine.id, stuck.id]
+    assert [c.number for c in shown[3:]] == ["T-INBOX-00000", "T-INBOX-00001"]
 
 
 def test_partner_squad_sees_the_joint_case_in_its_inbox(
