@@ -244,9 +244,10 @@ class Actor(Protocol):
 class Caller:
     """Who is acting, as far as most requests need to know: a user's id, name and role.
 
-    Authentication hands this out instead of an ORM `User` (loading the user, the token and the squad
-    as ORM objects cost more than a whole report's dedup lookup); a view that needs the full user asks
-    for it (`coordinator.policy.current_user`) and loads it then.
+    Authentication hands this out instead of an ORM `User`: most requests (every report) only need to
+    know who is calling, and loading the user, the token and the squad as ORM objects on each of them
+    would be wasted work. A view that needs the full user asks for it (`coordinator.policy.current_user`)
+    and loads it then.
     """
 
     id: int
