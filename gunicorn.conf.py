@@ -1,12 +1,11 @@
 """Gunicorn settings read by every `gunicorn wsgi:app` started in this directory (`make run`, the
 benchmarks). Command-line flags (--bind, --workers) still apply on top.
 
-Each worker warms up before it takes its first request: it builds the boundary locator (1-3 s; otherwise
-the first report or geolocation request a worker serves waits for it) and then moves everything alive
-at that point — the app, SQLAlchemy's metadata, the locator's grids — into the garbage collector's
+Each worker warms up before it takes its first request: it builds the boundary locator (otherwise the
+first report or geolocation request a worker serves waits for it) and then moves everything alive at
+that point — the app, SQLAlchemy's metadata, the locator's grids — into the garbage collector's
 permanent generation (`gc.freeze`). Those objects live as long as the worker; without the freeze every
-full collection walks them again (measured: ~180 ms per full collection with the locator loaded,
-~5-10 % of a report's CPU time overall; see docs/performance.md).
+full collection walks the locator's hundreds of thousands of objects again.
 """
 
 from __future__ import annotations

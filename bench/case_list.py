@@ -1,5 +1,5 @@
 """Case list by map box: `GET /api/v1/cases?bbox=…`'s query with a million cases as the service runs it
-(on PostgreSQL through the GiST index, `coordinator.cases.services.bbox_conditions`) and, as the baseline
+(on PostgreSQL through the GiST index, `coordinator.cases.queries.bbox_conditions`) and, as the baseline
 in the same run, as the plain `lon`/`lat` range test it was before (still SQLite's: there both are the
 same query).
 
@@ -8,7 +8,7 @@ same query).
 URL names a database that already holds the 1e6 synthetic cases (`bench/intake.py` loads them into a
 PostgreSQL database; `--sqlite FILE` there keeps the SpatiaLite one). Nothing is written. For each box
 size — about 1 km, about 10 km (a stretch of border), the whole member area — it times
-`coordinator.cases.services.list_cases` (count + first page of 50, newest first) over `--boxes` random
+`coordinator.cases.queries.list_cases` (count + first page of 50, newest first) over `--boxes` random
 boxes, with and without a status filter, and the baseline query; medians, and the ratio baseline/service.
 Then the plan of the count for one 10 km box.
 """
@@ -42,7 +42,7 @@ def main() -> None:
     from sqlalchemy import func, select, text
     from sqlalchemy.orm import sessionmaker
 
-    from coordinator.cases import services
+    from coordinator.cases import queries
     from coordinator.cases.models import Case
     from coordinator.db import make_engine
 
@@ -62,8 +62,8 @@ def main() -> None:
 
     def with_index(box: tuple[float, float, float, float], status: list[str]) -> int:
         with factory() as session:
-            flt = services.CaseFilter(bbox=box, status=status)
-            return services.list_cases(session, flt, page=1, per_page=50)[1]
+            flt = queries.CaseFilter(bbox=box, status=status)
+            return queries.list_cases(session, flt, page=1, per_page=50)[1]
 
     def baseline(box: tuple[float, float, float, float], status: list[str]) -> int:
         # The filter before the spatial index: lon/lat ranges only (same count + first page).
@@ -108,9 +108,7 @@ def main() -> None:
     x, y = (x0 + x1) / 2, (y0 + y1) / 2
     with factory() as session:
         stmt = select(func.count()).select_from(
-            select(Case)
-            .where(*services.bbox_conditions(engine.dialect.name, (x, y, x + 0.1, y + 0.1)))
-            .subquery()
+            select(Case).where(*queries.bbox_conditions(session, (x, y, x + 0.1, y + 0.1))).subquery()
         )
         sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
         explain = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "

@@ -13,12 +13,11 @@ territory) and gets a reporter user, the reports the run posts, and 1e6 syntheti
    Idempotency-Key per request). Prints req/s, p50/p99, the ratio (target >= 0.20) and p99 <= 25 ms,
    and the CPU time per request of the gunicorn processes and of the local PostgreSQL's processes
    (where the time goes; the host's other load is not in it).
-2. Dedup: times `coordinator.cases.services.find_duplicate` (median, p99 over --lookups random points)
+2. Dedup: times `coordinator.cases.dedup.nearest_open_case` (median, p99 over --lookups random points)
    with the 1e6 cases in the table (target < 5 ms) and prints the query's plan — EXPLAIN ANALYZE on
    PostgreSQL, EXPLAIN QUERY PLAN on a SpatiaLite file holding the same kind of 1e6 rows (a temporary
    file unless --sqlite is given). On PostgreSQL it also times whole intakes against that table
-   (`submit_report` in autocommit as the API runs it: the `intake_report` call, whose dedup lookup
-   uses the same index); those reports stay, marked synthetic.
+   (`submit_report` and its commit, as the API runs it); those reports stay, marked synthetic.
 Needs `wrk` (Debian: apt-get install wrk; `scripts/install-system-deps.sh --bench`).
 """
 
@@ -294,12 +293,12 @@ def fill_cases(url: str, n: int) -> None:
 
 
 def dedup_bench(url: str, lookups: int) -> tuple[float, float]:
-    """Time find_duplicate at random points; print the plan of the query it sends."""
+    """Time nearest_open_case at random points; print the plan of the query it sends."""
     from sqlalchemy import event, select, text
     from sqlalchemy.orm import Session
 
+    from coordinator.cases.dedup import nearest_open_case
     from coordinator.cases.models import Category
-    from coordinator.cases.services import find_duplicate
     from coordinator.db import make_engine
 
     engine = make_engine(url)
@@ -317,17 +316,19 @@ def dedup_bench(url: str, lookups: int) -> tuple[float, float]:
     with Session(engine) as session:
         categories = list(session.scalars(select(Category).where(Category.code.in_(CATEGORIES))))
         for _ in range(50):  # warm the cache
-            find_duplicate(session, rng.choice(categories), rng.uniform(x0, x1), rng.uniform(y0, y1), now=now)
+            nearest_open_case(
+                session, rng.choice(categories), rng.uniform(x0, x1), rng.uniform(y0, y1), now=now
+            )
         hits = 0
         for _ in range(lookups):
             category, lon, lat = rng.choice(categories), rng.uniform(x0, x1), rng.uniform(y0, y1)
             started = time.perf_counter()
-            case, _d = find_duplicate(session, category, lon, lat, now=now)
+            case, _d = nearest_open_case(session, category, lon, lat, now=now)
             timings.append((time.perf_counter() - started) * 1000)
             hits += case is not None
             session.expunge_all()
         event.listen(engine, "after_cursor_execute", capture)
-        find_duplicate(session, categories[0], 121.35, 30.85, now=now)
+        nearest_open_case(session, categories[0], 121.35, 30.85, now=now)
         event.remove(engine, "after_cursor_execute", capture)
         statement, params = captured[-1]
         explain = "EXPLAIN (ANALYZE, BUFFERS) " if backend == "postgresql" else "EXPLAIN QUERY PLAN "
@@ -339,7 +340,7 @@ def dedup_bench(url: str, lookups: int) -> tuple[float, float]:
     median, p99 = statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
     label = "PostgreSQL/PostGIS" if backend == "postgresql" else "SQLite/SpatiaLite"
     print(
-        f"dedup on {label}: {total:,} cases; find_duplicate over {lookups} random points: "
+        f"dedup on {label}: {total:,} cases; nearest_open_case over {lookups} random points: "
         f"median {median:.3f} ms, p99 {p99:.3f} ms, {hits} hits  (target < 5 ms) "
         f"{'ok' if p99 < 5 else 'ABOVE TARGET'}"
     )
@@ -350,12 +351,12 @@ def dedup_bench(url: str, lookups: int) -> tuple[float, float]:
 
 
 def intake_call_bench(url: str, calls: int) -> tuple[float, float]:
-    """Time whole intakes at random member points with the 1e6 cases in the table: `submit_report`
-    as the API runs it on PostgreSQL (autocommit: the `intake_report` call is the transaction, with its
-    locks, lookups and writes). The reports stay (marked synthetic), like those the HTTP rounds post."""
+    """Time whole intakes at random member points with the 1e6 cases in the table: `submit_report` and
+    its commit, one transaction per report as the API runs it (locks, lookups and writes). The reports
+    stay (marked synthetic), like those the HTTP rounds post."""
     from sqlalchemy.orm import Session, sessionmaker
 
-    from coordinator.cases import services
+    from coordinator.cases import intake
     from coordinator.db import make_engine
     from coordinator.geolocation.services import LocatorCache
     from coordinator.refcache import INFO_KEY, ReferenceCache
@@ -368,17 +369,17 @@ def intake_call_bench(url: str, calls: int) -> tuple[float, float]:
     calendar = WorkCalendar()
     timings: list[float] = []
     merged = 0
-    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
     # The app's sessions share a cache of the reference tables (categories, rules, squads): so here.
-    with Session(autocommit, info={INFO_KEY: ReferenceCache()}) as session:
+    with Session(engine, info={INFO_KEY: ReferenceCache()}) as session:
         for i, (lon, lat) in enumerate(points):
             external_id = f"bench-{secrets.token_hex(6)}"
             category = rng.choice(CATEGORIES)
-            data = services.ReportInput(
+            data = intake.ReportInput(
                 category, lon, lat, source="hotline_12345", external_id=external_id, synthetic=True
             )
             started = time.perf_counter()
-            result = services.submit_report(session, locator, data, submitter=None, calendar=calendar)
+            result = intake.submit_report(session, locator, data, submitter=None, calendar=calendar)
+            session.commit()
             elapsed = (time.perf_counter() - started) * 1000
             session.expunge_all()
             if i >= 50:  # the first 50 warm the caches
@@ -388,7 +389,7 @@ def intake_call_bench(url: str, calls: int) -> tuple[float, float]:
     timings.sort()
     median, p99 = statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
     print(
-        f"whole intake (submit_report, autocommit as in the API) at {calls} random member points with "
+        f"whole intake (submit_report + commit, as in the API) at {calls} random member points with "
         f"the same table: median {median:.3f} ms, p99 {p99:.3f} ms, {merged} merged"
     )
     return median, p99

@@ -5,8 +5,8 @@
 DATABASE_URL must name a migrated, seeded, disposable database (`flask --app wsgi db upgrade` and
 `flask --app wsgi seed demo --reports 0`); a reporter user and token are added, and the reports stay.
 One client, no concurrency: this is the per-request cost, not throughput (bench/intake.py measures that).
-Prints statements per report (every cursor execution, DirectStatements included; commits are not
-statements), wall time per report and the CPU time of this process and of the local PostgreSQL.
+Prints statements per report (every cursor execution; commits are not statements), wall time per
+report and the CPU time of this process and of the local PostgreSQL.
 """
 
 from __future__ import annotations

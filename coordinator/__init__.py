@@ -42,7 +42,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep GeoJSON "type" first
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese names stay readable
-    app.extensions["coordinator.settings"] = settings
+    from coordinator.settings import init_settings
+
+    init_settings(app, settings)
 
     from coordinator.errors import register_error_handlers
     from coordinator.extensions import init_db
@@ -80,9 +82,3 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
 
     register_cli(app)
     return app
-
-
-def get_settings(app: Flask) -> Settings:
-    """The settings the app was built with."""
-    settings: Settings = app.extensions["coordinator.settings"]
-    return settings

@@ -1,4 +1,6 @@
-"""Declare API operations once: the same pydantic models validate requests and generate OpenAPI 3.
+"""Declare API operations once: `endpoint` parses and validates a request with the route's pydantic
+models, calls the view, commits the request's session and renders the answer; coordinator.openapi
+builds the OpenAPI 3 document from the same declarations (`Operation`).
 
 Why not spectree / flask-openapi3 / apiflask: they bring their own error bodies and CDN-hosted docs
 pages; we need exactly one error shape and a docs page that works offline (a district intranet), and
@@ -7,24 +9,22 @@ the glue below is small: parse query/body with pydantic, call the view, commit o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from flask import Response, jsonify, request
+from pydantic import BaseModel, Field, ValidationError
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
 
 from coordinator.errors import BadRequest, ValidationFailed
 from coordinator.extensions import commit_request_session
+from coordinator.validation import MAX_ROW_ID, NUL_MESSAGE, nul_fields
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
-REF_TEMPLATE = "#/components/schemas/{model}"
 
 ViewFunc = Callable[..., Any]
 
@@ -41,33 +41,6 @@ class ErrorBody(BaseModel):
     """Every 4xx/5xx answer of the service has this shape."""
 
     error: ErrorDetail
-
-
-class QueryModel(BaseModel):
-    """Base for query-string models: unknown parameters are an error (typos must not pass silently)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-# Row ids are INTEGER columns (32 bits on PostgreSQL): a larger number cannot name a row, and binding it
-# would overflow the driver (SQLite raises OverflowError beyond 64 bits) instead of answering 404.
-MAX_ROW_ID = 2**31 - 1
-# Page numbers stay small enough that the row offset, (page - 1) * page size, is a 64-bit integer.
-MAX_PAGE = 1_000_000_000
-
-
-# Datetimes a request may carry: wide enough for any filter, narrow enough that converting to UTC or
-# adding the Open311 90-day span never leaves Python's datetime range (years 1 … 9999), and that a
-# stored time never shows in Asia/Shanghai's pre-1901 local mean time (+08:05:43, not RFC 3339).
-EARLIEST_INPUT = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST_INPUT = datetime(9000, 1, 1, tzinfo=UTC)
-
-
-def check_input_datetime(value: datetime | None) -> datetime | None:
-    """For an aware datetime's field validator: ValueError (a 4xx) outside EARLIEST_INPUT … LATEST_INPUT."""
-    if value is not None and not EARLIEST_INPUT <= value < LATEST_INPUT:
-        raise ValueError("must be between 1970-01-01 and 9000-01-01")
-    return value
 
 
 class RowIdConverter(IntegerConverter):
@@ -109,29 +82,6 @@ class Operation:
     validation_status: int = 422
     # Other media types the success answer can take (e.g. GeoJSON with `format=geojson`), each its model.
     alternatives: dict[str, type[BaseModel]] = field(default_factory=dict)
-
-
-NUL = "\x00"
-NUL_MESSAGE = "must not contain the NUL character (U+0000)"
-
-
-def nul_fields(value: Any, path: str = "") -> list[str]:
-    """The dotted paths of the strings (values or keys) in parsed input that hold U+0000.
-
-    PostgreSQL's text cannot store NUL (psycopg refuses the value, a 500 if it reaches a query), so
-    input is checked once at the edge and answered 4xx on every backend alike.
-    """
-    if isinstance(value, str):
-        return [path or "(input)"] if NUL in value else []
-    found: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            found += [where] if NUL in str(key) else nul_fields(item, where)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += nul_fields(item, f"{path}.{index}" if path else str(index))
-    return found
 
 
 def _reject_nul(raw: Any, what: str) -> None:
@@ -266,144 +216,3 @@ def endpoint(
         return view
 
     return decorate
-
-
-_PATH_PARAM = re.compile(r"<(?:(?P<conv>[^:<>]+):)?(?P<name>[^<>]+)>")
-_CONVERTER_SCHEMA = {
-    "int": {"type": "integer"},
-    "id": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
-    "float": {"type": "number"},
-}
-
-
-def _schema_of(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=REF_TEMPLATE)
-    for name, definition in schema.pop("$defs", {}).items():
-        components[name] = definition
-    components[model.__name__] = schema
-    return {"$ref": REF_TEMPLATE.format(model=model.__name__)}
-
-
-def _query_parameters(model: type[BaseModel], components: dict[str, Any]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema(ref_template=REF_TEMPLATE)
-    for name, definition in schema.pop("$defs", {}).items():
-        components[name] = definition
-    required = set(schema.get("required", []))
-    params = []
-    for name, prop in schema.get("properties", {}).items():
-        param: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
-        if "description" in prop:
-            param["description"] = prop["description"]
-        param["schema"] = {k: v for k, v in prop.items() if k not in {"description", "title"}}
-        params.append(param)
-    return params
-
-
-_STATUS_TEXT = {
-    400: "Malformed request",
-    401: "Authentication required",
-    403: "Not allowed for this caller",
-    404: "Not found",
-    409: "Conflict with the current state",
-    422: "Validation failed",
-    429: "Too many attempts; wait Retry-After seconds",
-    503: "Database unavailable",
-}
-
-
-SECURITY_SCHEMES = {
-    "bearerAuth": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "An API token (`jj_…`) from `flask users create` / `flask users token`.",
-    },
-    "sessionCookie": {
-        "type": "apiKey",
-        "in": "cookie",
-        "name": "jiaojie_session",
-        "description": "Browser session from POST /api/v1/auth/login; unsafe methods also need the "
-        "`X-CSRF-Token` header.",
-    },
-}
-
-
-def build_openapi(
-    app: Flask,
-    *,
-    title: str,
-    version: str,
-    description: str,
-    protected: Callable[[str], bool] = lambda endpoint: False,
-) -> dict[str, Any]:
-    """Generate the OpenAPI 3.1 document from the routes declared with `endpoint`.
-
-    `protected(endpoint_name)` says which operations need credentials: they get the security
-    requirement and the 401/403 answers.
-    """
-    components: dict[str, Any] = {}
-    error_ref = _schema_of(ErrorBody, components)
-    paths: dict[str, dict[str, Any]] = {}
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        view = app.view_functions.get(rule.endpoint)
-        op: Operation | None = getattr(view, "__api_operation__", None)
-        if op is None:
-            continue
-        path = _PATH_PARAM.sub(lambda m: "{" + m.group("name") + "}", rule.rule)
-        parameters = [
-            {
-                "name": m.group("name"),
-                "in": "path",
-                "required": True,
-                "schema": _CONVERTER_SCHEMA.get(m.group("conv") or "", {"type": "string"}),
-            }
-            for m in _PATH_PARAM.finditer(rule.rule)
-        ]
-        if op.query is not None:
-            parameters += _query_parameters(op.query, components)
-        success: dict[str, Any] = {"description": op.summary}
-        if op.response is not None:
-            success["content"] = {op.media_type: {"schema": _schema_of(op.response, components)}}
-            for media_type, model in op.alternatives.items():
-                success["content"][media_type] = {"schema": _schema_of(model, components)}
-        responses: dict[str, Any] = {str(op.status): success}
-        secured = protected(rule.endpoint)
-        errors = {*op.errors, 401, 403} if secured else set(op.errors)
-        if op.query or op.body or op.form:
-            errors.add(op.validation_status)
-        if op.body or op.form:
-            errors.add(400)  # not JSON / not a form at all (parse_body, parse_form)
-        op_error_ref = error_ref if op.error_model is None else _schema_of(op.error_model, components)
-        for status in sorted(errors):
-            responses[str(status)] = {
-                "description": _STATUS_TEXT.get(status, "Error"),
-                "content": {JSON: {"schema": op_error_ref}},
-            }
-        operation: dict[str, Any] = {
-            "operationId": rule.endpoint.replace(".", "_"),
-            "summary": op.summary,
-            "tags": list(op.tags),
-            "parameters": parameters,
-            "responses": responses,
-        }
-        if secured:
-            operation["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
-        if op.description:
-            operation["description"] = op.description
-        if op.body is not None:
-            operation["requestBody"] = {
-                "required": True,
-                "content": {JSON: {"schema": _schema_of(op.body, components)}},
-            }
-        if op.form is not None:
-            operation["requestBody"] = {
-                "required": True,
-                "content": {FORM: {"schema": _schema_of(op.form, components)}},
-            }
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = operation
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": version, "description": description},
-        "paths": paths,
-        "components": {"schemas": dict(sorted(components.items())), "securitySchemes": SECURITY_SCHEMES},
-    }

@@ -54,14 +54,13 @@ def db_check() -> None:
 @seed_cli.command("reference")
 def seed_reference() -> None:
     """Reference data: Shanghai districts, dispatch desks, report categories, routing rules (idempotent)."""
-    from flask import current_app
 
-    from coordinator import get_settings
     from coordinator.db import session_scope
     from coordinator.demo import seed_reference as run
     from coordinator.extensions import get_sessionmaker
+    from coordinator.settings import get_settings
 
-    settings = get_settings(current_app)
+    settings = get_settings()
     with session_scope(get_sessionmaker()) as session:
         lines = run(session, snap_m=settings.border_snap_m, zone_width_m=settings.border_zone_width_m)
     for line in lines:
@@ -78,17 +77,15 @@ def seed_demo(reports: int) -> None:
     """
     import sys
 
-    from flask import current_app
-
-    from coordinator import get_settings
     from coordinator.cases.demo_caseload import has_demo_caseload, seed_demo_caseload
     from coordinator.db import session_scope
     from coordinator.demo import seed_demo as run
     from coordinator.extensions import get_sessionmaker
     from coordinator.geolocation.services import load_locator_input, locator_key
+    from coordinator.settings import get_settings
     from geo.locator import Locator
 
-    settings = get_settings(current_app)
+    settings = get_settings()
     with session_scope(get_sessionmaker()) as session:
         report = run(
             session,

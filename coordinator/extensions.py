@@ -1,11 +1,8 @@
 """Flask glue for the database: one engine per app, one session per request.
 
 Views never commit. The API decorator (`coordinator.api`) commits the request's session in one place
-after the view returned without error; everything else rolls back when the request ends.
-
-One exception, on PostgreSQL only: a view marked `@single_statement` (report intake) writes with one
-atomic statement — a database function call — so its request runs in autocommit mode: no BEGIN and
-COMMIT round trips around it (docs/performance.md).
+after the view returned without error; everything else rolls back when the request ends. Requests
+that may write start their transaction as a writer (`dialects.begin_write`).
 """
 
 from __future__ import annotations
@@ -18,11 +15,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from coordinator.db import begin_write, make_engine
+from coordinator.db import make_engine
+from coordinator.dialects import begin_write
 from coordinator.refcache import INFO_KEY, ReferenceCache
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-SINGLE_STATEMENT_ATTR = "single_statement_writes"
 WRITES_ON_READ_ATTR = "writes_on_read"
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
@@ -58,25 +55,11 @@ def db_session() -> Session:
     session: Session | None = g.get("db_session")
     if session is None:
         session = get_sessionmaker()()
-        if request.method not in SAFE_METHODS:
-            if _autocommits(session):
-                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            else:
-                begin_write(session)  # requests that may write take SQLite's write lock up front
-        elif getattr(_view(), WRITES_ON_READ_ATTR, False):
+        # Requests that may write take SQLite's write lock up front.
+        if request.method not in SAFE_METHODS or getattr(_view(), WRITES_ON_READ_ATTR, False):
             begin_write(session)
         g.db_session = session
     return session
-
-
-def single_statement(view: ViewT) -> ViewT:
-    """Mark a view whose every write is one atomic statement: on PostgreSQL its request autocommits.
-
-    Only for such views: each statement of the request commits by itself (a token's `last_used_at`
-    stamp, then the one write), so there is nothing for a transaction to hold together.
-    """
-    setattr(view, SINGLE_STATEMENT_ATTR, True)
-    return view
 
 
 def writes_on_read(view: ViewT) -> ViewT:
@@ -93,17 +76,6 @@ def writes_on_read(view: ViewT) -> ViewT:
 
 def _view() -> Callable[..., Any] | None:
     return current_app.view_functions.get(request.endpoint or "")
-
-
-def _autocommits(session: Session) -> bool:
-    view = _view()
-    bind = session.get_bind()
-    # A session bound to a connection (tests' rolled-back transaction) keeps that transaction.
-    return (
-        getattr(view, SINGLE_STATEMENT_ATTR, False)
-        and isinstance(bind, Engine)
-        and bind.dialect.name == "postgresql"
-    )
 
 
 def commit_request_session() -> None:

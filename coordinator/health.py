@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from coordinator import __version__
 from coordinator.api import endpoint
 from coordinator.boundaries.services import current_generation
+from coordinator.dialects import backend_name
 from coordinator.errors import ServiceUnavailable
 from coordinator.extensions import db_session
 
@@ -64,6 +65,6 @@ def healthz() -> dict[str, Any]:
     return {
         "status": "ok",
         "version": __version__,
-        "database": session.get_bind().dialect.name,
+        "database": backend_name(session),
         "boundary_generation": generation.id if generation else None,
     }

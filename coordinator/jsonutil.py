@@ -1,7 +1,7 @@
 """Flask JSON provider backed by orjson.
 
-Every API answer is JSON, and the geolocation endpoint's answer is on a hot path: orjson serialises
-it ~10× faster than the standard library. Datetimes/dates come out as ISO 8601 (with offset when
+Every API answer is JSON, and the geolocation endpoint's answer is on a hot path: orjson (C) serialises
+it several times faster than the standard library. Datetimes/dates come out as ISO 8601 (with offset when
 aware), Chinese text stays readable (UTF-8, no \\u escapes), keys keep their order (GeoJSON `type`
 first), and non-string dict keys or other types fall back to `str` like Flask's default provider.
 """

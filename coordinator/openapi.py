@@ -1,17 +1,24 @@
-"""The OpenAPI 3 document (generated from the route schemas) and an offline docs page."""
+"""The OpenAPI 3.1 document, built from the routes declared with `coordinator.api.endpoint` (their
+pydantic models, status codes and the policy's public/protected split), and an offline docs page.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Flask, Response, current_app
 from flask.typing import ResponseReturnValue
+from pydantic import BaseModel
 
 from coordinator import __version__, policy
-from coordinator.api import build_openapi
+from coordinator.api import FORM, JSON, ErrorBody, Operation
+from coordinator.validation import MAX_ROW_ID
 
 bp = Blueprint("openapi", __name__)
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 DESCRIPTION = (
     "交界协同 — joint enforcement in the border zones (交界地带) of 奉贤, 金山, 松江 and 浦东. "
@@ -19,6 +26,154 @@ DESCRIPTION = (
     '`{"error": {"code", "message", "details"}}`. Send `Authorization: Bearer <token>` to every operation '
     "marked with a lock (401 without valid credentials, 403 when the role may not)."
 )
+
+
+_PATH_PARAM = re.compile(r"<(?:(?P<conv>[^:<>]+):)?(?P<name>[^<>]+)>")
+_CONVERTER_SCHEMA = {
+    "int": {"type": "integer"},
+    "id": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
+    "float": {"type": "number"},
+}
+
+
+def _add_component(components: dict[str, Any], name: str, definition: dict[str, Any]) -> None:
+    # Components are named after their models: two different models of one name would silently
+    # document one of them twice.
+    if components.setdefault(name, definition) != definition:
+        raise ValueError(f"two different schemas are both named {name!r}: rename one of the models")
+
+
+def _schema_of(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+    for name, definition in schema.pop("$defs", {}).items():
+        _add_component(components, name, definition)
+    _add_component(components, model.__name__, schema)
+    return {"$ref": REF_TEMPLATE.format(model=model.__name__)}
+
+
+def _query_parameters(model: type[BaseModel], components: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+    for name, definition in schema.pop("$defs", {}).items():
+        _add_component(components, name, definition)
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        param: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
+        if "description" in prop:
+            param["description"] = prop["description"]
+        param["schema"] = {k: v for k, v in prop.items() if k not in {"description", "title"}}
+        params.append(param)
+    return params
+
+
+_STATUS_TEXT = {
+    400: "Malformed request",
+    401: "Authentication required",
+    403: "Not allowed for this caller",
+    404: "Not found",
+    409: "Conflict with the current state",
+    422: "Validation failed",
+    429: "Too many attempts; wait Retry-After seconds",
+    503: "Database unavailable",
+}
+
+
+SECURITY_SCHEMES = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token (`jj_…`) from `flask users create` / `flask users token`.",
+    },
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "jiaojie_session",
+        "description": "Browser session from POST /api/v1/auth/login; unsafe methods also need the "
+        "`X-CSRF-Token` header.",
+    },
+}
+
+
+def build_openapi(
+    app: Flask,
+    *,
+    title: str,
+    version: str,
+    description: str,
+    protected: Callable[[str], bool] = lambda endpoint: False,
+) -> dict[str, Any]:
+    """Generate the OpenAPI 3.1 document from the routes declared with `endpoint`.
+
+    `protected(endpoint_name)` says which operations need credentials: they get the security
+    requirement and the 401/403 answers.
+    """
+    components: dict[str, Any] = {}
+    error_ref = _schema_of(ErrorBody, components)
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        view = app.view_functions.get(rule.endpoint)
+        op: Operation | None = getattr(view, "__api_operation__", None)
+        if op is None:
+            continue
+        path = _PATH_PARAM.sub(lambda m: "{" + m.group("name") + "}", rule.rule)
+        parameters = [
+            {
+                "name": m.group("name"),
+                "in": "path",
+                "required": True,
+                "schema": _CONVERTER_SCHEMA.get(m.group("conv") or "", {"type": "string"}),
+            }
+            for m in _PATH_PARAM.finditer(rule.rule)
+        ]
+        if op.query is not None:
+            parameters += _query_parameters(op.query, components)
+        success: dict[str, Any] = {"description": op.summary}
+        if op.response is not None:
+            success["content"] = {op.media_type: {"schema": _schema_of(op.response, components)}}
+            for media_type, model in op.alternatives.items():
+                success["content"][media_type] = {"schema": _schema_of(model, components)}
+        responses: dict[str, Any] = {str(op.status): success}
+        secured = protected(rule.endpoint)
+        errors = {*op.errors, 401, 403} if secured else set(op.errors)
+        if op.query or op.body or op.form:
+            errors.add(op.validation_status)
+        if op.body or op.form:
+            errors.add(400)  # not JSON / not a form at all (parse_body, parse_form)
+        op_error_ref = error_ref if op.error_model is None else _schema_of(op.error_model, components)
+        for status in sorted(errors):
+            responses[str(status)] = {
+                "description": _STATUS_TEXT.get(status, "Error"),
+                "content": {JSON: {"schema": op_error_ref}},
+            }
+        operation: dict[str, Any] = {
+            "operationId": rule.endpoint.replace(".", "_"),
+            "summary": op.summary,
+            "tags": list(op.tags),
+            "parameters": parameters,
+            "responses": responses,
+        }
+        if secured:
+            operation["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
+        if op.description:
+            operation["description"] = op.description
+        if op.body is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {JSON: {"schema": _schema_of(op.body, components)}},
+            }
+        if op.form is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {FORM: {"schema": _schema_of(op.form, components)}},
+            }
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version, "description": description},
+        "paths": paths,
+        "components": {"schemas": dict(sorted(components.items())), "securitySchemes": SECURITY_SCHEMES},
+    }
 
 
 def openapi_document() -> dict[str, Any]:

@@ -1,10 +1,11 @@
-"""Who may do what: every permission rule of the service lives in this module.
+"""Access at the web edge: who is calling, and which roles may use which endpoint.
 
 - `RULES` maps each Flask endpoint to a `Rule` (public, or the roles allowed). One `before_request`
   hook (`enforce`) applies it to every request. It fails closed: an endpoint without a rule answers
   403 (and the route × role table test in tests/test_policy.py fails the build first).
-- Object-level decisions that depend on the data (which squads a dispatcher may manage, who sees a
-  reporter's phone number) are functions here too, called by views and services.
+- Decisions that depend on the data (which squads a dispatcher may manage, who sees a reporter's phone
+  number, who may act on a case) are plain functions in coordinator.permissions, which services call
+  without Flask.
 
 Credentials: `Authorization: Bearer <token>` (API clients; no CSRF check), or the browser session set
 by `POST /api/v1/auth/login`, whose unsafe requests (POST/PUT/PATCH/DELETE) must carry the session's
@@ -22,17 +23,14 @@ from typing import Literal
 from flask import Flask, g, request, session
 from sqlalchemy.orm import Session
 
-from coordinator.auth.models import ROLES, SQUAD_ROLES, ApiToken, User
+from coordinator.auth.models import ROLES, ApiToken, User
 from coordinator.auth.services import Caller
-from coordinator.cases.models import Case, CaseTransfer
 from coordinator.errors import Forbidden, Unauthorized
 from coordinator.extensions import db_session
-from coordinator.squads.models import Squad
 
 log = logging.getLogger(__name__)
 
 Role = Literal["squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter"]
-Visibility = Literal["full", "masked", "absent"]
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_USER = "uid"
@@ -102,7 +100,7 @@ RULES: dict[str, Rule] = {
     "cases.get_case": STAFF,
     "cases.inbox": allow("squad_leader", "squad_member", "dispatcher", "admin"),
     # case lifecycle: the role gate; which case a caller may act on is decided per case by the
-    # predicates at the end of this module (coordinator/cases/lifecycle.py applies them)
+    # predicates of coordinator/permissions.py (coordinator/cases/lifecycle.py applies them)
     "cases.claim_case": allow("squad_leader", "squad_member"),
     "cases.start_case": allow("squad_leader", "squad_member"),
     "cases.resolve_case": allow("squad_leader", "squad_member", "dispatcher", "admin"),
@@ -291,80 +289,3 @@ def current_user() -> User:
 def current_caller() -> Caller:
     """Who calls a protected endpoint (id, username, role) without loading the user row."""
     return current_principal().caller
-
-
-# ------------------------------------------------------------------------------- object-level rules
-
-
-def can_manage_squad(user: User, squad: Squad) -> bool:
-    """Admins manage every squad; a dispatcher those of their district (alliance dispatchers: all)."""
-    if user.role == "admin":
-        return True
-    return user.role == "dispatcher" and user.district_code in (None, squad.district_code)
-
-
-def require_manage_squad(user: User, squad: Squad) -> None:
-    """403 unless `user` may change `squad`."""
-    if not can_manage_squad(user, squad):
-        raise Forbidden(
-            f"squad {squad.code} belongs to district {squad.district_code}; "
-            f"only its dispatcher or an admin may change it",
-            details={"squad": squad.code, "district": squad.district_code},
-        )
-
-
-def contact_visibility(role: str, *, export: bool = False) -> Visibility:
-    """How much of a reporter's contact data (name, phone) a role sees.
-
-    Dispatchers and admins see it in full (and every such read is audited); squads see it masked
-    (138****1234); the committee and every export see none of it; reporters see none of others'.
-    """
-    if export:
-        return "absent"
-    if role in ("dispatcher", "admin"):
-        return "full"
-    if role in ("squad_leader", "squad_member"):
-        return "masked"
-    return "absent"
-
-
-# ------------------------------------------------------------------------------ case-level rules
-# The case lifecycle (coordinator/cases/lifecycle.py) names who may take each action with these
-# predicates; they look only at the user and the loaded case, never at the request.
-
-
-def case_squad_ids(case: Case) -> set[int]:
-    """The squads with a part in the case: its lead and its partners."""
-    ids = {p.squad_id for p in case.partners}
-    if case.lead_squad_id is not None:
-        ids.add(case.lead_squad_id)
-    return ids
-
-
-def is_case_squad_member(user: User, case: Case) -> bool:
-    """A leader or member of the case's lead or partner squad (who may claim and work it)."""
-    return user.role in SQUAD_ROLES and user.squad_id is not None and user.squad_id in case_squad_ids(case)
-
-
-def is_lead_leader(user: User, case: Case) -> bool:
-    """The leader (中队长) of the case's lead squad."""
-    return user.role == "squad_leader" and user.squad_id is not None and user.squad_id == case.lead_squad_id
-
-
-def is_case_dispatcher(user: User, case: Case) -> bool:
-    """An admin, an alliance dispatcher, or the dispatcher of the case's district."""
-    if user.role == "admin":
-        return True
-    return user.role == "dispatcher" and (
-        user.district_code is None or user.district_code == case.district_code
-    )
-
-
-def is_transfer_receiver(user: User, transfer: CaseTransfer | None) -> bool:
-    """The leader of the squad a pending transfer is addressed to (only they accept or decline)."""
-    return (
-        transfer is not None
-        and transfer.state == "pending"
-        and user.role == "squad_leader"
-        and user.squad_id == transfer.to_squad_id
-    )

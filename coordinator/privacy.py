@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from coordinator.auth.models import User
 from coordinator.auth.services import record_contact_read
-from coordinator.policy import Visibility, contact_visibility
+from coordinator.permissions import Visibility, contact_visibility
 
 _DIGITS = re.compile(r"\d")
 # Personal data people type into a report's free text: mainland mobile numbers (+86 and separators

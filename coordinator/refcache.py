@@ -1,9 +1,9 @@
 """A per-process cache of the small reference tables every report reads (categories, routing rules,
 squads, dispatch units, the working-time calendar overrides).
 
-Intake used to read them on every request: five to seven round trips of data that changes a few times a
-year. Now each sessionmaker of the app carries one `ReferenceCache` (in `Session.info`), and a value is
-re-read when either
+Reading them on every request would cost a report several round trips for data that changes a few
+times a year. Each sessionmaker of the app carries one `ReferenceCache` (in `Session.info`), and a value
+is re-read when either
 
 * it is older than `TTL_S` seconds — the bound on how late a change made by *another process* (another
   gunicorn worker, a `flask …` CLI command, SQL typed into psql) takes effect; or

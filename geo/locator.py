@@ -60,7 +60,7 @@ class TownInfo:
 
 
 @dataclass(frozen=True)
-class ZoneInfo:
+class BorderZoneInfo:
     """A member-pair border zone."""
 
     code_a: str
@@ -75,7 +75,7 @@ class LocatorInput:
     key: Hashable
     districts: Sequence[tuple[AreaInfo, MultiPolygon]]
     borders: Sequence[tuple[str, str, MultiLineString]]
-    zones: Sequence[tuple[ZoneInfo, MultiPolygon]]
+    zones: Sequence[tuple[BorderZoneInfo, MultiPolygon]]
     towns: Sequence[tuple[TownInfo, MultiPolygon]] = ()
     generation: int | None = None  # the boundary generation, reported with every answer
 
@@ -317,7 +317,7 @@ class Locator:
         order = sorted(range(len(data.districts)), key=lambda i: data.districts[i][0].code)
         self.districts: list[AreaInfo] = [data.districts[i][0] for i in order]
         self._district_polys: list[MultiPolygon] = [data.districts[i][1] for i in order]
-        self.zones: list[ZoneInfo] = [z for z, _ in data.zones]
+        self.zones: list[BorderZoneInfo] = [z for z, _ in data.zones]
         self._zone_polys: list[MultiPolygon] = [g for _, g in data.zones]
         for geom in (*self._district_polys, *self._zone_polys):
             shapely.prepare(geom)
@@ -531,12 +531,12 @@ def input_from_districts(
     shapes = {info.code: geom for info, geom in districts}
     members = {info.code for info, _ in districts if info.member}
     borders = shared_borders(shapes, snap_m=snap_m)
-    zones: list[tuple[ZoneInfo, MultiPolygon]] = []
+    zones: list[tuple[BorderZoneInfo, MultiPolygon]] = []
     for b in borders:
         if b.code_a in members and b.code_b in members:
             width = (pair_widths or {}).get((b.code_a, b.code_b), zone_width_m)
             zone, _area = border_zone(shapes[b.code_a], shapes[b.code_b], b.line, width)
-            zones.append((ZoneInfo(b.code_a, b.code_b, width), zone))
+            zones.append((BorderZoneInfo(b.code_a, b.code_b, width), zone))
     return LocatorInput(
         key=key,
         districts=list(districts),

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from coordinator.auth import services as auth
 from coordinator.auth.models import User
 from coordinator.boundaries.models import AdminArea, BoundaryGeneration
+from coordinator.cases.intake import next_case_number
 from coordinator.cases.models import Case, CasePartner
-from coordinator.cases.services import next_case_number
 from coordinator.db import utcnow
 from coordinator.squads import services as squads
 from coordinator.squads.models import Squad

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from coordinator.api import NUL_MESSAGE, nul_fields
 from coordinator.cases.models import Report
+from coordinator.validation import NUL_MESSAGE, nul_fields
 from tests.factories import bearer, make_token, make_user
 from tests.open311.test_georeport import BASE, assert_open311_error
 

@@ -1,5 +1,5 @@
-"""The database layer: pooled connections that died while idle are replaced, a connection lost during
-a request answers 503, and DirectStatement runs like Connection.execute."""
+"""The database layer: pooled connections that died while idle are replaced, and a connection lost
+during a request answers 503."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 
-from coordinator.cases.models import Category
-from coordinator.db import DirectStatement, install_idle_ping, make_engine
+from coordinator.db import make_engine
+from coordinator.dialects import install_idle_ping
 
 
 def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(database_url: str) -> None:
@@ -62,17 +61,3 @@ def test_a_connection_lost_during_a_request_answers_503_with_retry_after(
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert response.get_json()["error"]["code"] == "database_unavailable"
-
-
-def test_direct_statements_read_and_fail_like_core(session: Session) -> None:
-    direct = DirectStatement(select(Category.code, Category.dedup_radius_m).where(Category.code == "01-10"))
-    (row,) = direct.rows(session, {})
-    assert (row.code, row.dedup_radius_m) == ("01-10", 100.0)
-    insert_twice = DirectStatement(text("INSERT INTO case_number_counter (year, last) VALUES (1999, 1)"))
-    insert_twice.rows(session, {})
-    try:
-        insert_twice.rows(session, {})
-    except IntegrityError:
-        pass
-    else:
-        raise AssertionError("a duplicate key must raise SQLAlchemy's IntegrityError on every backend")

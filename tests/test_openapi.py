@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
+from pydantic import BaseModel, create_model
+
+from coordinator.api import endpoint
+from coordinator.openapi import build_openapi
 
 
 def test_document_is_valid_openapi_3(client: FlaskClient) -> None:
@@ -64,3 +69,17 @@ def test_documented_answers_cover_what_the_views_return(client: FlaskClient) -> 
     assert listed["application/json"]["schema"] == {"$ref": "#/components/schemas/CasePage"}
     (case_id,) = spec["paths"]["/api/v1/cases/{case_id}"]["get"]["parameters"]
     assert case_id["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+
+
+def test_two_different_models_of_one_name_fail_the_build() -> None:
+    # The document names components after their models: a second model of the same name must not
+    # silently replace the first (cases and auth both had a `SquadRef`, cases and squads a `DistrictRef`).
+    def model(description: str) -> type[BaseModel]:
+        return create_model("SquadBrief", __doc__=description, code=(str, ...))
+
+    app = Flask(__name__)
+    for rule, described in (("/a", "A squad."), ("/b", "A squad with a difference.")):
+        view = endpoint(summary=rule, tags=["t"], response=model(described))(lambda: {"code": "x"})
+        app.add_url_rule(rule, endpoint=rule, view_func=view)
+    with pytest.raises(ValueError, match="SquadBrief"):
+        build_openapi(app, title="t", version="1", description="d")

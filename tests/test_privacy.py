@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from coordinator.auth.models import ContactAccessLog
-from coordinator.policy import contact_visibility
+from coordinator.permissions import contact_visibility
 from coordinator.privacy import (
     Contact,
     mask_name,

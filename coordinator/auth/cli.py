@@ -7,15 +7,14 @@ with `| tail -n 1`.
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from coordinator import get_settings
 from coordinator.auth import services
 from coordinator.auth.models import ROLES, ApiToken, User
 from coordinator.db import session_scope
 from coordinator.errors import ApiError
 from coordinator.extensions import get_sessionmaker
+from coordinator.settings import get_settings
 
 users_cli = AppGroup("users", help="People and API tokens.")
 
@@ -76,7 +75,7 @@ def create_user(
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
     elif generated:
         password = services.generate_password()
-    ttl = days or get_settings(current_app).token_ttl_days
+    ttl = days or get_settings().token_ttl_days
     try:
         with session_scope(get_sessionmaker()) as session:
             user = services.create_user(
@@ -105,7 +104,7 @@ def create_user(
 @click.option("--label", default="cli: users token", help="What the token is for.")
 def new_token(username: str, days: int | None, label: str) -> None:
     """Issue a new API token for USERNAME (printed as the last line). Older tokens keep working."""
-    ttl = days or get_settings(current_app).token_ttl_days
+    ttl = days or get_settings().token_ttl_days
     try:
         with session_scope(get_sessionmaker()) as session:
             user = services.get_user(session, username)

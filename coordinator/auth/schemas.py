@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from coordinator.api import QueryModel
+from coordinator.validation import QueryModel
 
 RoleName = Literal["squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter"]
 
@@ -21,7 +21,7 @@ class LoginBody(BaseModel):
     password: str = Field(min_length=1, max_length=200)
 
 
-class SquadRef(BaseModel):
+class UserSquad(BaseModel):
     """A squad by code and name."""
 
     code: str
@@ -35,7 +35,7 @@ class UserOut(BaseModel):
     username: str
     display_name: str
     role: RoleName
-    squad: SquadRef | None = Field(description="For squad leaders and members.")
+    squad: UserSquad | None = Field(description="For squad leaders and members.")
     district: str | None = Field(description="The district the user acts for; null = the whole alliance.")
     active: bool
 

@@ -9,7 +9,6 @@ commit (a request or a CLI command does).
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 import re
 import secrets
@@ -19,12 +18,12 @@ from datetime import datetime, timedelta
 from typing import Protocol, cast
 
 from sqlalchemy import Table, bindparam, delete, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from coordinator.auth.models import ROLES, SQUAD_ROLES, ApiToken, ContactAccessLog, LoginFailure, User
-from coordinator.db import DirectStatement, utcnow
+from coordinator.db import utcnow
+from coordinator.dialects import write_unless_busy
 from coordinator.errors import Conflict, NotFound, ValidationFailed
 from coordinator.squads.models import Squad
 from coordinator.squads.services import get_squad
@@ -37,7 +36,6 @@ MIN_PASSWORD_LENGTH = 10
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 # Checked against when the user does not exist, so a wrong username costs as much time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-password", method=PASSWORD_METHOD)
-log = logging.getLogger(__name__)
 
 # Writing last_used_at on every request would turn reads into writes; once a few minutes is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
@@ -246,9 +244,10 @@ class Actor(Protocol):
 class Caller:
     """Who is acting, as far as most requests need to know: a user's id, name and role.
 
-    Authentication hands this out instead of an ORM `User` (loading the user, the token and the squad
-    as ORM objects cost more than a whole report's dedup lookup); a view that needs the full user asks
-    for it (`coordinator.policy.current_user`) and loads it then.
+    Authentication hands this out instead of an ORM `User`: most requests (every report) only need to
+    know who is calling, and loading the user, the token and the squad as ORM objects on each of them
+    would be wasted work. A view that needs the full user asks for it (`coordinator.policy.current_user`)
+    and loads it then.
     """
 
     id: int
@@ -268,7 +267,7 @@ class TokenIdentity:
 
 _TOKENS = cast(Table, ApiToken.__table__)
 _USERS = cast(Table, User.__table__)
-_AUTHENTICATE = DirectStatement(
+_AUTHENTICATE = (
     select(
         _TOKENS.c.id,
         _TOKENS.c.prefix,
@@ -297,8 +296,7 @@ def authenticate_token(session: Session, token: str, *, now: datetime | None = N
         return None
     now = now or utcnow()
     session.flush()  # a no-op unless this session changed users or tokens it has not flushed yet
-    rows = _AUTHENTICATE.rows(session, {"token_hash": hash_token(token)})
-    row = rows[0] if rows else None
+    row = session.execute(_AUTHENTICATE, {"token_hash": hash_token(token)}).first()
     if row is None or now >= row.expires_at:
         return None
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
@@ -307,20 +305,10 @@ def authenticate_token(session: Session, token: str, *, now: datetime | None = N
 
 
 def _stamp_last_used(session: Session, token_id: int, prefix: str, now: datetime) -> None:
-    # On SQLite a read-only request's transaction has read the token by now; if another connection
-    # committed since, taking the write lock fails at once ("database is locked"). The stamp is
-    # bookkeeping, so it yields: the request goes on and a later request stamps the token.
+    # The stamp is bookkeeping inside what may be a read-only request: if SQLite's write lock is taken
+    # by another connection it yields, and a later request stamps the token.
     stamp = update(_TOKENS).where(_TOKENS.c.id == token_id).values(last_used_at=now)
-    if session.get_bind().dialect.name != "sqlite":
-        session.connection().execute(stamp)
-        return
-    try:
-        with session.begin_nested():
-            session.connection().execute(stamp)
-    except OperationalError as error:
-        if "locked" not in str(error.orig):
-            raise
-        log.info("token %s: last_used_at not stamped this time (another connection was writing)", prefix)
+    write_unless_busy(session, stamp, f"token {prefix}: last_used_at stamp")
 
 
 def revoke_tokens(

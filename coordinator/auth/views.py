@@ -6,9 +6,8 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, current_app, session
+from flask import Blueprint, Response, session
 
-from coordinator import get_settings
 from coordinator.api import endpoint
 from coordinator.auth import services
 from coordinator.auth.models import User
@@ -24,15 +23,16 @@ from coordinator.auth.schemas import (
 from coordinator.db import utcnow
 from coordinator.errors import TooManyRequests, Unauthorized, render_error
 from coordinator.extensions import db_session
+from coordinator.permissions import contact_visibility
 from coordinator.policy import (
     RULES,
     SESSION_CSRF,
     SESSION_FINGERPRINT,
     SESSION_USER,
-    contact_visibility,
     current_principal,
     password_fingerprint,
 )
+from coordinator.settings import get_settings
 
 bp = Blueprint("auth", __name__)
 
@@ -66,7 +66,7 @@ def user_json(user: User) -> dict[str, Any]:
 )
 def login(body: LoginBody) -> dict[str, Any] | Response:
     db = db_session()
-    settings = get_settings(current_app)
+    settings = get_settings()
     throttle = services.LoginThrottle(
         settings.login_max_failures, timedelta(minutes=settings.login_window_minutes)
     )

@@ -6,14 +6,13 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from coordinator import get_settings
 from coordinator.boundaries import services
 from coordinator.db import session_scope
 from coordinator.errors import ApiError
 from coordinator.extensions import get_sessionmaker
+from coordinator.settings import get_settings
 from geo.boundaries import LEVELS, BoundaryFileError, parse_features, read_boundary_file
 
 boundaries_cli = AppGroup("boundaries", help="Administrative boundaries: import and inspect.")
@@ -47,7 +46,7 @@ def import_boundaries(file: Path, level: str, parent: str | None, source: str | 
     except BoundaryFileError as exc:
         raise click.ClickException(f"{file}: {exc}") from exc
 
-    settings = get_settings(current_app)
+    settings = get_settings()
     with session_scope(get_sessionmaker()) as session:
         plan = services.plan_import(session, features)
         for line in plan.summary():
@@ -87,7 +86,7 @@ def list_boundaries(level: str | None) -> None:
 @click.option("--width", type=float, default=None, help="New zone width in metres for --pair.")
 def border_zones(pair: tuple[str, str] | None, width: float | None) -> None:
     """List the border zones in force, or set the width of one pair's zone (and rebuild it)."""
-    settings = get_settings(current_app)
+    settings = get_settings()
     if (pair is None) != (width is None):
         raise click.UsageError("--pair and --width go together")
     try:
@@ -108,7 +107,7 @@ def border_zones(pair: tuple[str, str] | None, width: float | None) -> None:
 @click.command("boundaries")
 def seed_boundaries() -> None:
     """Load the shipped Shanghai district boundaries (idempotent)."""
-    settings = get_settings(current_app)
+    settings = get_settings()
     with session_scope(get_sessionmaker()) as session:
         plan, generation = services.seed_shipped_boundaries(
             session, snap_m=settings.border_snap_m, zone_width_m=settings.border_zone_width_m

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from coordinator.api import QueryModel
 from coordinator.geojson import CollectionType, FeatureType, Geometry
+from coordinator.validation import QueryModel
 
 Level = Literal["district", "town", "custom"]
 

@@ -20,11 +20,11 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from coordinator.api import NUL_MESSAGE, nul_fields
 from coordinator.auth.models import User
+from coordinator.cases.intake import ReportInput, submit_report
 from coordinator.cases.schemas import ReportIn
-from coordinator.cases.services import ReportInput, submit_report
 from coordinator.errors import ApiError, ValidationFailed
+from coordinator.validation import NUL_MESSAGE, nul_fields
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from geo.locator import Locator
 

@@ -16,7 +16,7 @@ from coordinator.auth import services as auth
 from coordinator.auth.models import User
 from coordinator.cases import bulk
 from coordinator.cases.models import REPORT_SOURCES
-from coordinator.db import begin_write
+from coordinator.dialects import begin_write
 from coordinator.errors import ApiError
 from coordinator.extensions import get_sessionmaker
 from coordinator.geolocation.services import LocatorCache

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from coordinator.auth import services as auth
 from coordinator.auth.models import User
 from coordinator.boundaries import services as boundaries
-from coordinator.cases import services, workflow
+from coordinator.cases import workflow
+from coordinator.cases.intake import ReportInput, submit_report
 from coordinator.cases.models import Case
 from coordinator.squads.models import Squad
 from coordinator.worktime import SHANGHAI, WorkCalendar
@@ -139,10 +140,10 @@ def seed_demo_caseload(
             lon, lat = rng.uniform(121.35, 121.45), rng.uniform(31.05, 31.12)
             category = _weighted(rng, INLAND_CATEGORIES)
         source = _weighted(rng, SOURCES)
-        intake = services.submit_report(
+        intake = submit_report(
             session,
             locator,
-            services.ReportInput(
+            ReportInput(
                 category=category,
                 lon=lon,
                 lat=lat,

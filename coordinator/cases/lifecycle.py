@@ -19,7 +19,7 @@ from sqlalchemy import inspect
 from coordinator.auth.models import User
 from coordinator.cases.models import Case, CaseTransfer
 from coordinator.errors import Conflict, Forbidden
-from coordinator.policy import (
+from coordinator.permissions import (
     is_case_dispatcher,
     is_case_squad_member,
     is_lead_leader,
@@ -29,10 +29,10 @@ from coordinator.policy import (
 OPEN_WORK = frozenset({"reported", "routed", "claimed", "in_progress"})
 TRANSFERABLE = frozenset({"routed", "claimed", "in_progress"})
 
-Actor = Callable[[User, Case, CaseTransfer | None], bool]
+ActorPredicate = Callable[[User, Case, CaseTransfer | None], bool]
 
 # Who, by name (the table reads better with names than with lambdas).
-ACTORS: dict[str, Actor] = {
+ACTORS: dict[str, ActorPredicate] = {
     "case_squad": lambda user, case, _t: is_case_squad_member(user, case),
     "lead_leader": lambda user, case, _t: is_lead_leader(user, case),
     "dispatcher": lambda user, case, _t: is_case_dispatcher(user, case),

@@ -272,7 +272,7 @@ class CaseEventPurge(Base):
     """Marker that lets one transaction delete case events (retention, test cleanup), and nothing else.
 
     Triggers on `case_event` refuse every UPDATE, and every DELETE unless the deleting transaction has
-    a row here; `services.purge_cases` inserts and removes the marker within its own transaction, so
+    a row here; `retention.purge_cases` inserts and removes the marker within its own transaction, so
     no other connection ever sees it. Deleting history therefore takes a deliberate, named call.
     """
 

@@ -13,7 +13,7 @@ from coordinator.auth.models import User
 from coordinator.boundaries.services import current_areas
 from coordinator.cases import lifecycle
 from coordinator.cases.models import Case, CaseTransfer, Category
-from coordinator.cases.services import is_overdue, squads_by_id
+from coordinator.cases.queries import is_overdue, squads_by_id
 from coordinator.cases.workflow import pending_transfers
 from coordinator.privacy import Contact, free_text_for, show_contact
 from coordinator.squads.models import DispatchUnit, Squad

@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
-from coordinator.api import MAX_PAGE, QueryModel, check_input_datetime
-from coordinator.cases.services import ReportInput
+from coordinator.cases.intake import ReportInput
 from coordinator.geojson import CollectionType, FeatureType, Geometry
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
+from coordinator.validation import MAX_PAGE, QueryModel, check_input_datetime
 
 Source = Literal["citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol"]
 Status = Literal["reported", "routed", "claimed", "in_progress", "resolved", "verified", "closed", "void"]
@@ -90,7 +90,7 @@ class ReportIn(BaseModel):
         )
 
 
-class SquadRef(BaseModel):
+class CaseSquad(BaseModel):
     """A squad in a case."""
 
     code: str
@@ -120,8 +120,8 @@ class IntakeOut(BaseModel):
     routing: Routing
 
 
-class DistrictRef(BaseModel):
-    """A district."""
+class CaseDistrict(BaseModel):
+    """The district a case lies in."""
 
     code: str
     name: str
@@ -132,7 +132,7 @@ class TransferOut(BaseModel):
 
     id: int
     state: Literal["pending", "accepted", "declined"]
-    to_squad: SquadRef | None
+    to_squad: CaseSquad | None
     reason: str
     requested_at: datetime
 
@@ -145,14 +145,14 @@ class CaseOut(BaseModel):
     status: Status
     category: str
     category_name: str
-    district: DistrictRef | None
+    district: CaseDistrict | None
     in_border_zone: bool
     border_pair: tuple[str, str] | None
-    lead_squad: SquadRef | None
+    lead_squad: CaseSquad | None
     queue: dict[str, Any] | None = Field(
         description="The dispatcher queue owning the case when no squad does."
     )
-    partner_squads: list[SquadRef]
+    partner_squads: list[CaseSquad]
     claimed_by: str | None
     report_count: int
     lon: float

@@ -16,9 +16,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from coordinator.cases.events import add_event
 from coordinator.cases.models import OPEN_STATUSES, Case
-from coordinator.cases.services import SHANGHAI, add_event, queue_for, reference_data
-from coordinator.db import begin_write
+from coordinator.cases.reference import reference_data
+from coordinator.cases.routing import queue_for
+from coordinator.dialects import begin_write
+from coordinator.worktime import SHANGHAI
 
 BATCH = 500
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from coordinator.api import GEOJSON, endpoint
-from coordinator.cases import services, workflow
+from coordinator.cases import intake, queries, workflow
 from coordinator.cases.models import CaseTransfer
 from coordinator.cases.presenters import CasePresenter
 from coordinator.cases.schemas import (
@@ -29,7 +29,7 @@ from coordinator.cases.schemas import (
     VoidIn,
 )
 from coordinator.errors import BadRequest
-from coordinator.extensions import db_session, single_statement, writes_on_read
+from coordinator.extensions import db_session, writes_on_read
 from coordinator.geolocation.views import current_locator, needs_locator
 from coordinator.policy import current_caller, current_user
 from coordinator.refcache import cached
@@ -49,7 +49,7 @@ def current_calendar() -> WorkCalendar:
     return calendar or cached(db_session(), "calendar", load_calendar)
 
 
-def intake_payload(result: services.IntakeResult) -> dict[str, Any]:
+def intake_payload(result: intake.IntakeResult) -> dict[str, Any]:
     """The answer to a report (identical for replays)."""
     return {
         "report_id": result.report_id,
@@ -79,13 +79,12 @@ def list_categories() -> dict[str, Any]:
                 "claim_limit": f"{c.claim_limit_value:g} {c.claim_limit_unit}",
                 "resolve_limit": f"{c.resolve_limit_value:g} {c.resolve_limit_unit}",
             }
-            for c in services.list_categories(db_session())
+            for c in queries.list_categories(db_session())
         ]
     }
 
 
 @bp.post("/reports")
-@single_statement
 @needs_locator
 @endpoint(
     summary="Submit a report; it opens a routed case or joins a nearby open one",
@@ -102,7 +101,7 @@ def submit_report(body: ReportIn) -> Response:
     if key is not None and not 1 <= len(key) <= 200:
         raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1–200 characters")
     data = body.to_input(idempotency_key=key)
-    result = services.submit_report(
+    result = intake.submit_report(
         db_session(), current_locator(), data, submitter=current_caller(), calendar=current_calendar()
     )
     response = jsonify(intake_payload(result))
@@ -124,7 +123,7 @@ def submit_report(body: ReportIn) -> Response:
 def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
     session = db_session()
     bbox = tuple(float(v) for v in query.bbox.split(",")) if query.bbox else None
-    flt = services.CaseFilter(
+    flt = queries.CaseFilter(
         status=[query.status] if query.status else [],
         squad=query.squad,
         district=query.district,
@@ -134,7 +133,7 @@ def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
         created_from=query.created_from,
         created_to=query.created_to,
     )
-    cases, total = services.list_cases(session, flt, page=query.page, per_page=query.per_page)
+    cases, total = queries.list_cases(session, flt, page=query.page, per_page=query.per_page)
     presenter = CasePresenter(session, cases, now=datetime.now(SHANGHAI), viewer=current_user())
     if query.format == "geojson":
         response = jsonify(
@@ -166,7 +165,7 @@ def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
 )
 def get_case(case_id: int) -> dict[str, Any]:
     session = db_session()
-    case = services.get_case(session, case_id)
+    case = queries.get_case(session, case_id)
     viewer = current_user()
     return CasePresenter(session, [case], now=datetime.now(SHANGHAI), viewer=viewer).detail(case, viewer)
 
@@ -181,7 +180,7 @@ def get_case(case_id: int) -> dict[str, Any]:
 def inbox() -> dict[str, Any]:
     session = db_session()
     now = datetime.now(SHANGHAI)
-    cases = services.inbox(session, current_user(), now=now)
+    cases = queries.inbox(session, current_user(), now=now)
     presenter = CasePresenter(session, cases, now=now, viewer=current_user())
     return {"cases": [presenter.summary(c) for c in cases]}
 
@@ -199,7 +198,7 @@ ACTION_HELP = (
 def _case_answer(case_id: int) -> dict[str, Any]:
     session = db_session()
     session.expire_all()  # show the row as the conditional UPDATEs left it
-    case = services.get_case(session, case_id)
+    case = queries.get_case(session, case_id)
     viewer = current_user()
     return CasePresenter(session, [case], now=datetime.now(SHANGHAI), viewer=viewer).detail(case, viewer)
 
@@ -317,7 +316,7 @@ def _transfer_answer(case_id: int, transfer_id: int) -> dict[str, Any]:
     session = db_session()
     transfer = session.get(CaseTransfer, transfer_id)
     assert transfer is not None  # it was just created or decided in this transaction
-    squad = services.squads_by_id(session, {transfer.to_squad_id}).get(transfer.to_squad_id)
+    squad = queries.squads_by_id(session, {transfer.to_squad_id}).get(transfer.to_squad_id)
     return {
         "transfer": {
             "id": transfer.id,

@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 
 from coordinator.auth.models import User
 from coordinator.cases import lifecycle
-from coordinator.cases.models import Case, CaseEventPurge, CasePartner, CaseTransfer, Category
-from coordinator.cases.services import add_event, get_case
-from coordinator.db import begin_write
+from coordinator.cases.events import add_event
+from coordinator.cases.models import Case, CasePartner, CaseTransfer, Category
+from coordinator.cases.queries import get_case
+from coordinator.dialects import begin_write
 from coordinator.errors import Forbidden, NotFound, ValidationFailed
-from coordinator.policy import is_case_dispatcher
+from coordinator.permissions import is_case_dispatcher
 from coordinator.squads.models import Squad
 from coordinator.worktime import WorkCalendar
 
@@ -281,8 +282,10 @@ def _to_squad(session: Session, transfer_id: int) -> int:
 
 
 def _decide(
-    session: Session, case: Case, transfer_id: int, user: User, state: str, now: datetime
+    session: Session, case: Case, transfer_id: int, user: User, *, action: str, state: str, now: datetime
 ) -> CaseTransfer:
+    """Move the pending transfer to `state` with a conditional UPDATE; 409 for `action` if another
+    decision got there first."""
     transfer = session.get(CaseTransfer, transfer_id)
     if transfer is None or transfer.case_id != case.id:
         raise NotFound(f"no transfer {transfer_id} on case {case.number}")
@@ -294,7 +297,7 @@ def _decide(
     )
     session.refresh(transfer)
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise lifecycle.conflict(case, f"{state[:-2]}_transfer", user, None)
+        raise lifecycle.conflict(case, action, user, None)
     return transfer
 
 
@@ -338,7 +341,7 @@ def accept_transfer(
             "escalated_to_unit_id": None,
         },
     )
-    transfer = _decide(session, case, transfer_id, user, "accepted", now)
+    transfer = _decide(session, case, transfer_id, user, action="accept_transfer", state="accepted", now=now)
     session.execute(
         delete(CasePartner).where(
             CasePartner.case_id == case.id, CasePartner.squad_id == transfer.to_squad_id
@@ -380,7 +383,7 @@ def decline_transfer(
     begin_write(session)
     _check_transfer_id(session, case, transfer_id)
     lifecycle.check(case, "decline_transfer", user, pending_transfer(session, case.id))
-    transfer = _decide(session, case, transfer_id, user, "declined", now)
+    transfer = _decide(session, case, transfer_id, user, action="decline_transfer", state="declined", now=now)
     transfer.decision_reason = reason[:500]
     add_event(
         session,
@@ -394,32 +397,3 @@ def decline_transfer(
         at=now,
     )
     return transfer
-
-
-def purge_cases(session: Session, case_ids: Sequence[int], *, reason: str) -> int:
-    """Delete cases with their reports, partners, transfers, outbox messages and audit trail.
-
-    For retention jobs and test cleanup only: the case_event triggers refuse the deletes unless this
-    transaction holds a purge marker, which is removed again before the transaction ends.
-    """
-    from coordinator.cases.models import CaseEvent, Report
-    from coordinator.notifications.models import OutboxMessage, WebhookDelivery
-
-    ids = list(case_ids)
-    if not ids:
-        return 0
-    begin_write(session)
-    marker = CaseEventPurge(reason=reason[:200])
-    session.add(marker)
-    session.flush()
-    messages = select(OutboxMessage.id).where(OutboxMessage.case_id.in_(ids))
-    session.execute(delete(WebhookDelivery).where(WebhookDelivery.message_id.in_(messages)))
-    session.execute(delete(OutboxMessage).where(OutboxMessage.case_id.in_(ids)))
-    session.execute(delete(CaseTransfer).where(CaseTransfer.case_id.in_(ids)))
-    session.execute(delete(Report).where(Report.case_id.in_(ids)))
-    session.execute(delete(CaseEvent).where(CaseEvent.case_id.in_(ids)))
-    session.execute(delete(CasePartner).where(CasePartner.case_id.in_(ids)))
-    count = session.execute(delete(Case).where(Case.id.in_(ids))).rowcount  # type: ignore[attr-defined]
-    session.delete(marker)
-    session.flush()
-    return int(count)

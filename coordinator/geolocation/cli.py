@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from coordinator.errors import ApiError
 from coordinator.extensions import get_sessionmaker
 from coordinator.geolocation.services import LocatorCache, check_and_locate, location_payload
+from coordinator.settings import get_settings
 from geo.crs import SUPPORTED_CRS
 
 geolocate_cli = AppGroup("geolocate", help="Locate points from files.")
@@ -73,7 +73,7 @@ def geolocate_csv(file: Path, output: Path | None, crs: str, lon_column: str, la
             f"{file}: no column(s) {', '.join(missing)}; columns are {', '.join(fields)}"
         )
 
-    settings = current_app.extensions["coordinator.settings"]
+    settings = get_settings()
     locator = LocatorCache(cell_deg=settings.locator_cell_deg).get(get_sessionmaker())
     errors = 0
     out: TextIO = output.open("w", encoding="utf-8-sig", newline="") if output else sys.stdout

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from coordinator.api import QueryModel
 from coordinator.geojson import CollectionType, FeatureType
+from coordinator.validation import QueryModel
 
 CrsName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 MAX_BATCH = 10_000

@@ -20,7 +20,7 @@ from coordinator.boundaries import services as boundaries
 from coordinator.boundaries.models import BorderZone, BoundaryGeneration
 from coordinator.errors import ServiceUnavailable, ValidationFailed
 from geo.crs import to_wgs84
-from geo.locator import AreaInfo, Location, Locator, LocatorInput, TownInfo, ZoneInfo
+from geo.locator import AreaInfo, BorderZoneInfo, Location, Locator, LocatorInput, TownInfo
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def load_locator_input(session: Session, key: LocatorKey) -> LocatorInput:
         for b in boundaries.list_shared_borders(session, members_only=False)
     ]
     zones = [
-        (ZoneInfo(z.code_a, z.code_b, z.width_m), to_shape(z.geom))
+        (BorderZoneInfo(z.code_a, z.code_b, z.width_m), to_shape(z.geom))
         for z in boundaries.current_border_zones(session)
     ]
     towns = [

@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from coordinator.db import begin_write, session_scope
+from coordinator.db import session_scope
+from coordinator.dialects import begin_write, skip_locked
 from coordinator.notifications.models import OutboxMessage, WebhookDelivery, WebhookSubscription
 
 # Events other systems may subscribe to (each is also a case event kind).
@@ -47,8 +48,9 @@ DELIVERY_HEADER = "X-Jiaojie-Delivery"
 MAX_ATTEMPTS = 10
 BACKOFF_BASE_S = 30.0
 BACKOFF_CAP_S = 3600.0
-LEASE_S = 120.0
 TIMEOUT_S = 5.0
+BATCH = 100  # deliveries one run leases, then posts one after another
+LEASE_MARGIN_S = 60.0  # beyond the POSTs themselves: the transactions around them, a slow DNS answer
 
 
 def enqueue(
@@ -162,9 +164,19 @@ def fan_out(session: Session, *, now: datetime) -> int:
     return len(messages)
 
 
-def lease_due(session: Session, *, now: datetime, limit: int = 100, lease_s: float = LEASE_S) -> list[Leased]:
-    """Take due pending deliveries for one attempt: push their next attempt past a lease, so another
-    runner (or this one after a crash) retries them only if this attempt never reports back."""
+def lease_seconds(batch: int, timeout_s: float) -> float:
+    """How long a run keeps the deliveries it took: its POSTs are sequential, so the last of a full
+    batch may start only after all the others timed out."""
+    return batch * timeout_s + LEASE_MARGIN_S
+
+
+def lease_due(
+    session: Session, *, now: datetime, limit: int = BATCH, timeout_s: float = TIMEOUT_S
+) -> list[Leased]:
+    """Take up to `limit` due pending deliveries for one attempt each: push their next attempt past the
+    time a run needs to post them all (`lease_seconds`), so another runner (or this one after a crash)
+    retries them only if this attempt never reports back."""
+    lease = timedelta(seconds=lease_seconds(limit, timeout_s))
     stmt = (
         select(WebhookDelivery, WebhookSubscription, OutboxMessage)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
@@ -173,11 +185,9 @@ def lease_due(session: Session, *, now: datetime, limit: int = 100, lease_s: flo
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=WebhookDelivery, skip_locked=True)
     leased = []
-    for delivery, sub, message in session.execute(stmt).all():
-        delivery.next_attempt_at = now + timedelta(seconds=lease_s)
+    for delivery, sub, message in session.execute(skip_locked(stmt, session, of=WebhookDelivery)).all():
+        delivery.next_attempt_at = now + lease
         leased.append(Leased(delivery.id, sub.url, sub.secret, message.kind, message_body(message)))
     session.flush()
     return leased
@@ -247,14 +257,15 @@ def deliver_pending(
     now: datetime,
     max_attempts: int = MAX_ATTEMPTS,
     timeout_s: float = TIMEOUT_S,
+    batch: int = BATCH,
 ) -> DeliveryStats:
-    """One delivery run: fan out new messages, POST what is due, record outcomes (each step its own
-    short transaction; no transaction is open while waiting on a receiver)."""
+    """One delivery run: fan out new messages, POST up to `batch` due deliveries, record outcomes (each
+    step its own short transaction; no transaction is open while waiting on a receiver)."""
     stats = DeliveryStats()
     with session_scope(factory) as session:
         begin_write(session)
         stats.fanned_out = fan_out(session, now=now)
-        leased = lease_due(session, now=now)
+        leased = lease_due(session, now=now, limit=batch, timeout_s=timeout_s)
     outcomes = [(item.id, *post(item, now=now, timeout_s=timeout_s)) for item in leased]
     stats.attempted = len(outcomes)
     with session_scope(factory) as session:

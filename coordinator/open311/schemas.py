@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
-from coordinator.api import MAX_PAGE, check_input_datetime
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
+from coordinator.validation import MAX_PAGE, check_input_datetime
 from coordinator.worktime import SHANGHAI
 
 MAX_RESULTS = 1000

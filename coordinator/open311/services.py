@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from coordinator.auth.services import Actor
 from coordinator.boundaries.services import current_areas
-from coordinator.cases import services as cases
+from coordinator.cases.intake import IntakeResult, ReportInput, submit_report
 from coordinator.cases.models import OPEN_STATUSES, Case, Category, Report
 from coordinator.errors import NotFound, ValidationFailed
 from coordinator.privacy import redact_free_text
@@ -97,10 +97,10 @@ def submit_request(
     submitter: Actor,
     calendar: WorkCalendar,
     now: datetime | None = None,
-) -> cases.IntakeResult:
-    """Submit through the one intake core (`cases.services.submit_report`); unknown codes are 404."""
+) -> IntakeResult:
+    """Submit through the one intake core (coordinator.cases.intake); unknown codes are 404."""
     get_service(session, data.service_code)
-    report = cases.ReportInput(
+    report = ReportInput(
         category=data.service_code,
         lon=data.long,
         lat=data.lat,
@@ -112,7 +112,7 @@ def submit_request(
         reporter_phone=data.phone,
         idempotency_key=data.idempotency_key,
     )
-    return cases.submit_report(session, locator, report, submitter=submitter, calendar=calendar, now=now)
+    return submit_report(session, locator, report, submitter=submitter, calendar=calendar, now=now)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 
 from coordinator.api import ViewFunc, endpoint
 from coordinator.cases.models import Category
-from coordinator.cases.services import list_categories
+from coordinator.cases.queries import list_categories
 from coordinator.cases.views import IDEMPOTENCY_HEADER, current_calendar
 from coordinator.errors import ValidationFailed, register_error_renderer
 from coordinator.extensions import db_session

@@ -6,12 +6,11 @@ import math
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from coordinator import get_settings
 from coordinator.db import session_scope
 from coordinator.extensions import get_sessionmaker
+from coordinator.settings import get_settings
 from coordinator.squads import services
 from geo.jurisdictions import APPROXIMATE_EN, APPROXIMATE_ZH, MEMBER_DISTRICTS
 
@@ -52,7 +51,7 @@ def list_squads(district: str | None, show_all: bool) -> None:
 def import_squads(file: Path, dry_run: bool) -> None:
     """Import squads from JSON (a list, or {"squads": [...]}) or GeoJSON (one feature per squad, its
     geometry the jurisdiction). Everything is checked first; a bad file writes nothing."""
-    settings = get_settings(current_app)
+    settings = get_settings()
     try:
         with session_scope(get_sessionmaker()) as session:
             plan = services.import_squad_file(session, file, snap_m=settings.border_snap_m)

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from coordinator.api import QueryModel
 from coordinator.geojson import CollectionType, FeatureType, Geometry
+from coordinator.validation import QueryModel
 
 CODE_PATTERN = r"^[0-9A-Za-z_-]{1,32}$"
 

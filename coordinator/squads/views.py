@@ -11,7 +11,8 @@ from coordinator.boundaries.models import AdminArea
 from coordinator.boundaries.services import current_areas
 from coordinator.extensions import db_session
 from coordinator.geojson import feature_collection, geometry_json
-from coordinator.policy import current_user, require_manage_squad
+from coordinator.permissions import require_manage_squad
+from coordinator.policy import current_user
 from coordinator.squads import services
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.squads.schemas import DispatchUnitList, SquadCollection, SquadFeature, SquadPatch, SquadQuery

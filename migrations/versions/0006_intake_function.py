@@ -1,5 +1,8 @@
 """PostgreSQL: a report's whole intake as one function call, `intake_report(control, rows…) RETURNS json`.
 
+Dropped again by 0009: intake is one transaction of Core statements on both databases. The modules and
+tests named below were removed with it; 0009's downgrade recreates the function from FUNCTION here.
+
 Python plans everything that needs no database (validation, locating, routing, the rows to insert);
 the function does what must happen under the intake locks, in one round trip: take the advisory locks,
 answer a retry with its first report, join the nearest open case of the category within the dedup

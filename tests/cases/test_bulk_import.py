@@ -14,7 +14,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from coordinator.cases import services
+from coordinator.cases import intake
 from coordinator.cases.models import Case, Report
 from geo.crs import from_wgs84
 from tests.cases.conftest import offset, zone_point
@@ -114,9 +114,9 @@ def test_a_row_failing_midway_is_rolled_back_alone(
     cli: FlaskCliRunner, session: Session, tmp_path: Path, points: dict[str, tuple[float, float]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    original = services.plan_case
+    original = intake.plan_case
 
-    def plan_a_missing_partner(*args: Any, **kwargs: Any) -> services.CasePlan:
+    def plan_a_missing_partner(*args: Any, **kwargs: Any) -> intake.CasePlan:
         plan = original(*args, **kwargs)
         if plan.row["category_code"] != "01-01":
             return plan
@@ -125,7 +125,7 @@ def test_a_row_failing_midway_is_rolled_back_alone(
         ghost = {"squad_id": 2_000_000_000, "reason": "no such squad", "added_at": plan.row["created_at"]}
         return replace(plan, partners=[*plan.partners, ghost])
 
-    monkeypatch.setattr(services, "plan_case", plan_a_missing_partner)
+    monkeypatch.setattr(intake, "plan_case", plan_a_missing_partner)
     a, b = points["a"], points["b"]
     rows = [
         {"external_id": "J-1", "category": "01-01", "lon": a[0], "lat": a[1]},

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from coordinator import create_app
 from coordinator.auth.models import ApiToken, User
-from coordinator.cases import services
+from coordinator.cases import intake
 from coordinator.cases.models import Case, Report
-from coordinator.cases.workflow import purge_cases
+from coordinator.cases.retention import purge_cases
 from coordinator.db import session_scope, utcnow
 from coordinator.geolocation.services import LocatorCache
 from tests.factories import bearer, make_token, make_user, unique
@@ -86,18 +86,18 @@ def test_simultaneous_reports_of_one_spot_share_one_case(live_app: tuple[Flask, 
 def test_a_report_failing_midway_through_its_writes_leaves_nothing(
     live_app: tuple[Flask, str], engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On PostgreSQL the request runs in autocommit mode around one intake call: that call must be
-    atomic by itself. Elsewhere the request's transaction rolls back."""
+    """The case row is written, then a partner row breaks a foreign key: the request's one transaction
+    rolls back, and a retry with the same key is not mistaken for a replay."""
     app, token = live_app
-    original = services.plan_case
+    original = intake.plan_case
 
-    def plan_a_missing_partner(*args: Any, **kwargs: Any) -> services.CasePlan:
+    def plan_a_missing_partner(*args: Any, **kwargs: Any) -> intake.CasePlan:
         plan = original(*args, **kwargs)
         # The case row goes in first; this partner row then breaks a foreign key.
         ghost = {"squad_id": 2_000_000_000, "reason": "no such squad", "added_at": plan.row["created_at"]}
         return replace(plan, partners=[*plan.partners, ghost])
 
-    monkeypatch.setattr(services, "plan_case", plan_a_missing_partner)
+    monkeypatch.setattr(intake, "plan_case", plan_a_missing_partner)
     key = "midway-" + token[-8:]
     body = {"category": "05-51", "lon": 121.1502, "lat": 30.8212, "description": key}
     response = app.test_client().post(

@@ -1,20 +1,27 @@
-"""POST /api/v1/reports: routing to squads, dedup into open cases, CRS, idempotency, errors."""
+"""Report intake (POST /api/v1/reports and `submit_report`): routing to squads, dedup into open cases,
+CRS, idempotency, errors, and exactly what a report stores."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
-from coordinator.cases import services
-from coordinator.cases.models import Case, CaseEvent, Category, Report
+from coordinator.auth.models import User
+from coordinator.cases import intake
+from coordinator.cases.models import Case, CaseEvent, CasePartner, Category, Report
 from coordinator.geolocation.services import LocatorCache
+from coordinator.notifications.models import OutboxMessage
 from coordinator.squads.models import Squad
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from geo.crs import from_wgs84
+from geo.locator import Locator
 from tests.cases.conftest import PostReport, offset, zone_point
 from tests.factories import bearer, make_token, make_user
 
@@ -67,35 +74,35 @@ def test_an_hour_later_merges_but_after_the_window_a_new_case_opens(
     locator = locator_cache.get(lambda: session)
     calendar = WorkCalendar()
     t0 = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
-    first = services.submit_report(
-        session, locator, services.ReportInput("01-10", lon, lat), submitter=None, calendar=calendar, now=t0
+    first = intake.submit_report(
+        session, locator, intake.ReportInput("01-10", lon, lat), submitter=None, calendar=calendar, now=t0
     )
     assert first.case.lead_squad_id is not None
     lead = session.get(Squad, first.case.lead_squad_id)
     assert lead is not None and lead.district_code == JINSHAN
     near = offset(lon, lat, -30, 40)
-    hour_later = services.submit_report(
+    hour_later = intake.submit_report(
         session,
         locator,
-        services.ReportInput("01-10", *near),
+        intake.ReportInput("01-10", *near),
         submitter=None,
         calendar=calendar,
         now=t0 + timedelta(hours=1),
     )
     assert hour_later.merged and hour_later.case.id == first.case.id
     # 01-10 暴露垃圾 dedups within 72 h of the case's last report
-    much_later = services.submit_report(
+    much_later = intake.submit_report(
         session,
         locator,
-        services.ReportInput("01-10", *near),
+        intake.ReportInput("01-10", *near),
         submitter=None,
         calendar=calendar,
         now=t0 + timedelta(hours=74),
     )
     assert not much_later.merged and much_later.case.id != first.case.id
     # another category at the same spot is another problem
-    other = services.submit_report(
-        session, locator, services.ReportInput("01-01", lon, lat), submitter=None, calendar=calendar, now=t0
+    other = intake.submit_report(
+        session, locator, intake.ReportInput("01-01", lon, lat), submitter=None, calendar=calendar, now=t0
     )
     assert not other.merged
 
@@ -103,18 +110,16 @@ def test_an_hour_later_merges_but_after_the_window_a_new_case_opens(
 def test_a_report_joins_the_nearest_open_case_within_the_radius(
     session: Session, locator_cache: LocatorCache
 ) -> None:
-    """On PostgreSQL this runs inside the intake_report function, elsewhere in Python: same answers."""
+    """Nearest first; a case just outside the radius is left alone."""
     lon, lat = zone_point(session, (JINSHAN, FENGXIAN), JINSHAN, depth_m=1500)
     locator = locator_cache.get(lambda: session)
     radius = session.scalars(select(Category.dedup_radius_m).where(Category.code == "01-11")).one()
     t0 = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
 
-    def report(east_m: float, minutes: int) -> services.IntakeResult:
-        data = services.ReportInput("01-11", *offset(lon, lat, east_m, 0))
+    def report(east_m: float, minutes: int) -> intake.IntakeResult:
+        data = intake.ReportInput("01-11", *offset(lon, lat, east_m, 0))
         now = t0 + timedelta(minutes=minutes)
-        return services.submit_report(
-            session, locator, data, submitter=None, calendar=WorkCalendar(), now=now
-        )
+        return intake.submit_report(session, locator, data, submitter=None, calendar=WorkCalendar(), now=now)
 
     a = report(0, 0)
     b = report(1.6 * radius, 1)  # beyond the radius of a: its own case
@@ -138,10 +143,10 @@ def test_deadlines_count_working_time(session: Session, locator_cache: LocatorCa
     lon, lat = zone_point(session, (JINSHAN, FENGXIAN), JINSHAN, depth_m=2000)
     locator = locator_cache.get(lambda: session)
     friday_4pm = datetime(2026, 11, 27, 16, 0, tzinfo=SHANGHAI)
-    result = services.submit_report(
+    result = intake.submit_report(
         session,
         locator,
-        services.ReportInput("01-11", lon, lat),
+        intake.ReportInput("01-11", lon, lat),
         submitter=None,
         calendar=WorkCalendar(),
         now=friday_4pm,
@@ -208,29 +213,26 @@ def test_retries_with_one_idempotency_key_create_one_report(
 def test_a_retry_is_found_by_its_idempotency_key_before_its_external_id(
     session: Session, locator_cache: LocatorCache
 ) -> None:
-    """Both retry identities point at earlier reports: the Idempotency-Key's answer wins (the same on
-    PostgreSQL, inside intake_report, and on SQLite)."""
+    """Both retry identities point at earlier reports: the Idempotency-Key's answer wins."""
     locator = locator_cache.get(lambda: session)
     user = make_user(session, "reporter")
     lon, lat = zone_point(session, (JINSHAN, FENGXIAN), FENGXIAN, depth_m=2500)
     elsewhere = offset(lon, lat, 900, 0)
 
-    def submit(data: services.ReportInput) -> services.IntakeResult:
-        return services.submit_report(session, locator, data, submitter=user, calendar=WorkCalendar())
+    def submit(data: intake.ReportInput) -> intake.IntakeResult:
+        return intake.submit_report(session, locator, data, submitter=user, calendar=WorkCalendar())
 
-    by_key = submit(services.ReportInput("05-52", lon, lat, idempotency_key="both-1"))
+    by_key = submit(intake.ReportInput("05-52", lon, lat, idempotency_key="both-1"))
     by_external_id = submit(
-        services.ReportInput("05-52", *elsewhere, source="hotline_12345", external_id="12345-both")
+        intake.ReportInput("05-52", *elsewhere, source="hotline_12345", external_id="12345-both")
     )
     retry = submit(
-        services.ReportInput(
+        intake.ReportInput(
             "05-52", lon, lat, source="hotline_12345", external_id="12345-both", idempotency_key="both-1"
         )
     )
     assert retry.replayed and retry.report_id == by_key.report_id != by_external_id.report_id
-    again = submit(
-        services.ReportInput("05-52", *elsewhere, source="hotline_12345", external_id="12345-both")
-    )
+    again = submit(intake.ReportInput("05-52", *elsewhere, source="hotline_12345", external_id="12345-both"))
     assert again.replayed and again.report_id == by_external_id.report_id
     assert session.scalar(select(func.count()).where(Report.submitted_by_id == user.id)) == 2
 
@@ -281,3 +283,102 @@ def test_categories_are_listed_publicly(client: FlaskClient) -> None:
     assert {"暴露垃圾", "生活垃圾偷倒", "违法装修", "群租"} <= names
     assert any("违法搭建" in n for n in names) and any("建筑垃圾" in n for n in names)
     assert all(c["dedup_radius_m"] > 0 and c["claim_limit"] for c in body["categories"])
+
+
+# -- what a report stores -------------------------------------------------------------------------
+
+T0 = datetime(2026, 11, 24, 10, 15, tzinfo=SHANGHAI)
+
+
+def rows(session: Session, model: type[Any], where: Any, *, skip: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rows as plain dicts (without `skip` columns; geometries as WKT), in id order."""
+    table: Table = model.__table__
+    columns = [c for c in table.c if c.name not in skip and c.name != "geom"]
+    stmt = select(*columns).where(where).order_by(table.c.id)
+    if "geom" in table.c and "geom" not in skip:
+        stmt = stmt.add_columns(func.ST_AsText(table.c.geom).label("geom_wkt"))
+    return [dict(r._mapping) for r in session.execute(stmt)]
+
+
+def snapshot(session: Session, case_id: int) -> dict[str, Any]:
+    """Everything one border case's intake wrote, with ids replaced by their order."""
+    report_ids = session.scalars(select(Report.id).where(Report.case_id == case_id).order_by(Report.id)).all()
+    events = rows(session, CaseEvent, CaseEvent.case_id == case_id, skip=("id", "case_id"))
+    for event in events:
+        if "report_id" in event["payload"]:
+            event["payload"]["report_id"] = report_ids.index(event["payload"]["report_id"])
+    number = session.scalars(select(Case.number).where(Case.id == case_id)).one()
+    outbox = rows(session, OutboxMessage, OutboxMessage.case_id == case_id, skip=("id", "case_id"))
+    for message in outbox:
+        assert message["payload"].pop("case_number") == number
+    return {
+        "case": rows(session, Case, Case.id == case_id, skip=("id", "number")),
+        "partners": rows(session, CasePartner, CasePartner.case_id == case_id, skip=("id", "case_id")),
+        "reports": rows(session, Report, Report.case_id == case_id, skip=("id", "case_id")),
+        "events": events,
+        "outbox": outbox,
+    }
+
+
+def intake_twice(session: Session, locator: Locator, user: User) -> tuple[int, dict[str, Any]]:
+    """A border report with a retry key, then a duplicate 50 m away an hour later (merged)."""
+    lon, lat = zone_point(session, (JINSHAN, FENGXIAN), FENGXIAN)
+    calendar = WorkCalendar()
+    first = intake.submit_report(
+        session,
+        locator,
+        intake.ReportInput("01-10", lon, lat, description="渠边倾倒", idempotency_key="k-1"),
+        submitter=user,
+        calendar=calendar,
+        now=T0,
+    )
+    near = offset(lon, lat, 30, 40)
+    second = intake.submit_report(
+        session,
+        locator,
+        intake.ReportInput("01-10", *near, crs="wgs84", source="citizen", photos=["https://x.test/1.jpg"]),
+        submitter=None,
+        calendar=calendar,
+        now=T0.replace(hour=11),
+    )
+    assert not first.merged and second.merged and second.case_facts.id == first.case_facts.id
+    return first.case_facts.id, snapshot(session, first.case_facts.id)
+
+
+def test_a_report_stores_exactly_what_intake_planned(session: Session, locator_cache: LocatorCache) -> None:
+    locator = locator_cache.get(lambda: session)  # before any row is added: a rebuild ends the session
+    user = make_user(session, "reporter")
+    case_id, stored = intake_twice(session, locator, user)
+    case = stored["case"][0]
+    assert case["status"] == "routed" and case["report_count"] == 2 and case["in_border_zone"] is True
+    assert case["created_at"] == T0 and case["last_report_at"] == T0.replace(hour=11)
+    assert case["resolution_photos"] == [] and case["routing"]["rule"] == "member-border-zone"
+    assert case["geom_wkt"].startswith("POINT(121.") and case["district_code"] == FENGXIAN
+    assert [p["reason"].startswith("对侧最近中队") for p in stored["partners"]] == [True]
+    first, second = stored["reports"]
+    assert (first["merged"], second["merged"]) == (False, True)
+    assert first["idempotency_key"] == "k-1" and first["description"] == "渠边倾倒"
+    assert second["photos"] == ["https://x.test/1.jpg"] and second["submitted_by_id"] is None
+    assert first["received_at"] == T0 and first["observed_at"] == T0
+    kinds = [(e["kind"], e["from_status"], e["to_status"], e["actor"]) for e in stored["events"]]
+    assert kinds[0] == ("reported", None, "reported", user.username)
+    assert stored["events"][0]["actor_id"] == user.id
+    assert kinds[1:] == [
+        ("routed", "reported", "routed", "system"),
+        ("report_merged", None, "routed", "system"),
+    ]
+    assert stored["events"][0]["payload"] == {"report_id": 0, "distance_m": None}
+    assert stored["events"][2]["payload"]["report_id"] == 1
+    assert 45 <= stored["events"][2]["payload"]["distance_m"] <= 55
+    assert [m["kind"] for m in stored["outbox"]] == ["routed"]
+    assert stored["outbox"][0]["payload"]["details"] == stored["events"][1]["payload"]
+    assert stored["outbox"][0]["payload"]["district"] == FENGXIAN
+    assert session.get(Case, case_id) is not None
+
+
+def test_a_naive_timestamp_is_refused(session: Session, locator_cache: LocatorCache) -> None:
+    locator = locator_cache.get(lambda: session)
+    lon, lat = zone_point(session, (JINSHAN, FENGXIAN), FENGXIAN)
+    naive = intake.ReportInput("01-10", lon, lat, observed_at=datetime(2026, 11, 24, 9, 0))  # noqa: DTZ001
+    with pytest.raises((ValueError, StatementError), match="naive datetime"):
+        intake.submit_report(session, locator, naive, submitter=None, calendar=WorkCalendar(), now=T0)

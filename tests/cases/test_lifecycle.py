@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from coordinator.auth.models import User
 from coordinator.cases import lifecycle
-from coordinator.cases.models import Case, CaseEvent
+from coordinator.cases.models import Case, CaseEvent, CaseTransfer
 from coordinator.notifications.models import OutboxMessage
 from coordinator.squads.models import Squad
 from tests.factories import bearer, make_case, make_squad, make_token, make_user
@@ -170,6 +170,32 @@ def test_transfer_declined_keeps_the_owner(client: FlaskClient, cast: Cast, sess
     assert trail(session, cast.case.id) == ["transfer_requested", "transfer_declined"]
     again = act(client, cast, "other_leader", f"transfers/{transfer_id}/accept")
     assert again.status_code == 403  # no longer pending: nobody is its receiver
+
+
+@pytest.mark.parametrize("decision", ["accept", "decline"])
+def test_a_transfer_decision_that_loses_the_race_names_its_action(
+    client: FlaskClient, cast: Cast, monkeypatch: pytest.MonkeyPatch, decision: str
+) -> None:
+    """Another decision lands between this one's check and its conditional UPDATE: 409 naming the
+    action that was refused."""
+    requested = act(client, cast, "lead_leader", "transfers", {"to_squad": cast.other.code, "reason": "争议"})
+    transfer_id = requested.get_json()["transfer"]["id"]
+    check = lifecycle.check
+
+    def check_then_someone_else_decides(
+        case: Case, action: str, user: User, pending: CaseTransfer | None
+    ) -> lifecycle.Transition:
+        transition = check(case, action, user, pending)
+        if action.endswith("_transfer"):
+            db = inspect(case).session
+            assert db is not None
+            db.execute(update(CaseTransfer).where(CaseTransfer.id == transfer_id).values(state="declined"))
+        return transition
+
+    monkeypatch.setattr(lifecycle, "check", check_then_someone_else_decides)
+    lost = act(client, cast, "other_leader", f"transfers/{transfer_id}/{decision}", {"reason": "晚了一步"})
+    assert lost.status_code == 409, lost.get_json()
+    assert lost.get_json()["error"]["details"]["action"] == f"{decision}_transfer"
 
 
 def test_transfer_accepted_moves_lead_and_informs_old_lead(

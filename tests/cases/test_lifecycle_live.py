@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from coordinator import create_app
 from coordinator.auth.models import ApiToken, User
 from coordinator.cases.models import Case, CaseEvent
+from coordinator.cases.retention import purge_cases
 from coordinator.cases.sla import SweepResult, sweep
-from coordinator.cases.workflow import purge_cases
 from coordinator.db import session_scope
 from coordinator.scheduler import DELIVERY_JOB_ID, SWEEP_JOB_ID, configure, jobs
 from coordinator.squads.models import Squad

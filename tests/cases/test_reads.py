@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from coordinator.api import MAX_PAGE, MAX_ROW_ID
 from coordinator.auth.models import ContactAccessLog
-from coordinator.cases import services
+from coordinator.cases import intake, queries
 from coordinator.cases.models import Case
 from coordinator.cases.schemas import CaseFeatureCollection
 from coordinator.geolocation.services import LocatorCache
 from coordinator.squads.models import Squad
+from coordinator.validation import MAX_PAGE, MAX_ROW_ID
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from tests.cases.conftest import PostReport, zone_point
-from tests.factories import bearer, make_token, make_user
+from tests.factories import bearer, make_case, make_squad, make_token, make_user
 
 FENGXIAN, JINSHAN = "310120", "310116"
 
@@ -174,10 +174,10 @@ def test_inbox_puts_claimable_first_then_overdue(
     lon, lat = zone_point(session, (JINSHAN, FENGXIAN), FENGXIAN, depth_m=1500)
     locator = locator_cache.get(lambda: session)
     now = datetime.now(SHANGHAI)
-    fresh = services.submit_report(
+    fresh = intake.submit_report(
         session,
         locator,
-        services.ReportInput("01-10", lon, lat),
+        intake.ReportInput("01-10", lon, lat),
         submitter=None,
         calendar=WorkCalendar(),
         now=now,
@@ -185,10 +185,10 @@ def test_inbox_puts_claimable_first_then_overdue(
     lead = session.get(Squad, fresh.case.lead_squad_id)
     assert lead is not None
     # an older case of the same squad, claimed and past its resolve deadline: overdue, not claimable
-    old = services.submit_report(
+    old = intake.submit_report(
         session,
         locator,
-        services.ReportInput("01-01", lon + 0.002, lat),
+        intake.ReportInput("01-01", lon + 0.002, lat),
         submitter=None,
         calendar=WorkCalendar(),
         now=now - timedelta(days=30),
@@ -196,7 +196,7 @@ def test_inbox_puts_claimable_first_then_overdue(
     member = make_user(session, "squad_member", squad=lead)
     old.case.status, old.case.claimed_by_id = "claimed", member.id
     session.commit()
-    assert services.is_overdue(old.case, now)
+    assert queries.is_overdue(old.case, now)
 
     token = make_token(session, make_user(session, "squad_leader", squad=lead))
     session.commit()
@@ -210,6 +210,52 @@ def test_inbox_puts_claimable_first_then_overdue(
     )
     deadline = next(c for c in inbox if c["id"] == fresh.case.id)["claim_by"]
     assert deadline.endswith("+08:00")
+
+
+def test_the_inbox_ranks_and_cuts_in_the_database(session: Session) -> None:
+    """More open cases than the inbox used to fetch (5,000), the ones that need the squad most added
+    last: they still come first, in rank order, then the oldest of the rest."""
+    now = datetime.now(SHANGHAI)
+    lead = make_squad(session)
+    member = make_user(session, "squad_member", squad=lead)
+    start = now - timedelta(days=20)
+    # Claimed, deadlines ahead: the bulk of a busy squad's caseload (rank 3).
+    session.execute(
+        insert(Case),
+        [
+            {
+                "number": f"T-INBOX-{i:05d}",
+                "status": "claimed",
+                "category_code": "01-11",
+                "lon": 121.47,
+                "lat": 30.85,
+                "geom": "SRID=4326;POINT(121.47 30.85)",
+                "district_code": lead.district_code,
+                "outcome": "member",
+                "routing": {"rule": "test"},
+                "lead_squad_id": lead.id,
+                "claimed_by_id": member.id,
+                "claim_by": now + timedelta(days=1),
+                "resolve_by": now + timedelta(days=3),
+                "created_at": start + timedelta(seconds=i),
+                "updated_at": start,
+                "last_report_at": start,
+            }
+            for i in range(5_000)
+        ],
+    )
+    later = now - timedelta(hours=5)
+    # Claimable, in time (rank 1); claimable and past its claim deadline (rank 0); claimed and past its
+    # resolve deadline (overdue, rank 2).
+    routine = make_case(session, lead=lead, now=later, claim_by=now + timedelta(hours=1))
+    late = make_case(session, lead=lead, now=later, claim_by=now - timedelta(hours=1))
+    stuck = make_case(session, lead=lead, now=later, resolve_by=now - timedelta(hours=2), status="claimed")
+    stuck.claimed_by_id = member.id
+    session.flush()
+
+    shown = queries.inbox(session, member, now=now, limit=5)
+    assert [c.id for c in shown[:3]] == [late.id, routine.id, stuck.id]
+    assert [c.number for c in shown[3:]] == ["T-INBOX-00000", "T-INBOX-00001"]
 
 
 def test_partner_squad_sees_the_joint_case_in_its_inbox(
@@ -236,8 +282,8 @@ def test_case_list_bbox_edges_through_the_spatial_index(session: Session, post_r
     x, y = case.lon, case.lat
 
     def found(x0: float, y0: float, x1: float, y1: float) -> bool:
-        cases, total = services.list_cases(
-            session, services.CaseFilter(bbox=(x0, y0, x1, y1)), page=1, per_page=500
+        cases, total = queries.list_cases(
+            session, queries.CaseFilter(bbox=(x0, y0, x1, y1)), page=1, per_page=500
         )
         assert total == len(cases)
         return case.id in {c.id for c in cases}

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from coordinator import refcache
 from coordinator.cases.models import Category
-from coordinator.cases.services import load_reference, reference_data
+from coordinator.cases.reference import load_reference, reference_data
 from coordinator.errors import ValidationFailed
 from coordinator.refcache import INFO_KEY, ReferenceCache
 

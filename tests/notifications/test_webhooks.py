@@ -122,6 +122,35 @@ def test_gives_up_after_max_attempts_and_records_why(
     assert services.deliver_pending(session_factory, now=now).attempted == 0
 
 
+def test_a_run_keeps_its_deliveries_while_it_may_still_be_posting_them(
+    session: Session, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run posts its batch one by one, each POST waiting up to the timeout: another runner must not
+    take the same deliveries while the last of a full batch (100) could still be waiting."""
+    services.add_subscription(session, name="slow", url="http://127.0.0.1:9/", secret="x", kinds=[])
+    lead = make_squad(session)
+    for _ in range(3):
+        case = make_case(session, lead=lead)
+        workflow.claim(session, case.id, make_user(session, "squad_member", squad=lead), now=T0)
+    session.commit()
+    timeout_s = 5.0
+    taken_by_another_runner: list[int] = []
+
+    def post_while_another_runner_looks(
+        item: services.Leased, *, now: datetime, timeout_s: float
+    ) -> tuple[int | None, str | None]:
+        last_of_a_full_batch = now + timedelta(seconds=100 * timeout_s - 1)
+        with session_factory() as other:
+            taken_by_another_runner.append(len(services.lease_due(other, now=last_of_a_full_batch)))
+            other.rollback()
+        return None, "TimeoutError: timed out"
+
+    monkeypatch.setattr(services, "post", post_while_another_runner_looks)
+    stats = services.deliver_pending(session_factory, now=T0, timeout_s=timeout_s)
+    assert stats.attempted == 3
+    assert taken_by_another_runner == [0, 0, 0]
+
+
 def test_only_subscribed_kinds_and_active_subscriptions(session: Session) -> None:
     services.add_subscription(
         session, name="claims", url="http://127.0.0.1:9/", secret="x", kinds=["claimed"]

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from coordinator.cases import services as cases
+from coordinator.cases import intake
 from coordinator.cases.models import Case, Report
 from coordinator.geolocation.services import LocatorCache
 from coordinator.squads.models import Squad
@@ -234,10 +234,10 @@ def test_default_range_is_the_last_90_days(
 ) -> None:
     lon, lat = zone_point(session, (JINSHAN, FENGXIAN), JINSHAN)
     old_time = datetime.now(SHANGHAI) - timedelta(days=120)
-    old = cases.submit_report(
+    old = intake.submit_report(
         session,
         locator_cache.get(lambda: session),
-        cases.ReportInput("01-10", lon, lat),
+        intake.ReportInput("01-10", lon, lat),
         submitter=None,
         calendar=WorkCalendar(),
         now=old_time,

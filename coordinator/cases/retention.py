@@ -1,0 +1,43 @@
+"""Deleting cases for good: the one sanctioned way past the append-only audit trail.
+
+Case events are append-only (database triggers refuse updates and deletes); retention jobs and test
+cleanup delete whole cases here, under a purge marker that the triggers look for and that never
+outlives the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from coordinator.cases.models import Case, CaseEvent, CaseEventPurge, CasePartner, CaseTransfer, Report
+from coordinator.dialects import begin_write
+from coordinator.notifications.models import OutboxMessage, WebhookDelivery
+
+
+def purge_cases(session: Session, case_ids: Sequence[int], *, reason: str) -> int:
+    """Delete cases with their reports, partners, transfers, outbox messages and audit trail; how many.
+
+    The case_event triggers refuse the deletes unless this transaction holds a purge marker, which is
+    removed again before the transaction ends.
+    """
+    ids = list(case_ids)
+    if not ids:
+        return 0
+    begin_write(session)
+    marker = CaseEventPurge(reason=reason[:200])
+    session.add(marker)
+    session.flush()
+    messages = select(OutboxMessage.id).where(OutboxMessage.case_id.in_(ids))
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.message_id.in_(messages)))
+    session.execute(delete(OutboxMessage).where(OutboxMessage.case_id.in_(ids)))
+    session.execute(delete(CaseTransfer).where(CaseTransfer.case_id.in_(ids)))
+    session.execute(delete(Report).where(Report.case_id.in_(ids)))
+    session.execute(delete(CaseEvent).where(CaseEvent.case_id.in_(ids)))
+    session.execute(delete(CasePartner).where(CasePartner.case_id.in_(ids)))
+    count = session.execute(delete(Case).where(Case.id.in_(ids))).rowcount  # type: ignore[attr-defined]
+    session.delete(marker)
+    session.flush()
+    return int(count)

@@ -1,0 +1,95 @@
+"""Permissions that depend on the data: pure functions of a user and the rows they act on.
+
+Which squads a dispatcher may manage, how much of a reporter's contact data a role sees, who may claim,
+work, transfer or decide on a case. They look only at their arguments — never at the request — so
+services and the case lifecycle call them inside or outside a request alike. Which roles may use an
+endpoint at all is the web edge's table (coordinator.policy.RULES).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from coordinator.auth.models import SQUAD_ROLES, User
+from coordinator.cases.models import Case, CaseTransfer
+from coordinator.errors import Forbidden
+from coordinator.squads.models import Squad
+
+Visibility = Literal["full", "masked", "absent"]
+
+
+# -- squads and contact data -------------------------------------------------------------------------
+
+
+def can_manage_squad(user: User, squad: Squad) -> bool:
+    """Admins manage every squad; a dispatcher those of their district (alliance dispatchers: all)."""
+    if user.role == "admin":
+        return True
+    return user.role == "dispatcher" and user.district_code in (None, squad.district_code)
+
+
+def require_manage_squad(user: User, squad: Squad) -> None:
+    """403 unless `user` may change `squad`."""
+    if not can_manage_squad(user, squad):
+        raise Forbidden(
+            f"squad {squad.code} belongs to district {squad.district_code}; "
+            f"only its dispatcher or an admin may change it",
+            details={"squad": squad.code, "district": squad.district_code},
+        )
+
+
+def contact_visibility(role: str, *, export: bool = False) -> Visibility:
+    """How much of a reporter's contact data (name, phone) a role sees.
+
+    Dispatchers and admins see it in full (and every such read is audited); squads see it masked
+    (138****1234); the committee and every export see none of it; reporters see none of others'.
+    """
+    if export:
+        return "absent"
+    if role in ("dispatcher", "admin"):
+        return "full"
+    if role in ("squad_leader", "squad_member"):
+        return "masked"
+    return "absent"
+
+
+# -- cases -------------------------------------------------------------------------------------------
+# The case lifecycle (coordinator/cases/lifecycle.py) names who may take each action with these
+# predicates.
+
+
+def case_squad_ids(case: Case) -> set[int]:
+    """The squads with a part in the case: its lead and its partners."""
+    ids = {p.squad_id for p in case.partners}
+    if case.lead_squad_id is not None:
+        ids.add(case.lead_squad_id)
+    return ids
+
+
+def is_case_squad_member(user: User, case: Case) -> bool:
+    """A leader or member of the case's lead or partner squad (who may claim and work it)."""
+    return user.role in SQUAD_ROLES and user.squad_id is not None and user.squad_id in case_squad_ids(case)
+
+
+def is_lead_leader(user: User, case: Case) -> bool:
+    """The leader (中队长) of the case's lead squad."""
+    return user.role == "squad_leader" and user.squad_id is not None and user.squad_id == case.lead_squad_id
+
+
+def is_case_dispatcher(user: User, case: Case) -> bool:
+    """An admin, an alliance dispatcher, or the dispatcher of the case's district."""
+    if user.role == "admin":
+        return True
+    return user.role == "dispatcher" and (
+        user.district_code is None or user.district_code == case.district_code
+    )
+
+
+def is_transfer_receiver(user: User, transfer: CaseTransfer | None) -> bool:
+    """The leader of the squad a pending transfer is addressed to (only they accept or decline)."""
+    return (
+        transfer is not None
+        and transfer.state == "pending"
+        and user.role == "squad_leader"
+        and user.squad_id == transfer.to_squad_id
+    )
