@@ -34,7 +34,7 @@ class ErrorDetail(BaseModel):
 
     code: str = Field(description="Stable machine-readable error code, e.g. `validation_failed`.")
     message: str = Field(description="Human-readable explanation.")
-    details: Any = Field(default=None, description="Structured context: failing fields, hints, …")
+    details: Any = Field(description="Structured context: failing fields, hints, …; null if none.")
 
 
 class ErrorBody(BaseModel):

@@ -131,11 +131,31 @@ class ServiceList(RootModel[list[Service]]):
     """services.json."""
 
 
+class AttributeValue(BaseModel):
+    """One choice of a list attribute."""
+
+    key: str
+    name: str
+
+
+class ServiceAttribute(BaseModel):
+    """An extra attribute a service asks for (the spec's shape; our services define none)."""
+
+    variable: bool
+    code: str
+    datatype: Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
+    required: bool
+    datatype_description: str | None
+    order: int
+    description: str
+    values: list[AttributeValue] | None = None
+
+
 class ServiceDefinition(BaseModel):
     """services/{code}.json: our services have no extra attributes."""
 
     service_code: str
-    attributes: list[dict[str, Any]]
+    attributes: list[ServiceAttribute] = Field(description="Always empty: metadata is false.")
 
 
 class ServiceRequest(BaseModel):
