@@ -248,8 +248,8 @@ class EventOut(BaseModel):
     at: datetime
     actor: str
     kind: str
-    from_status: str | None
-    to_status: str | None
+    from_status: Status | None
+    to_status: Status | None
     reason: str
     payload: dict[str, Any] = Field(description="Details of the event; their keys depend on its kind.")
 

@@ -101,7 +101,7 @@ class DiscoveryEndpoint(BaseModel):
 
     specification: str
     url: str
-    changeset: str
+    changeset: datetime
     type: Literal["production", "test"]
     formats: list[str]
 
@@ -109,7 +109,7 @@ class DiscoveryEndpoint(BaseModel):
 class Discovery(BaseModel):
     """Service discovery."""
 
-    changeset: str
+    changeset: datetime
     contact: str
     key_service: str
     endpoints: list[DiscoveryEndpoint]
@@ -171,9 +171,9 @@ class ServiceRequest(BaseModel):
     )
     agency_responsible: str | None
     service_notice: str
-    requested_datetime: str
-    updated_datetime: str
-    expected_datetime: str | None
+    requested_datetime: datetime
+    updated_datetime: datetime
+    expected_datetime: datetime | None = Field(description="The resolve deadline of the case.")
     address: str | None
     address_id: str | None
     zipcode: str | None
