@@ -36,9 +36,10 @@ TESTS_DIR = Path(__file__).parent
 def contract_checked_clients() -> Iterator[None]:
     """Every app the tests build (the `app` fixture, live apps of concurrency tests) hands out test
     clients that check each answer against the OpenAPI document and its models."""
+    previous = CoordinatorFlask.test_client_class
     CoordinatorFlask.test_client_class = contracts.ContractClient
     yield
-    CoordinatorFlask.test_client_class = None
+    CoordinatorFlask.test_client_class = previous
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
