@@ -34,7 +34,7 @@ class ErrorDetail(BaseModel):
 
     code: str = Field(description="Stable machine-readable error code, e.g. `validation_failed`.")
     message: str = Field(description="Human-readable explanation.")
-    details: Any = Field(default=None, description="Structured context: failing fields, hints, …")
+    details: Any = Field(description="Structured context: failing fields, hints, …; null if none.")
 
 
 class ErrorBody(BaseModel):
@@ -82,6 +82,27 @@ class Operation:
     validation_status: int = 422
     # Other media types the success answer can take (e.g. GeoJSON with `format=geojson`), each its model.
     alternatives: dict[str, type[BaseModel]] = field(default_factory=dict)
+
+
+def documented_model(op: Operation, status: int, media_type: str) -> type[BaseModel] | None:
+    """The model the OpenAPI document names for an answer of `op` with `status` and `media_type`.
+
+    The success status answers `op.response` in `op.media_type` or an `alternatives` model in its
+    media type; 4xx/5xx answer the error body (`ErrorBody`, or `op.error_model`) as JSON. None: that
+    answer is documented without a body (e.g. 204). LookupError: the operation documents no such
+    answer. Which error statuses an operation documents is the OpenAPI document's business (it adds
+    401/403 for protected routes, 400/422 for parsed input): look the status up there.
+    """
+    if status == op.status:
+        if op.response is None:
+            return None
+        if media_type == op.media_type:
+            return op.response
+        if media_type in op.alternatives:
+            return op.alternatives[media_type]
+    elif status >= 400 and media_type == JSON:
+        return op.error_model or ErrorBody
+    raise LookupError(f"no {status} answer in {media_type} is documented for {op.summary!r}")
 
 
 def _reject_nul(raw: Any, what: str) -> None:

@@ -13,7 +13,7 @@ from shapely.geometry import mapping
 class Geometry(BaseModel):
     """A GeoJSON geometry in WGS-84 longitude/latitude."""
 
-    type: str = Field(description="Point, LineString, MultiLineString, Polygon, MultiPolygon, …")
+    type: Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"]
     coordinates: Any = Field(description="Longitude, latitude pairs (RFC 7946 order).")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint
 from pydantic import BaseModel, Field
@@ -27,16 +27,16 @@ _SPATIAL_PROBE = text("SELECT ST_AsText(ST_GeomFromText('POINT(121.5 31)', 4326)
 class Health(BaseModel):
     """The service is up and its database answers spatial queries."""
 
-    status: str = Field(description="`ok`")
+    status: Literal["ok"]
     version: str
-    database: str = Field(description="`postgresql` or `sqlite`")
+    database: Literal["postgresql", "sqlite"]
     boundary_generation: int | None = Field(description="Current boundary generation, null if none loaded.")
 
 
 class Liveness(BaseModel):
     """The process is up (no dependencies checked)."""
 
-    status: str = Field(description="`ok`")
+    status: Literal["ok"]
 
 
 @bp.get("/livez")

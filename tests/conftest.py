@@ -1,5 +1,8 @@
 """Test fixtures: a real database (SpatiaLite by default, PostGIS with TEST_DATABASE_URL), migrated once
 per run with the shipped boundaries loaded; every test runs inside a transaction that is rolled back.
+
+Every test client of every app checks each answer against its documented response (tests/contracts.py),
+and a run of the whole suite fails if some route's documented success answer was never checked.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from coordinator import create_app, migrate
+from coordinator import CoordinatorFlask, create_app, migrate
 from coordinator.db import make_engine, session_scope
 from coordinator.demo import seed_reference
 from coordinator.extensions import SESSIONMAKER_KEY
@@ -24,6 +27,57 @@ from coordinator.refcache import INFO_KEY, ReferenceCache
 from coordinator.squads.services import seed_demo_territory
 from geo.boundaries import parse_features, read_boundary_file, shipped_districts_path
 from geo.locator import AreaInfo, Locator, input_from_districts
+from tests import contracts
+
+TESTS_DIR = Path(__file__).parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def contract_checked_clients() -> Iterator[None]:
+    """Every app the tests build (the `app` fixture, live apps of concurrency tests) hands out test
+    clients that check each answer against the OpenAPI document and its models."""
+    previous = CoordinatorFlask.test_client_class
+    CoordinatorFlask.test_client_class = contracts.ContractClient
+    yield
+    CoordinatorFlask.test_client_class = previous
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Remember that tests were left out (-k, -m, --lf, --deselect): the run is not the whole suite."""
+    if items:
+        contracts.tally.partial_run = True
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail a passing run of the whole suite if some route's documented success answer went unchecked."""
+    test_files = {p.resolve() for p in TESTS_DIR.rglob("test_*.py")}
+    ran_files = {Path(item.path).resolve() for item in session.items}
+    if ran_files != test_files:
+        contracts.tally.partial_run = True
+    if exitstatus != pytest.ExitCode.OK or contracts.tally.partial_run:
+        return
+    app = create_app({"database_url": "sqlite://", "testing": True, "secret_key": "contracts"})
+    missing = contracts.documented_success_answers(app) - contracts.checked
+    app.extensions["coordinator.engine"].dispose()
+    contracts.tally.unchecked = sorted(f"{endpoint} ({media or 'no body'})" for endpoint, media in missing)
+    if missing:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many answers were checked, and the routes whose success answer no test checked."""
+    tally = contracts.tally
+    line = f"response contracts: {tally.answers} answers checked in {tally.seconds:.1f} s"
+    if tally.unchecked is None:
+        terminalreporter.write_line(line + " (route coverage is asserted when the whole suite passes)")
+    elif not tally.unchecked:
+        terminalreporter.write_line(line + "; every route's documented success answer among them")
+    else:
+        terminalreporter.section("response contracts", sep="=", red=True)
+        terminalreporter.write_line(line, red=True)
+        terminalreporter.write_line("no test got (and checked) the documented success answer of:", red=True)
+        for name in tally.unchecked:
+            terminalreporter.write_line(f"  {name}", red=True)
 
 
 @pytest.fixture(scope="session")

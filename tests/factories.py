@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
+from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Point, Polygon, box
@@ -12,11 +13,14 @@ from sqlalchemy.orm import Session
 from coordinator.auth import services as auth
 from coordinator.auth.models import User
 from coordinator.boundaries.models import AdminArea, BoundaryGeneration
+from coordinator.boundaries.services import current_areas
 from coordinator.cases.intake import next_case_number
 from coordinator.cases.models import Case, CasePartner
 from coordinator.db import utcnow
+from coordinator.geolocation.services import location_payload
 from coordinator.squads import services as squads
-from coordinator.squads.models import Squad
+from coordinator.squads.models import DispatchUnit, Squad
+from geo.locator import AreaInfo, Location
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery"
@@ -121,6 +125,34 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def _routing_record(
+    session: Session,
+    lead: Squad | None,
+    queue: DispatchUnit | None,
+    partners: tuple[Squad, ...],
+    district: str,
+    category: str,
+) -> dict[str, Any]:
+    """A routing record of the stored shape (the API shows it) for a case the factory places at
+    121.47, 30.85 in `district`."""
+
+    def squad(s: Squad) -> dict[str, Any]:
+        return {"id": s.id, "code": s.code, "name": s.name_zh, "district": s.district_code}
+
+    area = next((a for a in current_areas(session, level="district") if a.code == district), None)
+    info = AreaInfo(district, area.name_zh, area.name_en, area.member) if area else None
+    location = Location(121.47, 30.85, "member", info, None, False, None, None, False, None)
+    return {
+        "rule": "test",
+        "reason": "factory",
+        "lead": squad(lead) if lead else None,
+        "queue": None if queue is None else {"id": queue.id, "code": queue.code, "name": queue.name_zh},
+        "partners": [{**squad(s), "reason": "test partner"} for s in partners],
+        "notes": [],
+        "inputs": {"category": category, "location": location_payload(location)},
+    }
+
+
 def make_case(
     session: Session,
     *,
@@ -148,7 +180,7 @@ def make_case(
         geom=from_shape(Point(121.47, 30.85), srid=4326),
         district_code=district,
         outcome="member",
-        routing={"rule": "test", "reason": "factory"},
+        routing=_routing_record(session, lead, queue, partners, district, category),
         lead_squad_id=lead.id if lead else None,
         queue_unit_id=queue.id if queue else None,
         claim_by=claim_by or now + timedelta(hours=2),

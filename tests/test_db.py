@@ -57,7 +57,7 @@ def test_a_connection_lost_during_a_request_answers_503_with_retry_after(
         )
 
     app.before_request_funcs.setdefault(None, []).insert(0, lose_connection)
-    response = client.get("/livez")
+    response = client.get("/healthz")  # a route that uses the database (and documents 503)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"
     assert response.get_json()["error"]["code"] == "database_unavailable"

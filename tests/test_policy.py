@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from coordinator import api
 from coordinator.auth.models import ROLES
 from coordinator.policy import API_KEY_RULES, RULES
 from tests.factories import bearer, make_squad, make_token, make_user
@@ -175,7 +176,10 @@ def test_route_by_role_table(app: Flask, client: FlaskClient, session: Session) 
 
 
 def test_a_route_without_a_rule_is_denied(app: Flask, client: FlaskClient, session: Session) -> None:
-    app.add_url_rule("/api/v1/forgotten", "forgotten", lambda: {"secret": True})
+    forgotten = api.endpoint(summary="A route nobody wrote a rule for", tags=["test"])(
+        lambda: {"secret": True}
+    )
+    app.add_url_rule("/api/v1/forgotten", "forgotten", forgotten)
     token = make_token(session, make_user(session, "admin"))
     session.commit()
     response = client.get("/api/v1/forgotten", headers=bearer(token))

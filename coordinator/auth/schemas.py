@@ -90,7 +90,7 @@ class ContactRead(BaseModel):
 
     at: datetime
     username: str
-    role: str
+    role: RoleName
     subject_type: str
     subject_id: str
     fields: list[str]

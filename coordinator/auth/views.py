@@ -33,6 +33,7 @@ from coordinator.policy import (
     password_fingerprint,
 )
 from coordinator.settings import get_settings
+from coordinator.worktime import SHANGHAI
 
 bp = Blueprint("auth", __name__)
 
@@ -91,7 +92,7 @@ def login(body: LoginBody) -> dict[str, Any] | Response:
     return {
         "user": user_json(user),
         "csrf_token": session[SESSION_CSRF],
-        "expires_at": (utcnow() + timedelta(hours=hours)).isoformat(),
+        "expires_at": (utcnow() + timedelta(hours=hours)).astimezone(SHANGHAI).isoformat(),
     }
 
 
@@ -112,7 +113,7 @@ def me() -> dict[str, Any]:
         **user_json(user),
         "authenticated_via": principal.via,
         "token_prefix": token.prefix if token else None,
-        "token_expires_at": token.expires_at.isoformat() if token else None,
+        "token_expires_at": token.expires_at.astimezone(SHANGHAI).isoformat() if token else None,
         "csrf_token": session.get(SESSION_CSRF) if principal.via == "session" else None,
         "contact_visibility": contact_visibility(user.role),
         "endpoints": sorted(
@@ -147,7 +148,7 @@ def list_contact_reads(query: ContactReadQuery) -> dict[str, Any]:
     return {
         "reads": [
             {
-                "at": r.at.isoformat(),
+                "at": r.at.astimezone(SHANGHAI).isoformat(),
                 "username": r.username,
                 "role": r.role,
                 "subject_type": r.subject_type,

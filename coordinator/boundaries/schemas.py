@@ -38,7 +38,7 @@ class BoundaryProperties(BaseModel):
 class BoundaryFeature(BaseModel):
     """One administrative area as a GeoJSON Feature (id = code)."""
 
-    type: FeatureType = "Feature"
+    type: FeatureType
     id: str
     properties: BoundaryProperties
     geometry: Geometry
@@ -47,7 +47,7 @@ class BoundaryFeature(BaseModel):
 class BoundaryCollection(BaseModel):
     """Administrative areas in force, as a GeoJSON FeatureCollection."""
 
-    type: CollectionType = "FeatureCollection"
+    type: CollectionType
     generation: int | None = Field(description="The boundary generation these areas belong to.")
     features: list[BoundaryFeature]
 
@@ -73,7 +73,7 @@ class BorderProperties(BaseModel):
 class BorderFeature(BaseModel):
     """The shared border between two districts as a GeoJSON (Multi)LineString feature."""
 
-    type: FeatureType = "Feature"
+    type: FeatureType
     id: str
     properties: BorderProperties
     geometry: Geometry
@@ -82,7 +82,7 @@ class BorderFeature(BaseModel):
 class BorderCollection(BaseModel):
     """Shared borders between districts, as a GeoJSON FeatureCollection."""
 
-    type: CollectionType = "FeatureCollection"
+    type: CollectionType
     features: list[BorderFeature]
 
 
@@ -99,7 +99,7 @@ class BorderZoneProperties(BaseModel):
 class BorderZoneFeature(BaseModel):
     """One member pair's border zone as a GeoJSON MultiPolygon feature."""
 
-    type: FeatureType = "Feature"
+    type: FeatureType
     id: str
     properties: BorderZoneProperties
     geometry: Geometry
@@ -108,5 +108,5 @@ class BorderZoneFeature(BaseModel):
 class BorderZoneCollection(BaseModel):
     """The border zones in force, as a GeoJSON FeatureCollection."""
 
-    type: CollectionType = "FeatureCollection"
+    type: CollectionType
     features: list[BorderZoneFeature]

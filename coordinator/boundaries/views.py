@@ -19,6 +19,7 @@ from coordinator.boundaries.schemas import (
 )
 from coordinator.extensions import db_session
 from coordinator.geojson import feature_collection, geometry_json
+from coordinator.worktime import SHANGHAI
 
 bp = Blueprint("boundaries", __name__)
 
@@ -37,7 +38,7 @@ def area_feature(area: AdminArea) -> dict[str, Any]:
             "member": area.member,
             "approximate": area.approximate,
             "version": area.version,
-            "valid_from": area.valid_from.isoformat(),
+            "valid_from": area.valid_from.astimezone(SHANGHAI).isoformat(),
             "source": area.source,
         },
         "geometry": geometry_json(area.geom),

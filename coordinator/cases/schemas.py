@@ -9,7 +9,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
 from coordinator.cases.intake import ReportInput
 from coordinator.geojson import CollectionType, FeatureType, Geometry
-from coordinator.geolocation.schemas import CRS_HELP, CrsName
+from coordinator.geolocation.schemas import CRS_HELP, CrsName, Geolocation
 from coordinator.validation import MAX_PAGE, QueryModel, check_input_datetime
 
 Source = Literal["citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol"]
@@ -98,16 +98,46 @@ class CaseSquad(BaseModel):
     district: str
 
 
+class RoutedSquad(BaseModel):
+    """A squad in the routing record (with its row id, as the record was stored)."""
+
+    id: int
+    code: str
+    name: str
+    district: str
+
+
+class RoutedPartner(RoutedSquad):
+    """A partner squad the routing added, and why."""
+
+    reason: str
+
+
+class RoutedQueue(BaseModel):
+    """The dispatcher queue (dispatch unit) the routing gave the case to when no squad leads it."""
+
+    id: int
+    code: str
+    name: str
+
+
+class RoutingInputs(BaseModel):
+    """What the routing decided from: the category and the located point."""
+
+    category: str
+    location: Geolocation
+
+
 class Routing(BaseModel):
     """How the case was routed, and from what."""
 
     rule: str
     reason: str
-    lead: dict[str, Any] | None
-    queue: dict[str, Any] | None
-    partners: list[dict[str, Any]]
+    lead: RoutedSquad | None
+    queue: RoutedQueue | None
+    partners: list[RoutedPartner]
     notes: list[str]
-    inputs: dict[str, Any]
+    inputs: RoutingInputs
 
 
 class IntakeOut(BaseModel):
@@ -122,6 +152,13 @@ class IntakeOut(BaseModel):
 
 class CaseDistrict(BaseModel):
     """The district a case lies in."""
+
+    code: str
+    name: str
+
+
+class DeskRef(BaseModel):
+    """A dispatch desk (dispatch unit) by code and name."""
 
     code: str
     name: str
@@ -149,9 +186,7 @@ class CaseOut(BaseModel):
     in_border_zone: bool
     border_pair: tuple[str, str] | None
     lead_squad: CaseSquad | None
-    queue: dict[str, Any] | None = Field(
-        description="The dispatcher queue owning the case when no squad does."
-    )
+    queue: DeskRef | None = Field(description="The dispatcher queue owning the case when no squad does.")
     partner_squads: list[CaseSquad]
     claimed_by: str | None
     report_count: int
@@ -163,7 +198,7 @@ class CaseOut(BaseModel):
     overdue: bool = Field(description="Past the claim deadline unclaimed, or past the resolve deadline.")
     escalated: bool = Field(description="The SLA sweep escalated it to the district dispatcher.")
     escalated_at: datetime | None
-    escalated_to: dict[str, Any] | None = Field(description="The dispatch desk it was escalated to.")
+    escalated_to: DeskRef | None = Field(description="The dispatch desk it was escalated to.")
     overdue_at: datetime | None = Field(description="When the sweep flagged it overdue (resolve deadline).")
     pending_transfer: TransferOut | None
     allowed_actions: list[str] = Field(
@@ -171,6 +206,21 @@ class CaseOut(BaseModel):
         "transfer, accept_transfer, decline_transfer."
     )
     synthetic: bool
+
+
+class ReportedPoint(BaseModel):
+    """The point as the report sent it, before conversion to WGS-84."""
+
+    lon: float
+    lat: float
+    crs: CrsName
+
+
+class ContactOut(BaseModel):
+    """A reporter's contact as the caller may see it (masked for squads)."""
+
+    name: str | None
+    phone: str | None
 
 
 class ReportOut(BaseModel):
@@ -183,10 +233,10 @@ class ReportOut(BaseModel):
     received_at: datetime
     lon: float
     lat: float
-    input: dict[str, Any]
+    input: ReportedPoint
     photos: list[str]
-    reporter: dict[str, str | None] | None = Field(
-        description="Full, masked or absent, by the caller's role."
+    reporter: ContactOut | None = Field(
+        description="Full, masked or absent (null), by the caller's role; null without contact data."
     )
     merged: bool
 
@@ -198,10 +248,10 @@ class EventOut(BaseModel):
     at: datetime
     actor: str
     kind: str
-    from_status: str | None
-    to_status: str | None
+    from_status: Status | None
+    to_status: Status | None
     reason: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] = Field(description="Details of the event; their keys depend on its kind.")
 
 
 class CaseDetail(CaseOut):

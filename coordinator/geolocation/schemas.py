@@ -99,7 +99,7 @@ class PointCollection(BaseModel):
 class GeolocatedFeature(BaseModel):
     """A located point: the geometry is the WGS-84 point, the properties the answer."""
 
-    type: FeatureType = "Feature"
+    type: FeatureType
     id: str | int | None
     geometry: PointGeometry
     properties: Geolocation
@@ -108,5 +108,5 @@ class GeolocatedFeature(BaseModel):
 class GeolocatedCollection(BaseModel):
     """Answers in the order of the request's features."""
 
-    type: CollectionType = "FeatureCollection"
+    type: CollectionType
     features: list[GeolocatedFeature]

@@ -101,7 +101,7 @@ class DiscoveryEndpoint(BaseModel):
 
     specification: str
     url: str
-    changeset: str
+    changeset: datetime
     type: Literal["production", "test"]
     formats: list[str]
 
@@ -109,7 +109,7 @@ class DiscoveryEndpoint(BaseModel):
 class Discovery(BaseModel):
     """Service discovery."""
 
-    changeset: str
+    changeset: datetime
     contact: str
     key_service: str
     endpoints: list[DiscoveryEndpoint]
@@ -131,11 +131,31 @@ class ServiceList(RootModel[list[Service]]):
     """services.json."""
 
 
+class AttributeValue(BaseModel):
+    """One choice of a list attribute."""
+
+    key: str
+    name: str
+
+
+class ServiceAttribute(BaseModel):
+    """An extra attribute a service asks for (the spec's shape; our services define none)."""
+
+    variable: bool
+    code: str
+    datatype: Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
+    required: bool
+    datatype_description: str | None
+    order: int
+    description: str
+    values: list[AttributeValue] | None = None
+
+
 class ServiceDefinition(BaseModel):
     """services/{code}.json: our services have no extra attributes."""
 
     service_code: str
-    attributes: list[dict[str, Any]]
+    attributes: list[ServiceAttribute] = Field(description="Always empty: metadata is false.")
 
 
 class ServiceRequest(BaseModel):
@@ -151,9 +171,9 @@ class ServiceRequest(BaseModel):
     )
     agency_responsible: str | None
     service_notice: str
-    requested_datetime: str
-    updated_datetime: str
-    expected_datetime: str | None
+    requested_datetime: datetime
+    updated_datetime: datetime
+    expected_datetime: datetime | None = Field(description="The resolve deadline of the case.")
     address: str | None
     address_id: str | None
     zipcode: str | None

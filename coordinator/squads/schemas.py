@@ -110,7 +110,7 @@ class SquadProperties(BaseModel):
 class SquadFeature(BaseModel):
     """A squad as a GeoJSON Feature whose geometry is its jurisdiction (null if it has none)."""
 
-    type: FeatureType = "Feature"
+    type: FeatureType
     id: str
     properties: SquadProperties
     geometry: Geometry | None
@@ -119,7 +119,7 @@ class SquadFeature(BaseModel):
 class SquadCollection(BaseModel):
     """Squads as a GeoJSON FeatureCollection."""
 
-    type: CollectionType = "FeatureCollection"
+    type: CollectionType
     features: list[SquadFeature]
 
 

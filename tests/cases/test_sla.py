@@ -78,3 +78,22 @@ def test_inbox_shows_escalated_cases_to_the_district_dispatcher(
     assert shown["overdue"] is True
     assert shown["allowed_actions"] == ["void", "transfer"]
     assert cases.index(shown) == 0 or cases[0]["escalated"]  # escalated and claimable come first
+
+
+def test_a_desk_owned_case_reads_with_its_queue_escalation_and_overdue_times(
+    client: FlaskClient, session: Session
+) -> None:
+    case = make_case(
+        session, lead=None, district="310116", now=T0, claim_by=T0 + timedelta(hours=2), resolve_by=T0
+    )
+    assert case.queue_unit_id is not None
+    sweep(session, now=T0 + timedelta(hours=3))
+    token = make_token(session, make_user(session, "admin"))
+    session.commit()
+    detail = client.get(f"/api/v1/cases/{case.id}", headers=bearer(token)).get_json()
+    listed = client.get("/api/v1/cases?district=310116&per_page=500", headers=bearer(token)).get_json()
+    summary = next(c for c in listed["cases"] if c["id"] == case.id)
+    for shown in (detail, summary):
+        assert shown["lead_squad"] is None and shown["queue"]["code"].startswith("DU-")
+        assert shown["escalated_to"]["code"] and shown["escalated"] is True
+        assert shown["escalated_at"] == shown["overdue_at"] == "2026-12-01T12:00:00+08:00"
