@@ -2,7 +2,7 @@
 same for another version of the service, side by side in one run on one PostgreSQL server.
 
     .venv/bin/python bench/intake.py --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
-        [--before REF] [--seconds 6] [--rounds 5] [--connections 4,16] [--workers 2] [--quick]
+        [--before REF] [--seconds 5] [--rounds 7] [--connections 4,16] [--workers 2] [--quick]
 
 Sides. "after" is the working tree this file lives in (uncommitted changes included). With --before REF,
 "before" is REF checked out into a temporary `git worktree` (removed afterwards) and run with the same
@@ -610,8 +610,8 @@ def main() -> int:
     )
     parser.add_argument("--pg-url", required=True, help="a PostgreSQL URL whose user may create databases")
     parser.add_argument("--before", default=None, help="git ref of the version to compare with (optional)")
-    parser.add_argument("--seconds", type=int, default=6, help="length of one wrk run")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--connections", default="4,16", help="comma-separated wrk connection counts")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (the machine has 2 cores)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of every server")
