@@ -455,7 +455,8 @@ def add_worktree(ref: str, tmp: Path, stack: ExitStack) -> tuple[Path, str]:
     stack.callback(guarded, "remove the worktree", remove_worktree, path)
     command(["git", "worktree", "add", "--detach", "--quiet", str(path), commit], cwd=ROOT, timeout=120)
     subject = command(["git", "log", "-1", "--format=%h %s", commit], cwd=ROOT).strip()
-    return path, f"{ref} = {subject if len(subject) <= 72 else subject[:71] + '…'}"
+    subject = subject if len(subject) <= 72 else subject[:71] + "…"
+    return path, subject if subject.startswith(ref) else f"{ref} = {subject}"
 
 
 def remove_worktree(path: Path) -> None:
