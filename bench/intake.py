@@ -1,24 +1,35 @@
-"""Intake benchmark: POST /api/v1/reports vs a trivial endpoint under gunicorn, and the dedup lookup with
-a million cases, on PostGIS (and the lookup on SpatiaLite too).
+"""Intake capacity: `POST /api/v1/reports` under gunicorn against a baseline app, and (with --before) the
+same for another version of the service, side by side in one run on one PostgreSQL server.
 
-    .venv/bin/python bench/intake.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/DB \
-        [--seconds 8] [--rounds 3] [--cases 1000000] [--lookups 2000] [--sqlite FILE] [--skip-sqlite]
+    .venv/bin/python bench/intake.py --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
+        [--before REF] [--seconds 5] [--rounds 7] [--connections 4,16] [--workers 2] [--quick]
 
-DB must be an existing, disposable PostgreSQL database: it is migrated, seeded (reference data + demo
-territory) and gets a reporter user, the reports the run posts, and 1e6 synthetic cases (marked
-`synthetic`, numbers `SYN-…`; inserted once, re-used by later runs). Everything listens on 127.0.0.1.
+Sides. "after" is the working tree this file lives in (uncommitted changes included). With --before REF,
+"before" is REF checked out into a temporary `git worktree` (removed afterwards) and run with the same
+virtualenv, with that tree first on the import path (checked before anything runs). Each side gets its
+own fresh database on the server of --pg-url (`bench_intake_<pid>_<side>`; --pg-url is only used to
+create and drop them, so any database there whose user may create databases will do), set up through
+the service's own command line in that side's tree — `flask --app wsgi db upgrade`, `seed demo
+--reports 0`, `users create --role reporter` (its token is the last line it prints) — and two servers
+on free 127.0.0.1 ports: the service (`gunicorn wsgi:app` with that tree's gunicorn.conf.py) and the
+baseline (bench/baseline_app.py: a bearer-token check the way the service does it plus one inserted
+row, one committed transaction; bench/baseline_gunicorn.conf.py gives it the same gunicorn settings).
+The service is only driven over HTTP and its CLI, so this runs against any version of it.
 
-1. HTTP: gunicorn (2 sync workers) on the DB; wrk -c4 alternates rounds of `GET /livez` and
-   `POST /api/v1/reports` (random points inside the member districts, random categories, a distinct
-   Idempotency-Key per request). Prints req/s, p50/p99, the ratio (target >= 0.20) and p99 <= 25 ms,
-   and the CPU time per request of the gunicorn processes and of the local PostgreSQL's processes
-   (where the time goes; the host's other load is not in it).
-2. Dedup: times `coordinator.cases.dedup.nearest_open_case` (median, p99 over --lookups random points)
-   with the 1e6 cases in the table (target < 5 ms) and prints the query's plan — EXPLAIN ANALYZE on
-   PostgreSQL, EXPLAIN QUERY PLAN on a SpatiaLite file holding the same kind of 1e6 rows (a temporary
-   file unless --sqlite is given). On PostgreSQL it also times whole intakes against that table
-   (`submit_report` and its commit, as the API runs it); those reports stay, marked synthetic.
-Needs `wrk` (Debian: apt-get install wrk; `scripts/install-system-deps.sh --bench`).
+Load. wrk (`--threads` threads, each connection count in turn) posts reports with random points inside
+the member districts, random categories and a distinct Idempotency-Key per request; the baseline gets the
+very same requests, so the client does the same work for both. Each round runs, per connection count,
+baseline and intake of one side, then intake and baseline of the other (see `schedule`); the sides swap
+every round. Printed per side, endpoint and connection count: medians over rounds of req/s, p50 and
+p99, CPU per request of the gunicorn processes and of the PostgreSQL backends of that side's database;
+the ratio intake/baseline and, with --before, after/before (medians of the per-round ratios, with each
+round's value). The target of issue 13: after/before >= 0.85 (the simplification costs at most 15 % of
+intake throughput). On a busy shared machine req/s swing with the other load; CPU per report, printed
+as a cross-check, swings far less. Exit status 0 whether or not the target is met (this is a
+measurement); 1 if the measurement itself failed.
+
+Everything it creates — servers, the worktree, the databases, temporary files — is removed on exit,
+Ctrl-C included. Needs `wrk` (`scripts/install-system-deps.sh --bench`) and, for --before, git.
 """
 
 from __future__ import annotations
@@ -28,26 +39,32 @@ import json
 import os
 import platform
 import random
+import re
 import secrets
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-from bench.http_geolocate import free_port, run_wrk, wait_ready  # noqa: E402
-
 CATEGORIES = ("01-01", "01-10", "01-11", "01-51", "05-51", "05-52")
-MEMBER_BBOX = (121.0, 30.68, 121.98, 31.25)  # covers 奉贤, 金山, 松江 and 浦东's southern part
-STATUSES = ("routed", "claimed", "in_progress", "resolved", "closed", "closed", "closed", "void")
+TARGET = 0.85  # issue 13: after/before intake throughput
+KINDS = ("baseline", "intake")
 
 LUA = """
 local points = {%(points)s}
@@ -76,6 +93,17 @@ request = function()
 end
 """
 
+# What a side's tree must provide, checked in the environment its processes run with.
+IMPORT_CHECK = """
+import json, config, coordinator, coordinator.cases, geo, wsgi
+print(json.dumps({m.__name__: list(getattr(m, "__path__", [])) or [m.__file__]
+                  for m in (config, coordinator, coordinator.cases, geo, wsgi)}))
+"""
+
+
+class MeasurementError(RuntimeError):
+    """The run could not measure (a server did not start, requests failed, a command failed)."""
+
 
 def member_points(n: int, seed: int = 7) -> list[tuple[float, float]]:
     """Uniform random WGS-84 points inside the four member districts (shipped boundaries)."""
@@ -96,362 +124,572 @@ def member_points(n: int, seed: int = 7) -> list[tuple[float, float]]:
     return out
 
 
+def _stat_cpu(stat: Path) -> tuple[str, float]:
+    """(command name, user + system CPU seconds) of one /proc/<pid>/stat."""
+    head, rest = stat.read_text().rsplit(")", 1)
+    parts = rest.split()
+    return head.split("(", 1)[1], (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its children so far (Linux /proc; 0 elsewhere)."""
-    tick = os.sysconf("SC_CLK_TCK")
     pids = [pid]
     try:
         pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return 0.0
-    total = 0
+    total = 0.0
     for each in pids:
         try:
-            parts = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(parts[11]) + int(parts[12])
+            total += _stat_cpu(Path(f"/proc/{each}/stat"))[1]
         except (OSError, IndexError, ValueError):
             continue
-    return total / tick
+    return total
 
 
 def postgres_cpu_seconds() -> float:
     """User + system CPU of every local `postgres` process so far (Linux /proc; 0 elsewhere)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            head, rest = stat.read_text().rsplit(")", 1)
-            if not head.endswith("(postgres"):
-                continue
-            parts = rest.split()
-            total += int(parts[11]) + int(parts[12])
+            name, cpu = _stat_cpu(stat)
         except (OSError, IndexError, ValueError):
             continue
-    return total / tick
+        if name == "postgres":
+            total += cpu
+    return total
 
 
-def prepare(url: str) -> str:
-    """Migrate and seed the database; return a fresh reporter's API token."""
-    from sqlalchemy.orm import sessionmaker
+def backend_cpu(database: str) -> dict[int, float]:
+    """CPU seconds so far of each local PostgreSQL backend connected to `database`, by pid.
 
-    from coordinator import migrate
-    from coordinator.auth import services as auth
-    from coordinator.db import make_engine, session_scope
-    from coordinator.demo import seed_reference
-    from coordinator.squads.services import seed_demo_territory
-
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    with session_scope(sessionmaker(engine)) as session:
-        seed_reference(session, snap_m=20.0)
-        seed_demo_territory(session)
-        user = auth.create_user(session, username=f"bench_{secrets.token_hex(4)}", role="reporter")
-        _, token = auth.issue_token(session, user, ttl_days=1, label="bench/intake.py")
-    engine.dispose()
-    return token
-
-
-def http_bench(url: str, token: str, args: argparse.Namespace, tmp: Path) -> bool:
-    points = member_points(20_000)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",
-         str(args.workers), "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )  # fmt: skip
-
-    def script(nonce: str) -> Path:
-        path = tmp / f"intake-{nonce}.lua"
-        path.write_text(
-            LUA
-            % {
-                "points": ",".join(f"{{{x:.6f},{y:.6f}}}" for x, y in points),
-                "cats": ",".join(f'"{c}"' for c in CATEGORIES),
-                "seed": random.randrange(1 << 30),
-                "token": token,
-                "nonce": nonce,
-            }
-        )
-        return path
-
-    results: dict[str, list[float]] = {"trivial": [], "intake": []}
-    latency: dict[str, list[dict[str, float]]] = {"trivial": [], "intake": []}
-    # CPU per request of the gunicorn processes and of the local PostgreSQL (all its processes).
-    cpu: dict[str, list[tuple[float, float]]] = {"trivial": [], "intake": []}
-    try:
-        wait_ready(base)
-        # Each worker builds its locator on its first intake (1-2 s): warm both before measuring.
-        run_wrk(base + "/api/v1/reports", 8, args.connections, script(f"warm{secrets.token_hex(3)}"))
-        for round_no in range(args.rounds):
-            for name, path, lua in (
-                ("trivial", "/livez", None),
-                ("intake", "/api/v1/reports", script(f"r{round_no}{secrets.token_hex(3)}")),
-            ):
-                server_before, pg_before = process_cpu_seconds(server.pid), postgres_cpu_seconds()
-                rps, lat = run_wrk(base + path, args.seconds, args.connections, lua)
-                served = rps * args.seconds
-                cpu[name].append(
-                    (
-                        (process_cpu_seconds(server.pid) - server_before) * 1000 / served,
-                        (postgres_cpu_seconds() - pg_before) * 1000 / served,
-                    )
-                )
-                results[name].append(rps)
-                latency[name].append(lat)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
-
-    print(
-        f"HTTP: gunicorn {args.workers} sync workers; wrk 2 threads, {args.connections} connections; "
-        f"{args.rounds} alternating rounds of {args.seconds} s; medians:"
-    )
-    medians = {k: statistics.median(v) for k, v in results.items()}
-    p99_intake = statistics.median(x.get("p99", float("nan")) for x in latency["intake"])
-    for name, label in (("trivial", "GET /livez"), ("intake", "POST /api/v1/reports")):
-        p50 = statistics.median(x.get("p50", float("nan")) for x in latency[name])
-        p99 = statistics.median(x.get("p99", float("nan")) for x in latency[name])
-        server_ms = statistics.median(c[0] for c in cpu[name])
-        pg_ms = statistics.median(c[1] for c in cpu[name])
-        print(
-            f"  {label:<22} {medians[name]:>8,.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
-            f"(rounds: {', '.join(f'{v:,.0f}' for v in results[name])})   "
-            f"CPU/request: gunicorn {server_ms:.2f} ms, PostgreSQL {pg_ms:.2f} ms"
-        )
-    ratio = medians["intake"] / medians["trivial"]
-    ok_ratio, ok_p99 = ratio >= 0.20, p99_intake <= 25.0
-    print(f"  intake / trivial = {ratio:.3f}  (target >= 0.20) {'ok' if ok_ratio else 'BELOW TARGET'}")
-    print(f"  intake p99 = {p99_intake:.2f} ms  (target <= 25 ms) {'ok' if ok_p99 else 'ABOVE TARGET'}")
-    return ok_ratio and ok_p99
-
-
-def synthetic_rows(n: int, queue_unit_id: int, seed: int = 11) -> Any:
-    """Batches of 1e6-style synthetic case rows (dicts for an executemany insert)."""
-    rng = random.Random(seed)
-    now = datetime.now(UTC)
-    batch: list[dict[str, Any]] = []
-    x0, y0, x1, y1 = MEMBER_BBOX
-    for i in range(n):
-        lon, lat = rng.uniform(x0, x1), rng.uniform(y0, y1)
-        at = now - timedelta(seconds=rng.uniform(0, 90 * 86400))
-        batch.append(
-            {
-                "number": f"SYN-{i:09d}",
-                "status": rng.choice(STATUSES),
-                "category_code": rng.choice(CATEGORIES),
-                "lon": lon,
-                "lat": lat,
-                "geom": f"SRID=4326;POINT({lon:.7f} {lat:.7f})",
-                "outcome": "member",
-                "in_border_zone": False,
-                "queue_unit_id": queue_unit_id,
-                "routing": {"rule": "synthetic", "reason": "bench/intake.py"},
-                "report_count": 1,
-                "created_at": at,
-                "updated_at": at,
-                "last_report_at": at,
-                "synthetic": True,
-            }
-        )
-        if len(batch) == 10_000:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def fill_cases(url: str, n: int) -> None:
-    """Insert n synthetic cases unless they are already there (re-runs reuse them)."""
-    from sqlalchemy import func, insert, select, text
-    from sqlalchemy.orm import sessionmaker
-
-    from coordinator.cases.models import Case
-    from coordinator.db import make_engine, session_scope
-    from coordinator.squads.models import DispatchUnit
-
-    engine = make_engine(url)
-    with session_scope(sessionmaker(engine)) as session:
-        have = session.scalar(select(func.count()).select_from(Case).where(Case.number.like("SYN-%"))) or 0
-        unit = session.scalars(select(DispatchUnit.id).where(DispatchUnit.level == "alliance")).one()
-    if have >= n:
-        print(f"dedup: {have:,} synthetic cases already in {engine.url.get_backend_name()}; reusing them")
-        engine.dispose()
-        return
-    started = time.perf_counter()
-    for batch in synthetic_rows(n, unit):
-        if batch[0]["number"] < f"SYN-{have:09d}":
+    Backends show `postgres: [<cluster name>:] <user> <database> <host(port)> <activity>` as their
+    command line (Debian sets the cluster name, e.g. `15/main`).
+    """
+    out: dict[int, float] = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+            if not title or title[0] != "postgres:" or database not in title[2:4]:
+                continue
+            out[int(proc.name)] = _stat_cpu(proc / "stat")[1]
+        except (OSError, IndexError, ValueError):
             continue
-        with engine.begin() as conn:
-            conn.execute(insert(Case), batch)
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
-    took = time.perf_counter() - started
-    print(f"dedup: inserted {n - have:,} synthetic cases in {took:.0f} s (+ ANALYZE)")
-    engine.dispose()
+    return out
 
 
-def dedup_bench(url: str, lookups: int) -> tuple[float, float]:
-    """Time nearest_open_case at random points; print the plan of the query it sends."""
-    from sqlalchemy import event, select, text
-    from sqlalchemy.orm import Session
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
-    from coordinator.cases.dedup import nearest_open_case
-    from coordinator.cases.models import Category
-    from coordinator.db import make_engine
 
-    engine = make_engine(url)
-    backend = engine.url.get_backend_name()
-    captured: list[tuple[str, Any]] = []
+@dataclass
+class Server:
+    """A gunicorn master started by the bench (its own process group) and where it listens."""
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "FROM case_file" in statement:
-            captured.append((statement, parameters))
+    name: str
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
 
-    rng = random.Random(5)
-    x0, y0, x1, y1 = MEMBER_BBOX
-    timings: list[float] = []
-    now = datetime.now(UTC)
-    with Session(engine) as session:
-        categories = list(session.scalars(select(Category).where(Category.code.in_(CATEGORIES))))
-        for _ in range(50):  # warm the cache
-            nearest_open_case(
-                session, rng.choice(categories), rng.uniform(x0, x1), rng.uniform(y0, y1), now=now
-            )
-        hits = 0
-        for _ in range(lookups):
-            category, lon, lat = rng.choice(categories), rng.uniform(x0, x1), rng.uniform(y0, y1)
-            started = time.perf_counter()
-            case, _d = nearest_open_case(session, category, lon, lat, now=now)
-            timings.append((time.perf_counter() - started) * 1000)
-            hits += case is not None
-            session.expunge_all()
-        event.listen(engine, "after_cursor_execute", capture)
-        nearest_open_case(session, categories[0], 121.35, 30.85, now=now)
-        event.remove(engine, "after_cursor_execute", capture)
-        statement, params = captured[-1]
-        explain = "EXPLAIN (ANALYZE, BUFFERS) " if backend == "postgresql" else "EXPLAIN QUERY PLAN "
-        conn = session.connection()
-        rows = conn.exec_driver_sql(explain + statement, params).all()
-        total = session.execute(text("SELECT count(*) FROM case_file")).scalar_one()
-    engine.dispose()
-    timings.sort()
-    median, p99 = statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
-    label = "PostgreSQL/PostGIS" if backend == "postgresql" else "SQLite/SpatiaLite"
-    print(
-        f"dedup on {label}: {total:,} cases; nearest_open_case over {lookups} random points: "
-        f"median {median:.3f} ms, p99 {p99:.3f} ms, {hits} hits  (target < 5 ms) "
-        f"{'ok' if p99 < 5 else 'ABOVE TARGET'}"
+    def stop(self) -> None:
+        """Quick shutdown (gunicorn's SIGINT) of the process group; SIGKILL it after 10 s."""
+        if self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGINT)
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+
+    def wait_up(self, timeout: float = 90.0) -> None:
+        """Until the server answers HTTP at all (any status)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise MeasurementError(f"{self.name} exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.base + "/livez", timeout=2):
+                    return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise MeasurementError(f"{self.name} did not answer within {timeout:.0f} s")
+
+
+@dataclass
+class Side:
+    """One version of the service under test, its database, token and servers."""
+
+    name: str
+    tree: Path
+    label: str
+    database: str
+    url: str
+    token: str = ""
+    revision: str = ""
+    servers: dict[str, Server] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of this side's service processes: its tree first on the import path."""
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "FLASK_APP")}
+        return {
+            **env,
+            "PYTHONPATH": str(self.tree),
+            "DATABASE_URL": self.url,
+            "SECRET_KEY": "bench-intake-not-secret",  # else each process would draw its own
+            "LOG_LEVEL": "WARNING",
+        }
+
+    @property
+    def gunicorn_conf(self) -> Path:
+        """The service's gunicorn settings in this side's tree."""
+        return self.tree / "gunicorn.conf.py"
+
+
+@dataclass
+class Run:
+    """One wrk run."""
+
+    rps: float
+    p50: float
+    p99: float
+    timeouts: int
+    server_ms: float  # gunicorn CPU per request (master + workers)
+    backend_ms: float | None  # CPU per request of the PostgreSQL backends of the side's database
+
+    @property
+    def cpu_ms(self) -> float | None:
+        """CPU per request of gunicorn and the backends together (None if the backends are not visible)."""
+        return None if self.backend_ms is None else self.server_ms + self.backend_ms
+
+
+def command(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600) -> str:
+    """Run a command; its stdout, or MeasurementError with its output."""
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).splitlines()[-25:])
+        raise MeasurementError(f"{' '.join(cmd)} failed ({done.returncode}); the end of its output:\n{tail}")
+    return done.stdout
+
+
+def flask_cli(side: Side, *args: str) -> str:
+    """`flask --app wsgi ARGS` in the side's tree, on its database."""
+    return command([str(BIN / "flask"), "--app", "wsgi", *args], cwd=side.tree, env=side.env)
+
+
+def check_imports(side: Side) -> None:
+    """The side's processes import the service from the side's tree, not from the venv's install."""
+    out = command([str(BIN / "python"), "-c", IMPORT_CHECK], cwd=side.tree, env=side.env)
+    found = json.loads(out.strip().splitlines()[-1])
+    tree = side.tree.resolve()
+    wrong = {m: p for m, p in found.items() if not all(Path(x).resolve().is_relative_to(tree) for x in p)}
+    if wrong:
+        raise MeasurementError(f"{side.name}: modules not imported from its tree {tree}: {wrong}")
+
+
+def prepare(side: Side, stack: ExitStack, admin: Any) -> None:
+    """Create the side's database, migrate and seed it through the CLI, get a reporter's token."""
+    from sqlalchemy import create_engine, text
+
+    stack.callback(guarded, f"drop database {side.database}", drop_database, admin, side.database)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{side.database}"'))
+    check_imports(side)
+    flask_cli(side, "db", "upgrade")
+    flask_cli(side, "seed", "demo", "--reports", "0")
+    out = flask_cli(
+        side, "users", "create", "--username", "bench_intake", "--role", "reporter", "--no-password"
     )
-    print(f"  plan ({explain.strip()}):")
-    for row in rows:
-        print("    " + (row[0] if backend == "postgresql" else " | ".join(str(v) for v in row)))
-    return median, p99
+    side.token = out.strip().splitlines()[-1].strip()
+    if not side.token.startswith("jj_"):
+        raise MeasurementError(f"{side.name}: `users create` did not end with a token:\n{out}")
+    import baseline_app  # bench/ is on sys.path (see main)
 
-
-def intake_call_bench(url: str, calls: int) -> tuple[float, float]:
-    """Time whole intakes at random member points with the 1e6 cases in the table: `submit_report` and
-    its commit, one transaction per report as the API runs it (locks, lookups and writes). The reports
-    stay (marked synthetic), like those the HTTP rounds post."""
-    from sqlalchemy.orm import Session, sessionmaker
-
-    from coordinator.cases import intake
-    from coordinator.db import make_engine
-    from coordinator.geolocation.services import LocatorCache
-    from coordinator.refcache import INFO_KEY, ReferenceCache
-    from coordinator.worktime import WorkCalendar
-
-    engine = make_engine(url)
-    locator = LocatorCache().get(sessionmaker(engine))
-    points = member_points(calls + 50, seed=random.randrange(1 << 30))  # new points: mostly new cases
-    rng = random.Random(17)
-    calendar = WorkCalendar()
-    timings: list[float] = []
-    merged = 0
-    # The app's sessions share a cache of the reference tables (categories, rules, squads): so here.
-    with Session(engine, info={INFO_KEY: ReferenceCache()}) as session:
-        for i, (lon, lat) in enumerate(points):
-            external_id = f"bench-{secrets.token_hex(6)}"
-            category = rng.choice(CATEGORIES)
-            data = intake.ReportInput(
-                category, lon, lat, source="hotline_12345", external_id=external_id, synthetic=True
-            )
-            started = time.perf_counter()
-            result = intake.submit_report(session, locator, data, submitter=None, calendar=calendar)
-            session.commit()
-            elapsed = (time.perf_counter() - started) * 1000
-            session.expunge_all()
-            if i >= 50:  # the first 50 warm the caches
-                timings.append(elapsed)
-                merged += result.merged
+    baseline_app.create_table(side.url)
+    engine = create_engine(side.url)
+    with engine.connect() as conn:
+        side.revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     engine.dispose()
-    timings.sort()
-    median, p99 = statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
-    print(
-        f"whole intake (submit_report + commit, as in the API) at {calls} random member points with "
-        f"the same table: median {median:.3f} ms, p99 {p99:.3f} ms, {merged} merged"
-    )
-    return median, p99
 
 
-def conditions(url: str) -> None:
+def drop_database(admin: Any, name: str) -> None:
+    """Drop a database of the bench, disconnecting whatever is still connected."""
     from sqlalchemy import text
 
-    from coordinator.db import make_engine
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
-    engine = make_engine(url)
+
+def start_server(side: Side, kind: str, workers: int, tmp: Path, stack: ExitStack) -> Server:
+    """Start the side's service or baseline under gunicorn on a free port (same flags for both)."""
+    port = free_port()
+    flags = ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"]
+    if kind == "intake":
+        conf = ["-c", str(side.gunicorn_conf)] if side.gunicorn_conf.exists() else []
+        cmd = [*conf, "--chdir", str(side.tree), *flags, "wsgi:app"]
+        env = side.env
+    else:
+        cmd = [
+            "-c",
+            str(BENCH / "baseline_gunicorn.conf.py"),
+            "--chdir",
+            str(BENCH),
+            *flags,
+            "baseline_app:app",
+        ]
+        env = {**os.environ, "DATABASE_URL": side.url, "BENCH_SERVICE_GUNICORN_CONF": str(side.gunicorn_conf)}
+        env.pop("PYTHONPATH", None)
+    log = tmp / f"{side.name}-{kind}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(BIN / "gunicorn"), *cmd], cwd=side.tree, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    server = Server(f"{side.name} {kind}", process, f"http://127.0.0.1:{port}", log)
+    stack.callback(guarded, f"stop {server.name}", server.stop)
+    return server
+
+
+def lua_script(tmp: Path, points: list[tuple[float, float]], token: str) -> Path:
+    """A wrk script with a new nonce: its Idempotency-Keys were never sent before."""
+    nonce = secrets.token_hex(6)
+    path = tmp / f"post-{nonce}.lua"
+    path.write_text(
+        LUA
+        % {
+            "points": ",".join(f"{{{x:.6f},{y:.6f}}}" for x, y in points),
+            "cats": ",".join(f'"{c}"' for c in CATEGORIES),
+            "seed": random.randrange(1 << 30),
+            "token": token,
+            "nonce": nonce,
+        }
+    )
+    return path
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(server: Server, script: Path, seconds: int, connections: int, threads: int) -> tuple[Run, int]:
+    """One wrk run against the server; (the run without CPU figures, requests completed)."""
+    cmd = ["wrk", "-t", str(min(threads, connections)), "-c", str(connections), "-d", f"{seconds}s",
+           "--latency", "-s", str(script), server.base + "/api/v1/reports"]  # fmt: skip
+    out = command(cmd, cwd=BENCH, timeout=seconds + 60)
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if failed:
+        raise MeasurementError(
+            f"{server.name}: {failed.group(1)} failed requests\n{out}{sample(server, script)}"
+        )
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    pct = {p: re.search(rf"\n\s+{p}%\s+([\d.]+)(us|ms|s|m)\b", out) for p in ("50", "99")}
+    timeouts = re.search(r"timeout (\d+)", out)
+    return Run(
+        rps=rps,
+        p50=_ms(*pct["50"].groups()) if pct["50"] else float("nan"),
+        p99=_ms(*pct["99"].groups()) if pct["99"] else float("nan"),
+        timeouts=int(timeouts.group(1)) if timeouts else 0,
+        server_ms=0.0,
+        backend_ms=None,
+    ), requests
+
+
+def sample(server: Server, script: Path) -> str:
+    """What one request like the script's gets back (for the error message of a failed run)."""
+    token = re.search(r"Bearer (\S+)\"", script.read_text())
+    body = json.dumps({"category": CATEGORIES[0], "lon": 121.25, "lat": 30.9, "source": "grid_worker"})
+    req = urllib.request.Request(
+        server.base + "/api/v1/reports",
+        data=body.encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {token.group(1) if token else ''}",
+            "Idempotency-Key": secrets.token_hex(8),
+        },
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return f"a sample request: {r.status} {r.read()[:500]!r}"
+    except urllib.error.HTTPError as e:
+        return f"a sample request: {e.code} {e.read()[:500]!r}"
+    except OSError as e:
+        return f"a sample request: {e}"
+
+
+def measured(side: Side, server: Server, script: Path, seconds: int, connections: int, threads: int) -> Run:
+    """A wrk run with the CPU per request of the server and of the side database's backends."""
+    server_before, backends_before = process_cpu_seconds(server.process.pid), backend_cpu(side.database)
+    run, requests = wrk(server, script, seconds, connections, threads)
+    backends_after = backend_cpu(side.database)
+    run.server_ms = (process_cpu_seconds(server.process.pid) - server_before) * 1000 / max(requests, 1)
+    if backends_after:
+        used = sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in backends_after.items())
+        run.backend_ms = used * 1000 / max(requests, 1)
+    return run
+
+
+def guarded(what: str, fn: Callable[..., Any], *args: Any) -> None:
+    """Run a clean-up step; report, but survive, its failure (the other steps must still run)."""
+    try:
+        fn(*args)
+    except Exception as error:
+        print(f"clean-up: {what} failed: {error}", file=sys.stderr)
+
+
+def add_worktree(ref: str, tmp: Path, stack: ExitStack) -> tuple[Path, str]:
+    """Check REF out into a temporary detached worktree (removed on exit); (its path, its label)."""
+    try:
+        commit = command(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=ROOT).strip()
+    except MeasurementError:
+        raise MeasurementError(f"--before {ref}: not a commit of this repository") from None
+    path = tmp / "before"
+    stack.callback(guarded, "remove the worktree", remove_worktree, path)
+    command(["git", "worktree", "add", "--detach", "--quiet", str(path), commit], cwd=ROOT, timeout=120)
+    subject = command(["git", "log", "-1", "--format=%h %s", commit], cwd=ROOT).strip()
+    subject = subject if len(subject) <= 72 else subject[:71] + "…"
+    return path, subject if subject.startswith(ref) else f"{ref} = {subject}"
+
+
+def remove_worktree(path: Path) -> None:
+    """Remove the temporary worktree (files and registration)."""
+    if path.exists():
+        command(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, timeout=120)
+
+
+@contextmanager
+def signals_as_exit() -> Iterator[None]:
+    """SIGTERM/SIGHUP end the run like Ctrl-C does (clean-up runs); nothing interrupts the clean-up."""
+
+    def leave(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, leave)
+    try:
+        yield
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
+
+
+def median(values: list[float]) -> float:
+    """The median, NaN for no values."""
+    return statistics.median(values) if values else float("nan")
+
+
+def spread(values: list[float]) -> str:
+    """Per-round values as `a, b, c` (3 decimals)."""
+    return ", ".join(f"{v:.3f}" for v in values)
+
+
+def describe_conditions(admin: Any, sides: list[Side], args: argparse.Namespace) -> None:
+    """Machine, server, gunicorn settings and what each side is."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(sides[0].url)
     with engine.connect() as conn:
-        version = conn.execute(text("SELECT version()")).scalar_one().split(",")[0]
+        version = conn.execute(text("SELECT version()")).scalar_one().split(" on ")[0]
         postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
     engine.dispose()
+    from importlib.metadata import version as package_version
+
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load}; Python {platform.python_version()}; "
+          f"{version}, PostGIS {postgis}; gunicorn {package_version('gunicorn')}")  # fmt: skip
+    conf = runpy_conf()
+    for side in sides:
+        plain, hooks = conf(str(side.gunicorn_conf))
+        settings = ", ".join(f"{k}={v!r}" for k, v in sorted(plain.items())) or "none"
+        print(
+            f"{side.name}: {side.label}; database {side.database} at migration {side.revision}\n"
+            f"  both servers: gunicorn --workers {args.workers}; from the service's gunicorn.conf.py: "
+            f"{settings}; its hooks ({', '.join(hooks) or 'none'}) run in the service only (the baseline's "
+            "post_worker_init does gc.freeze())"
+        )
+
+
+def runpy_conf() -> Callable[[str], tuple[dict[str, Any], list[str]]]:
+    """`service_settings` of bench/baseline_gunicorn.conf.py (a file gunicorn loads by path)."""
+    import runpy
+
+    found = runpy.run_path(str(BENCH / "baseline_gunicorn.conf.py"), run_name="bench_conf")
+    return found["service_settings"]  # type: ignore[no-any-return]
+
+
+def schedule(sides: list[Side], round_no: int) -> list[tuple[Side, str]]:
+    """The runs of one round at one connection count, in order.
+
+    One side: baseline, intake. Two sides: baseline, intake, intake, baseline — each intake run next to
+    its own side's baseline run and next to the other side's intake run, so that both comparisons are
+    between neighbours in time — with the sides swapped every other round.
+    """
+    first, *rest = sides if round_no % 2 == 0 else sides[::-1]
+    return [(first, "baseline"), (first, "intake"), *((side, "intake") for side in rest),
+            *((side, "baseline") for side in rest)]  # fmt: skip
+
+
+def report(sides: list[Side], runs: dict[tuple[str, str, int], list[Run]], args: argparse.Namespace) -> None:
+    """Print medians per side/endpoint/connections, the ratios and, with two sides, the verdict."""
     print(
-        f"machine: {os.cpu_count()} CPUs, load average {load}; Python {platform.python_version()}; "
-        f"{version}, PostGIS {postgis}"
+        f"\nwrk {args.threads} threads; {args.rounds} round(s) of {args.seconds} s per side, endpoint and "
+        "connection count; medians over rounds:"
     )
+    print(f"  {'side':<9}{'endpoint':<10}{'conns':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'gunicorn CPU':>14}{'PG CPU':>9}  req/s per round")  # fmt: skip
+    for c in args.connections:
+        for side in sides:
+            for kind in KINDS:
+                rs = runs[(side.name, kind, c)]
+                backend = [r.backend_ms for r in rs if r.backend_ms is not None]
+                pg = f"{median(backend):.2f} ms" if backend else "n/a"
+                timeouts = sum(r.timeouts for r in rs)
+                print(
+                    f"  {side.name:<9}{kind:<10}{c:>5}{median([r.rps for r in rs]):>9,.0f}"
+                    f"{median([r.p50 for r in rs]):>9.2f}{median([r.p99 for r in rs]):>9.2f}"
+                    f"{median([r.server_ms for r in rs]):>11.2f} ms{pg:>9}  "
+                    + ", ".join(f"{r.rps:,.0f}" for r in rs)
+                    + (f"  ({timeouts} wrk timeouts)" if timeouts else "")
+                )
+    print("  CPU per request: gunicorn master + workers; PG: the backends connected to the side's database")
+
+    def per_round(side: Side, c: int) -> list[float]:
+        pairs = zip(runs[(side.name, "baseline", c)], runs[(side.name, "intake", c)], strict=True)
+        return [i.rps / b.rps for b, i in pairs]
+
+    print("\nintake / baseline req/s (median of the per-round ratios; per round):")
+    for c in args.connections:
+        for side in sides:
+            ratios = per_round(side, c)
+            print(f"  {side.name:<9}{c:>3} connections: {median(ratios):.3f}   ({spread(ratios)})")
+    if len(sides) < 2:
+        return
+    before, after = sides
+    print("\nbefore/after, intake (medians over rounds; ratios: median of the per-round ratios):")
+    header = ("conns", "before req/s", "after req/s", "after/before", "before/baseline", "after/baseline",
+              "before p99", "after p99", "CPU/report before → after")  # fmt: skip
+    print("  | " + " | ".join(header) + " |")
+    print("  |" + "|".join("---" for _ in header) + "|")
+    verdicts = []
+    for c in args.connections:
+        b, a = runs[(before.name, "intake", c)], runs[(after.name, "intake", c)]
+        rounds = [x.rps / y.rps for x, y in zip(a, b, strict=True)]
+        ratio = median(rounds)
+        # CPU per report (gunicorn + backends): capacity when the machine is the limit; far less
+        # sensitive than req/s to what else the shared machine runs at the moment.
+        cpu = [(y.cpu_ms / x.cpu_ms) for x, y in zip(a, b, strict=True) if x.cpu_ms and y.cpu_ms]
+        verdicts.append((c, ratio, rounds, cpu))
+        print(
+            f"  | {c} | {median([r.rps for r in b]):,.0f} | {median([r.rps for r in a]):,.0f} | "
+            f"{ratio:.3f} | {median(per_round(before, c)):.3f} | {median(per_round(after, c)):.3f} | "
+            f"{median([r.p99 for r in b]):.1f} ms | {median([r.p99 for r in a]):.1f} ms | "
+            f"{median([r.cpu_ms or 0 for r in b]):.2f} → {median([r.cpu_ms or 0 for r in a]):.2f} ms |"
+        )
+    for c, ratio, rounds, cpu in verdicts:
+        met = ratio >= TARGET
+        print(
+            f"after/before intake req/s at {c} connections: {ratio:.3f} (per round {spread(rounds)}; "
+            f"target >= {TARGET}): {'target met' if met else 'target NOT met'}"
+        )
+        if cpu:
+            print(f"  cross-check, CPU per report before/after: {median(cpu):.3f} (per round {spread(cpu)})")
+    overall = all(ratio >= TARGET for _, ratio, _, _ in verdicts)
+    print("target met (at every connection count)" if overall else "target NOT met")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--database-url", required=True, help="postgresql+psycopg://… (disposable)")
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--lookups", type=int, default=2000)
-    parser.add_argument("--sqlite", type=Path, default=None, help="SpatiaLite file (default: temporary)")
-    parser.add_argument("--skip-sqlite", action="store_true")
-    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--pg-url", required=True, help="a PostgreSQL URL whose user may create databases")
+    parser.add_argument("--before", default=None, help="git ref of the version to compare with (optional)")
+    parser.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--connections", default="4,16", help="comma-separated wrk connection counts")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (the machine has 2 cores)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of every server")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 round of 2 s")
     args = parser.parse_args()
-    if not args.database_url.startswith("postgresql"):
-        parser.error("--database-url must be a PostgreSQL URL (the target is measured on PostGIS)")
-    if shutil.which("wrk") is None and not args.skip_http:
-        print("wrk is not installed: apt-get install wrk (or scripts/install-system-deps.sh --bench)")
+    if args.quick:
+        args.seconds, args.rounds = 2, 1
+    try:
+        args.connections = [int(c) for c in args.connections.split(",")]
+    except ValueError:
+        parser.error("--connections takes numbers separated by commas, e.g. 4,16")
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: scripts/install-system-deps.sh --bench (Debian: apt-get install wrk)")
         return 2
+    sys.path.insert(0, str(BENCH))  # baseline_app (create_table)
 
-    ok = True
-    token = prepare(args.database_url)
-    conditions(args.database_url)
-    with tempfile.TemporaryDirectory() as tmp:
-        if not args.skip_http:
-            ok &= http_bench(args.database_url, token, args, Path(tmp))
-        fill_cases(args.database_url, args.cases)
-        _, p99 = dedup_bench(args.database_url, args.lookups)
-        ok &= p99 < 5
-        intake_call_bench(args.database_url, args.lookups)
-        if not args.skip_sqlite:
-            path = args.sqlite or Path(tmp) / "dedup.db"
-            url = f"sqlite:///{path}"
-            prepare(url)
-            fill_cases(url, args.cases)
-            _, p99 = dedup_bench(url, args.lookups)
-            ok &= p99 < 5
-    print(json.dumps({"targets_met": bool(ok)}))
-    return 0 if ok else 1
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    admin_url = make_url(args.pg_url)
+    if admin_url.get_backend_name() != "postgresql":
+        parser.error("--pg-url must be a PostgreSQL URL")
+    admin_url = admin_url.set(drivername="postgresql+psycopg")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    planned = args.rounds * len(args.connections) * (2 if args.before else 1) * len(KINDS) * args.seconds
+    print(f"intake capacity: about {planned / 60:.1f} min of load after the set-up", flush=True)
+
+    with ExitStack() as stack, signals_as_exit():
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix="bench-intake-"))
+            stack.callback(shutil.rmtree, tmp, True)
+            stack.callback(admin.dispose)
+
+            def side(name: str, tree: Path, label: str) -> Side:
+                database = f"bench_intake_{os.getpid()}_{name}"
+                url = admin_url.set(database=database).render_as_string(hide_password=False)
+                return Side(name, tree, label, database, url)
+
+            sides = []
+            if args.before:
+                tree, label = add_worktree(args.before, tmp, stack)
+                sides.append(side("before", tree, label))
+            dirty = command(["git", "describe", "--always", "--dirty"], cwd=ROOT).strip()
+            sides.append(side("after" if args.before else "current", ROOT, f"the working tree ({dirty})"))
+            for each in sides:
+                prepare(each, stack, admin)
+            describe_conditions(admin, sides, args)
+            points = member_points(20_000, seed=random.randrange(1 << 30))
+            for each in sides:
+                for kind in KINDS:
+                    each.servers[kind] = start_server(each, kind, args.workers, tmp, stack)
+            for each in sides:
+                for kind in KINDS:
+                    server = each.servers[kind]
+                    server.wait_up()
+                    warm = min(3, args.seconds)  # every worker: connections, caches, the locator
+                    wrk(
+                        server, lua_script(tmp, points, each.token), warm, max(args.connections), args.threads
+                    )
+            print("servers up and warm; measuring", flush=True)
+            runs: dict[tuple[str, str, int], list[Run]] = {}
+            for round_no in range(args.rounds):
+                for c in args.connections:
+                    for each, kind in schedule(sides, round_no):
+                        script = lua_script(tmp, points, each.token)
+                        run = measured(each, each.servers[kind], script, args.seconds, c, args.threads)
+                        runs.setdefault((each.name, kind, c), []).append(run)
+                print(f"  round {round_no + 1}/{args.rounds} done", flush=True)
+            report(sides, runs, args)
+        except MeasurementError as error:
+            print(f"measurement failed: {error}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("interrupted; cleaning up", file=sys.stderr)
+            return 130
+    return 0
 
 
 if __name__ == "__main__":
