@@ -12,7 +12,7 @@ from coordinator.boundaries import services as boundaries
 from coordinator.cases.seed import seed_categories_and_rules
 from coordinator.squads import services as squads
 
-DEMO_SQUAD = "SQ-310120-S07"  # 柘林中队 (Fengxian), on the Fengxian–Jinshan border
+DEMO_SQUAD = "SQ-310120118"  # 柘林中队 (Fengxian), on the Fengxian–Jinshan border, across from 漕泾
 DEMO_DISTRICT = "310120"
 # username, role, squad, district, display name
 DEMO_USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (

