@@ -1,5 +1,6 @@
-"""`seed demo`: boundaries, approximate demo jurisdictions, dispatch units, one squad per jurisdiction
-and one user per role. Idempotent: a second run adds nothing and shows no password again."""
+"""`seed demo`: boundaries, approximate demo jurisdictions, dispatch units, one squad per jurisdiction,
+demo hotspots on the member borders and one user per role. Idempotent: a second run adds nothing and
+shows no password again."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from coordinator.auth import services as auth
 from coordinator.boundaries import services as boundaries
 from coordinator.cases.seed import seed_categories_and_rules
+from coordinator.hotspots.demo import seed_demo_hotspots
 from coordinator.squads import services as squads
 
 DEMO_SQUAD = "SQ-310120118"  # 柘林中队 (Fengxian), on the Fengxian–Jinshan border, across from 漕泾
@@ -67,6 +69,7 @@ def seed_demo(
         f"{len(area_plan.of_kind('changed'))} changed, {len(area_plan.of_kind('unchanged'))} unchanged"
     )
     report.lines.append(f"demo squads: {len(squad_plan.of_kind('new'))} new")
+    report.lines.append(f"demo hotspots (【演示】): {seed_demo_hotspots(session)} new")
     for username, role, squad_code, district, name in DEMO_USERS:
         if auth.find_user(session, username) is not None:
             report.existing_users.append(username)

@@ -19,7 +19,17 @@ from coordinator.cases.models import (
     Report,
     RoutingRule,
 )
+from coordinator.hotspots.models import Hotspot
 from coordinator.notifications.models import OutboxMessage, WebhookDelivery, WebhookSubscription
+from coordinator.rosters.models import (
+    CalendarFeedToken,
+    PatrolFinding,
+    PatrolLog,
+    Roster,
+    RosterShift,
+    SquadNightPreference,
+    SquadUnavailability,
+)
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.worktime.models import CalendarOverride, CalendarYear
 
@@ -29,6 +39,7 @@ __all__ = [
     "BorderZone",
     "BorderZoneSetting",
     "BoundaryGeneration",
+    "CalendarFeedToken",
     "CalendarOverride",
     "CalendarYear",
     "Case",
@@ -40,11 +51,18 @@ __all__ = [
     "Category",
     "ContactAccessLog",
     "DispatchUnit",
+    "Hotspot",
     "OutboxMessage",
+    "PatrolFinding",
+    "PatrolLog",
     "Report",
+    "Roster",
+    "RosterShift",
     "RoutingRule",
     "SharedBorder",
     "Squad",
+    "SquadNightPreference",
+    "SquadUnavailability",
     "User",
     "WebhookDelivery",
     "WebhookSubscription",
