@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint
 
 from coordinator.api import GEOJSON, endpoint
+from coordinator.errors import ValidationFailed
 from coordinator.extensions import db_session
 from coordinator.geojson import Geometry
 from coordinator.geolocation.views import current_locator
@@ -25,6 +26,7 @@ from coordinator.hotspots.schemas import (
     ProposalQuery,
 )
 from coordinator.policy import current_caller
+from coordinator.worktime import SHANGHAI
 
 bp = Blueprint("hotspots", __name__)
 
@@ -51,6 +53,10 @@ def hotspot_feature(h: Hotspot, weight: services.Weight) -> HotspotFeature:
         ),
         geometry=Geometry(type="Point", coordinates=[h.lon, h.lat]),
     )
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment.astimezone(SHANGHAI):%Y-%m-%d}"
 
 
 def _one(h: Hotspot) -> HotspotFeature:
@@ -120,8 +126,6 @@ def update_hotspot(hotspot_id: int, body: HotspotPatch) -> HotspotFeature:
     hotspot = services.get_hotspot(session, hotspot_id)
     changes = body.model_dump(exclude_unset=True)
     if ("lon" in changes) != ("lat" in changes):
-        from coordinator.errors import ValidationFailed
-
         raise ValidationFailed("move a hotspot with lon and lat together", code="incomplete_point")
     return _one(services.update_hotspot(session, current_locator(), hotspot, changes))
 
@@ -165,7 +169,7 @@ def list_proposals(query: ProposalQuery) -> ProposalCollection:
                     case_numbers=list(p.case_numbers),
                     explanation=(
                         f"近 {query.days} 天内 {p.case_count} 起偷倒案件聚集在 {query.eps_m:g} 米范围内"
-                        f"（{p.first:%Y-%m-%d} 至 {p.last:%Y-%m-%d}），附近还没有热点"
+                        f"（{_day(p.first)} 至 {_day(p.last)}），附近还没有热点"
                     ),
                 ),
                 geometry=Geometry(type="Point", coordinates=[p.lon, p.lat]),
