@@ -1,11 +1,11 @@
 """The greedy roster: the CP-SAT warm start, the fallback when the solver fails, and the benchmark's
 baseline.
 
-Two phases. First the weekly minimums, hotspot by hotspot (heaviest first), each patrol on the night
-and with the pair of squads that add the least burden; then, while some patrol still raises the
-objective, the one that raises it most (exact deltas, kept incrementally, of the best pair per
-hotspot-night). Every step keeps every hard rule, so the result is valid or None (when phase one
-cannot place a minimum).
+Two phases. First the weekly minimums, week by week, the hotspot with the fewest ways left first,
+each patrol on the night and with the pair of squads that add the least burden; then, while some
+patrol still raises the objective, the one that raises it most (exact deltas, kept incrementally, of
+the best pair per hotspot-night). Every step keeps every hard rule, so the result is valid or None
+(when phase one cannot place a minimum).
 """
 
 from __future__ import annotations
@@ -98,19 +98,28 @@ def greedy(problem: Problem) -> list[Patrol] | None:
     state = RosterState(problem)
     for patrol in problem.fixed:
         state.add(patrol)
-    # Phase 1: weekly minimums, heaviest hotspots first.
-    for h in sorted(problem.hotspots, key=lambda h: (-h.weight, h.id)):
-        for w, need in enumerate(problem.required.get(h.id, ())):
-            while sum((h.id, n) in state.taken for n in problem.week_nights(w)) < need:
-                best: tuple[tuple[int, int, int, int], Patrol] | None = None
-                for n in problem.week_nights(w):
-                    for a, b in state.options(h.id, n):
-                        cost = state.pair_cost(a, b, n)
-                        if best is None or cost < best[0]:
-                            best = (cost, Patrol(h.id, n, a, b))
-                if best is None:
-                    return None
-                state.add(best[1])
+    # Phase 1: weekly minimums, week by week; the hotspot with the fewest ways left goes first.
+    for w in range(problem.weeks):
+        while True:
+            short = [
+                h
+                for h in problem.hotspots
+                if sum((h.id, n) in state.taken for n in problem.week_nights(w))
+                < (problem.required.get(h.id) or (0,) * problem.weeks)[w]
+            ]
+            if not short:
+                break
+            ways = {
+                h.id: [(n, ab) for n in problem.week_nights(w) for ab in state.options(h.id, n)]
+                for h in short
+            }
+            h = min(short, key=lambda h: (len(ways[h.id]), -h.weight, h.id))
+            if not ways[h.id]:
+                return None
+            n, (a, b) = min(
+                ways[h.id], key=lambda way: (state.pair_cost(way[1][0], way[1][1], way[0]), way[0])
+            )
+            state.add(Patrol(h.id, n, a, b))
     # Phase 2: add the patrol with the best exact objective gain while one gains anything.
     while True:
         best_gain, best_patrol = 0, None
