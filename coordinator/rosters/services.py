@@ -610,7 +610,8 @@ def change_roster(
                 changed += [shift, replacement]
             else:
                 shift.hotspot_id, shift.night, shift.squad_a_id, shift.squad_b_id = h, night, a, b
-                shift.sequence += 1
+                if roster.status == "published":  # calendars already hold the event
+                    shift.sequence += 1
                 shift.updated_at = now
                 changed.append(shift)
         session.flush()

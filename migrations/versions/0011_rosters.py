@@ -32,8 +32,8 @@ def _report_sources(old: str, new: str) -> None:
     """
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        op.drop_constraint("ck_report_source", "report", type_="check")
-        op.create_check_constraint("ck_report_source", "report", f"source IN ({new})")
+        op.drop_constraint(op.f("ck_report_source"), "report", type_="check")
+        op.create_check_constraint(op.f("ck_report_source"), "report", f"source IN ({new})")
         return
     version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
     bind.exec_driver_sql("PRAGMA writable_schema = ON")
