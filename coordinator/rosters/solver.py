@@ -194,54 +194,81 @@ def lp_bound(model: cp_model.CpModel) -> float | None:
         return None
     # (the proto's repeated fields do not take negative indices: take the last bound by length)
     xs = [lp.NumVar(float(v.domain[0]), float(v.domain[len(v.domain) - 1]), "") for v in proto.variables]
+    inf = lp.infinity()
 
-    def expr(vars_: Any, coeffs: Any, offset: float = 0.0) -> Any:
-        total: Any = offset
+    def terms(vars_: Any, coeffs: Any, offset: float = 0.0) -> tuple[dict[int, float], float]:
+        """A linear expression as {variable index: coefficient} and a constant (¬x = 1 − x)."""
+        out: dict[int, float] = {}
+        constant = float(offset)
         for var, coeff in zip(vars_, coeffs, strict=True):
-            total += coeff * (xs[var] if var >= 0 else 1 - xs[-var - 1])
-        return total
+            if var >= 0:
+                out[var] = out.get(var, 0.0) + coeff
+            else:
+                out[-var - 1] = out.get(-var - 1, 0.0) - coeff
+                constant += coeff
+        return out, constant
+
+    def row(low: float, high: float, *parts: tuple[dict[int, float], float, float]) -> None:
+        """low ≤ Σ sign · (expression) ≤ high."""
+        coeffs: dict[int, float] = {}
+        constant = 0.0
+        for expression, offset, sign in parts:
+            for var, coeff in expression.items():
+                coeffs[var] = coeffs.get(var, 0.0) + sign * coeff
+            constant += sign * offset
+        ct = lp.RowConstraint(low - constant, high - constant, "")
+        for var, coeff in coeffs.items():
+            ct.SetCoefficient(xs[var], coeff)
 
     for c in proto.constraints:
         if len(c.enforcement_literal):
             continue  # dropping a constraint only loosens the relaxation
         if c.has_linear():
-            row = expr(c.linear.vars, c.linear.coeffs)
+            expression, offset = terms(c.linear.vars, c.linear.coeffs)
             low, high = c.linear.domain[0], c.linear.domain[len(c.linear.domain) - 1]
-            if low > cp_model.INT_MIN:
-                lp.Add(row >= low)
-            if high < cp_model.INT_MAX:
-                lp.Add(row <= high)
+            row(
+                low if low > cp_model.INT_MIN else -inf,
+                high if high < cp_model.INT_MAX else inf,
+                (expression, offset, 1.0),
+            )
         elif c.has_lin_max():
-            target = expr(c.lin_max.target.vars, c.lin_max.target.coeffs, c.lin_max.target.offset)
+            target = terms(c.lin_max.target.vars, c.lin_max.target.coeffs, c.lin_max.target.offset)
             for e in c.lin_max.exprs:
-                lp.Add(target >= expr(e.vars, e.coeffs, e.offset))
+                row(0.0, inf, (*target, 1.0), (*terms(e.vars, e.coeffs, e.offset), -1.0))
         elif c.has_int_div():
-            target = expr(c.int_div.target.vars, c.int_div.target.coeffs, c.int_div.target.offset)
             num, den = c.int_div.exprs
             if den.vars or den.offset <= 0:
                 continue
-            numerator = expr(num.vars, num.coeffs, num.offset)
-            lp.Add(den.offset * target <= numerator)
-            lp.Add(numerator <= den.offset * target + den.offset - 1)
+            target = terms(c.int_div.target.vars, c.int_div.target.coeffs, c.int_div.target.offset)
+            numerator = terms(num.vars, num.coeffs, num.offset)
+            # den · target ≤ numerator ≤ den · target + den − 1
+            row(0.0, float(den.offset - 1), (*numerator, 1.0), (*target, -float(den.offset)))
         # other constraint kinds do not occur in the roster model; leaving one out only loosens
     objective = proto.objective
-    lp.Minimize(expr(objective.vars, objective.coeffs))
+    goal = lp.Objective()
+    expression, constant = terms(objective.vars, objective.coeffs)
+    for var, coeff in expression.items():
+        goal.SetCoefficient(xs[var], coeff)
+    goal.SetMinimization()
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return None
     scaling = objective.scaling_factor or 1.0
-    return float(scaling * (lp.Objective().Value() + objective.offset))
+    return float(scaling * (goal.Value() + constant + objective.offset))
 
 
 def _cp_sat(
-    problem: Problem, hint: list[Patrol] | None, *, time_limit_s: float, seed: int, workers: int
+    problem: Problem, hint: list[Patrol] | None, *, deadline: float, seed: int, workers: int
 ) -> Solution | None:
+    """CP-SAT until `deadline` (a `time.perf_counter()` value): the hint, the LP bound and the search
+    all come out of the one time budget."""
     values = _complete_hint(problem, hint) if hint is not None else None
     built = _build(problem)
+    relaxed = lp_bound(built.model)
     if values is not None:
         for i, value in enumerate(values):
             built.model.add_hint(built.model.get_int_var_from_proto_index(i), value)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.max_time_in_seconds = max(1.0, deadline - time.perf_counter())
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = workers
     started = time.perf_counter()
@@ -257,7 +284,6 @@ def _cp_sat(
     if breakdown.objective != round(solver.objective_value):  # the model and `evaluate` must agree
         raise AssertionError(f"CP-SAT objective {solver.objective_value} != evaluate {breakdown.objective}")
     bound = float(solver.best_objective_bound)
-    relaxed = lp_bound(built.model)
     if relaxed is not None:
         bound = min(bound, relaxed)
     return Solution(patrols, breakdown, "cp-sat", name, seed, elapsed, bound=bound)
@@ -299,14 +325,14 @@ def solve(
         if warm is None:
             raise RosterInfeasible("贪心排班无法满足每周最低巡查次数", _diagnose(problem))
         return Solution(warm, evaluate(problem, warm), "greedy", "FEASIBLE", seed, greedy_time)
-    result = _cp_sat(problem, warm, time_limit_s=time_limit_s, seed=seed, workers=workers)
+    result = _cp_sat(problem, warm, deadline=started + time_limit_s, seed=seed, workers=workers)
     if result is None:
         if warm is None:
             raise RosterInfeasible(f"{time_limit_s:g} 秒内没有找到可行排班", _diagnose(problem))
         fallback = Solution(warm, evaluate(problem, warm), "greedy", "FALLBACK", seed, greedy_time)
         fallback.notes.append(f"CP-SAT 在 {time_limit_s:g} 秒内没有给出排班，采用贪心排班")
         return fallback
-    result.solve_time_s += greedy_time
+    result.solve_time_s = time.perf_counter() - started
     if warm is not None and evaluate(problem, warm).objective > result.objective:
         kept = Solution(
             warm, evaluate(problem, warm), "greedy", "BETTER_THAN_SOLVER", seed, result.solve_time_s
