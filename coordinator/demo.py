@@ -13,6 +13,7 @@ from coordinator.boundaries import services as boundaries
 from coordinator.cases.seed import seed_categories_and_rules
 from coordinator.hotspots.demo import seed_demo_hotspots
 from coordinator.squads import services as squads
+from coordinator.squads.models import Squad
 
 DEMO_SQUAD = "SQ-310120118"  # 柘林中队 (Fengxian), on the Fengxian–Jinshan border, across from 漕泾
 DEMO_DISTRICT = "310120"
@@ -71,8 +72,14 @@ def seed_demo(
     report.lines.append(f"demo squads: {len(squad_plan.of_kind('new'))} new")
     report.lines.append(f"demo hotspots (【演示】): {seed_demo_hotspots(session)} new")
     for username, role, squad_code, district, name in DEMO_USERS:
-        if auth.find_user(session, username) is not None:
+        existing = auth.find_user(session, username)
+        if existing is not None:
             report.existing_users.append(username)
+            if squad_code is not None and existing.squad_id is not None:
+                # A demo database from before the current territory: follow the demo squad.
+                current = squads.get_squad(session, squad_code)
+                if existing.squad_id != current.id and not session.get_one(Squad, existing.squad_id).active:
+                    existing.squad_id = current.id
             continue
         password = auth.generate_password()
         user = auth.create_user(

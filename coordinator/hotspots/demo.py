@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coordinator.boundaries import services as boundaries
-from coordinator.geolocation.services import LocatorCache
+from coordinator.geolocation.services import load_locator_input, locator_key
 from coordinator.hotspots import services
 from coordinator.hotspots.models import Hotspot
 from coordinator.squads import services as squads
 from geo.jurisdictions import MEMBER_DISTRICTS, bare_town_name
+from geo.locator import Locator
 from geo.metric import to_lonlat, to_metric
 
 DEMO_MARK = "【演示】"
@@ -39,7 +40,8 @@ def _across(cells: list[tuple[str, Any]], lon: float, lat: float) -> str:
 
 def seed_demo_hotspots(session: Session) -> int:
     """Create the demo hotspots that are missing; how many were created."""
-    locator = LocatorCache(refresh_s=0).get(lambda: session)
+    # Built from this session (a LocatorCache would close it, and with it the caller's transaction).
+    locator = Locator(load_locator_input(session, locator_key(session)))
     existing = set(session.scalars(select(Hotspot.name)))
     created = 0
     wanted: list[tuple[str, str, float, float]] = [

@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coordinator.boundaries import services as boundaries
-from coordinator.boundaries.models import AdminArea
+from coordinator.boundaries.models import AdminArea, BoundaryGeneration
+from coordinator.db import utcnow
 from coordinator.errors import NotFound
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.squads.schemas import SquadFeatureIn, SquadIn, SquadPatch
@@ -398,6 +399,38 @@ def demo_squad_code(jurisdiction_code: str) -> str:
     return f"SQ-{jurisdiction_code}"
 
 
+def retire_superseded_demo_areas(session: Session, keep: set[str]) -> int:
+    """Close the demo jurisdictions an earlier demo territory had and this one has not (e.g. the old
+    synthetic `310120-S07` codes), and deactivate the demo squads holding them, so an upgraded demo
+    database has one squad per point again. Official or custom areas are never touched."""
+    stale = [
+        a
+        for a in boundaries.current_areas(session, level="town")
+        if a.approximate and a.source.startswith("demo:") and a.code not in keep
+    ]
+    if not stale:
+        return 0
+    now = utcnow()
+    generation = BoundaryGeneration(
+        created_at=now,
+        source="seed: demo territory",
+        description=f"retired {len(stale)} superseded demo jurisdictions",
+        areas_added=0,
+        areas_changed=len(stale),
+    )
+    session.add(generation)
+    session.flush()
+    codes = {a.code for a in stale}
+    for area in stale:
+        area.valid_to = now
+        area.retired_generation_id = generation.id
+    for squad in list_squads(session, active=True):
+        if squad.jurisdiction_code in codes:
+            squad.active = False
+    session.flush()
+    return len(stale)
+
+
 def seed_demo_territory(
     session: Session, *, snap_m: float = 20.0
 ) -> tuple[boundaries.ImportPlan, SquadImportPlan]:
@@ -431,6 +464,7 @@ def seed_demo_territory(
                 contact_channel=f"wecom:demo-{f.code.lower()}",
             )
         )
+    retire_superseded_demo_areas(session, {f.code for f in features})
     existing = {s.code: s for s in list_squads(session)}
     # Re-running the seed must not undo a dispatcher's later changes to a demo squad.
     fresh = [r for r in records if r.code not in existing]
