@@ -96,14 +96,8 @@ def roster_json(session: Session, roster: Roster, *, with_shifts: bool = True) -
     patrols = patrols_of(roster, live)
     every = [*patrols, *problem.fixed]
     current = evaluate(problem, every)
-    hotspot_rows = {
-        h.id: h
-        for h in session.scalars(
-            select(Hotspot).where(
-                Hotspot.id.in_({s.hotspot_id for s in roster.shifts} | {h["id"] for h in snap["hotspots"]})
-            )
-        )
-    }
+    wanted = {s.hotspot_id for s in roster.shifts}
+    hotspot_rows = {h.id: h for h in session.scalars(select(Hotspot).where(Hotspot.id.in_(wanted)))}
     squad_rows = squads_of(session, list(roster.shifts))
     logs, found = _patrol_stats(session, [s.id for s in roster.shifts])
     state = RosterState(problem)

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from geoalchemy2.shape import to_shape
+from shapely.geometry import Point
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -122,9 +123,11 @@ class Context:
 
 
 def _eligible(
-    hotspot: Hotspot, side: str, members: list[Squad], areas: dict[str, Any], within_m: float
+    hotspot: Hotspot, members: list[Squad], areas: dict[str, Any], within_m: float
 ) -> tuple[int, ...]:
-    centre = to_metric(to_shape_point(hotspot.lon, hotspot.lat))
+    """The squads among `members` whose jurisdiction lies within `within_m` of the hotspot (at least the
+    nearest one)."""
+    centre = to_metric(Point(hotspot.lon, hotspot.lat))
     scored = []
     for squad in members:
         area = areas.get(squad.jurisdiction_code or "")
@@ -136,13 +139,6 @@ def _eligible(
     if not chosen and scored:
         chosen = [scored[0][1]]
     return tuple(sorted(chosen))
-
-
-def to_shape_point(lon: float, lat: float) -> Any:
-    """A shapely point (kept here so the module needs no second geometry import)."""
-    from shapely.geometry import Point
-
-    return Point(lon, lat)
 
 
 def build_problem(
@@ -169,8 +165,8 @@ def build_problem(
         by_district.setdefault(s.district_code, []).append(s)
     specs: list[HotspotSpec] = []
     for h in spots:
-        side_a = _eligible(h, h.district_a, by_district.get(h.district_a, []), areas, eligible_m)
-        side_b = _eligible(h, h.district_b, by_district.get(h.district_b, []), areas, eligible_m)
+        side_a = _eligible(h, by_district.get(h.district_a, []), areas, eligible_m)
+        side_b = _eligible(h, by_district.get(h.district_b, []), areas, eligible_m)
         specs.append(
             HotspotSpec(h.id, h.name, h.pair, weight[h.id].value, h.min_patrols_per_week, side_a, side_b)
         )
