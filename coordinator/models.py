@@ -22,11 +22,11 @@ from coordinator.cases.models import (
 from coordinator.hotspots.models import Hotspot
 from coordinator.notifications.models import OutboxMessage, WebhookDelivery, WebhookSubscription
 from coordinator.rosters.models import (
-    CalendarFeedToken,
     PatrolFinding,
     PatrolLog,
     Roster,
     RosterShift,
+    SquadFeedToken,
     SquadNightPreference,
     SquadUnavailability,
 )
@@ -39,7 +39,6 @@ __all__ = [
     "BorderZone",
     "BorderZoneSetting",
     "BoundaryGeneration",
-    "CalendarFeedToken",
     "CalendarOverride",
     "CalendarYear",
     "Case",
@@ -61,6 +60,7 @@ __all__ = [
     "RoutingRule",
     "SharedBorder",
     "Squad",
+    "SquadFeedToken",
     "SquadNightPreference",
     "SquadUnavailability",
     "User",

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from coordinator.errors import Forbidden
 from coordinator.hotspots.models import KIND_LABELS, Hotspot
-from coordinator.rosters.models import CalendarFeedToken, Roster, RosterShift
+from coordinator.rosters.models import Roster, RosterShift, SquadFeedToken
 from coordinator.squads.models import Squad
 from coordinator.worktime import SHANGHAI
 
@@ -89,7 +89,7 @@ def issue_feed_token(session: Session, squad: Squad, *, now: datetime, created_b
     revoke_feed_tokens(session, squad, now=now)
     token = TOKEN_PREFIX + secrets.token_urlsafe(24)
     session.add(
-        CalendarFeedToken(
+        SquadFeedToken(
             squad_id=squad.id,
             token_hash=_hash(token),
             prefix=token[: len(TOKEN_PREFIX) + 4],
@@ -105,8 +105,8 @@ def revoke_feed_tokens(session: Session, squad: Squad, *, now: datetime) -> int:
     """Revoke the squad's live feed tokens; how many there were."""
     live = list(
         session.scalars(
-            select(CalendarFeedToken).where(
-                CalendarFeedToken.squad_id == squad.id, CalendarFeedToken.revoked_at.is_(None)
+            select(SquadFeedToken).where(
+                SquadFeedToken.squad_id == squad.id, SquadFeedToken.revoked_at.is_(None)
             )
         )
     )
@@ -120,8 +120,6 @@ def check_feed_token(session: Session, squad: Squad, token: str | None) -> None:
     """403 unless `token` is the squad's live feed token."""
     if not token:
         raise Forbidden("a calendar feed needs its token: …/calendar.ics?token=…", code="feed_token_required")
-    row = session.scalars(
-        select(CalendarFeedToken).where(CalendarFeedToken.token_hash == _hash(token))
-    ).first()
+    row = session.scalars(select(SquadFeedToken).where(SquadFeedToken.token_hash == _hash(token))).first()
     if row is None or row.squad_id != squad.id or row.revoked_at is not None:
         raise Forbidden("invalid or revoked calendar feed token", code="feed_token_invalid")

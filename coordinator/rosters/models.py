@@ -120,11 +120,11 @@ class SquadNightPreference(Base):
     preference: Mapped[int] = mapped_column(Integer)
 
 
-class CalendarFeedToken(Base):
+class SquadFeedToken(Base):
     """The secret in a squad's calendar feed URL (calendar clients send no bearer token). Only its
     SHA-256 is stored; a new token revokes the old one."""
 
-    __tablename__ = "calendar_feed_token"
+    __tablename__ = "squad_feed_token"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     squad_id: Mapped[int] = mapped_column(ForeignKey("squad.id"), index=True)

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coordinator.auth.models import User
-from coordinator.auth.services import Caller
-from coordinator.cases import intake as cases
+from coordinator.cases.intake import ReportInput, submit_report
 from coordinator.cases.models import Case
 from coordinator.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from coordinator.permissions import may_record_patrol
 from coordinator.rosters.models import PatrolFinding, PatrolLog, Roster, RosterShift
 from coordinator.worktime import WorkCalendar
 from geo.locator import Locator
@@ -54,27 +54,19 @@ def get_shift(session: Session, shift_id: int) -> RosterShift:
     return shift
 
 
-def may_log(user: User, shift: RosterShift) -> bool:
-    """Members of the shift's two squads, dispatchers and admins record patrols."""
-    if user.role in ("dispatcher", "admin"):
-        return True
-    return user.squad_id in (shift.squad_a_id, shift.squad_b_id)
-
-
 def record_patrol(
     session: Session,
     shift: RosterShift,
     data: PatrolInput,
     *,
     user: User,
-    caller: Caller,
     locator: Locator,
     calendar: WorkCalendar,
     now: datetime,
 ) -> PatrolLog:
     """Store a patrol log; new reports go through the normal intake and are linked as findings."""
     roster = session.get_one(Roster, shift.roster_id)
-    if not may_log(user, shift):
+    if not may_record_patrol(user, shift):
         raise Forbidden("only the two squads on this shift (or a dispatcher) record its patrol")
     if roster.status != "published" or shift.status != "planned":
         raise Conflict(
@@ -113,10 +105,10 @@ def record_patrol(
             session.add(PatrolFinding(patrol_log_id=log.id, case_id=case.id, kind="linked"))
             seen.add(case.id)
     for report in data.reports:
-        result = cases.submit_report(
+        result = submit_report(
             session,
             locator,
-            cases.ReportInput(
+            ReportInput(
                 category=report.category,
                 lon=report.lon,
                 lat=report.lat,
@@ -126,7 +118,7 @@ def record_patrol(
                 photos=tuple(report.photos),
                 observed_at=data.started_at,
             ),
-            submitter=caller,
+            submitter=user,
             calendar=calendar,
             now=now,
         )

@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coordinator.hotspots.models import KIND_LABELS, Hotspot
+from coordinator.rosters.context import problem_from_snapshot
 from coordinator.rosters.greedy import RosterState
 from coordinator.rosters.models import PatrolFinding, PatrolLog, Roster, RosterShift
 from coordinator.rosters.problem import DECAY, Patrol, Problem, evaluate
-from coordinator.rosters.services import patrols_of, planned, problem_from_snapshot, squads_of
+from coordinator.rosters.services import patrols_of, planned, squads_of
 from coordinator.squads.models import Squad
 
 

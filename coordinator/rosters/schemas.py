@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from coordinator.cases.schemas import Routing
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
 from coordinator.validation import QueryModel, check_input_datetime
 
@@ -265,7 +266,9 @@ class FindingOut(BaseModel):
     case_id: int
     case_number: str
     kind: Literal["linked", "opened"]
-    routing: dict[str, object] | None = Field(description="The case's routing (lead, partners, queue).")
+    routing: Routing = Field(
+        description="How the case was routed (lead, partners, queue), as for any report."
+    )
 
 
 class PatrolLogOut(BaseModel):
@@ -346,7 +349,7 @@ class PreferencesOut(BaseModel):
     weekdays: dict[str, int]
 
 
-class FeedTokenOut(BaseModel):
+class SquadFeedTokenOut(BaseModel):
     """A squad's calendar feed URL (the token is shown once)."""
 
     squad: str
@@ -354,7 +357,7 @@ class FeedTokenOut(BaseModel):
     url: str = Field(description="Subscribe to this URL in a calendar app.")
 
 
-class RevokedOut(BaseModel):
+class SquadFeedRevokedOut(BaseModel):
     """How many tokens were revoked."""
 
     squad: str

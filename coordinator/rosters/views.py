@@ -4,51 +4,54 @@ Thin views: parse, call a service, serialize through the documented models."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from flask import Blueprint, Response, url_for
-from sqlalchemy import delete, select
 
 from coordinator.api import endpoint
+from coordinator.cases.models import Case
+from coordinator.cases.schemas import Routing
 from coordinator.cases.views import current_calendar
-from coordinator.errors import NotFound
 from coordinator.extensions import db_session
 from coordinator.geolocation.views import current_locator
-from coordinator.permissions import require_manage_squad
+from coordinator.permissions import require_plan_squad_nights
 from coordinator.policy import current_caller, current_user
+from coordinator.rosters import availability, patrols, services
 from coordinator.rosters import calendar as ics
-from coordinator.rosters import patrols, services
-from coordinator.rosters.models import PatrolLog, SquadNightPreference, SquadUnavailability
+from coordinator.rosters.models import PatrolLog, SquadUnavailability
 from coordinator.rosters.presenters import roster_json, roster_summary
 from coordinator.rosters.schemas import (
     ChangeOut,
     FeedQuery,
-    FeedTokenOut,
     FindingOut,
     PatrolLogIn,
     PatrolLogList,
     PatrolLogOut,
     PreferencesIn,
     PreferencesOut,
-    RevokedOut,
     RosterIn,
     RosterList,
     RosterOut,
     RosterQuery,
     RosterSummary,
     ShiftPatch,
+    SquadFeedRevokedOut,
+    SquadFeedTokenOut,
     SwapIn,
     UnavailabilityIn,
     UnavailabilityList,
     UnavailabilityOut,
 )
+from coordinator.settings import get_settings
 from coordinator.squads import services as squads
 from coordinator.squads.models import Squad
 from coordinator.worktime import SHANGHAI
-from coordinator.worktime.services import load_calendar
 
 bp = Blueprint("rosters", __name__)
 ICS = "text/calendar"
+ICS_HELP = (
+    "RFC 5545: one VEVENT per shift with a stable UID, DTSTAMP, DTSTART/DTEND with TZID=Asia/Shanghai "
+    "and its VTIMEZONE, SEQUENCE, STATUS (CANCELLED for removed shifts)"
+)
 FEED_DAYS_BACK = 60
 
 
@@ -73,7 +76,7 @@ def _now() -> datetime:
 )
 def create_roster(body: RosterIn) -> RosterOut:
     session = db_session()
-    settings = request_settings()
+    settings = get_settings()
     opts = body.options
     roster = services.generate_roster(
         session,
@@ -87,18 +90,11 @@ def create_roster(body: RosterIn) -> RosterOut:
             confirm_unpublished_year=opts.confirm_unpublished_year,
             eligible_m=opts.eligible_m,
         ),
-        calendar=load_calendar(session),
+        calendar=current_calendar(),
         now=_now(),
         created_by_id=current_caller().id,
     )
     return RosterOut.model_validate(roster_json(session, roster))
-
-
-def request_settings() -> Any:
-    """The app's settings."""
-    from flask import current_app
-
-    return current_app.extensions["coordinator.settings"]
 
 
 @bp.get("/rosters")
@@ -125,7 +121,7 @@ def _change(roster_id: int, edits: dict[int, services.ShiftChange], dry_run: boo
     for shift_id in edits:
         services.get_shift(session, roster, shift_id)
     result = services.change_roster(
-        session, roster, edits, calendar=load_calendar(session), now=_now(), dry_run=dry_run
+        session, roster, edits, calendar=current_calendar(), now=_now(), dry_run=dry_run
     )
     return ChangeOut(
         applied=result.applied,
@@ -195,7 +191,7 @@ def publish_roster(roster_id: int) -> RosterOut:
     session = db_session()
     roster = services.get_roster(session, roster_id)
     services.publish(
-        session, roster, calendar=load_calendar(session), now=_now(), published_by_id=current_caller().id
+        session, roster, calendar=current_calendar(), now=_now(), published_by_id=current_caller().id
     )
     return RosterOut.model_validate(roster_json(session, roster))
 
@@ -211,7 +207,7 @@ def _ics(body: bytes, filename: str) -> Response:
 @endpoint(
     summary="A roster as iCalendar (RFC 5545): one VEVENT per shift",
     tags=["rosters"],
-    media_type=ICS,
+    files={ICS: ICS_HELP},
     errors=(404,),
 )
 def roster_calendar(roster_id: int) -> Response:
@@ -231,11 +227,11 @@ def _squad(code: str) -> Squad:
     return squads.get_squad(db_session(), code)
 
 
-def _may_manage_feed(squad: Squad) -> None:
-    user = current_user()
-    if user.role == "squad_leader" and user.squad_id == squad.id:
-        return
-    require_manage_squad(user, squad)
+def _plannable_squad(code: str) -> Squad:
+    """The squad whose nights or feed the caller changes (403 unless they may)."""
+    squad = _squad(code)
+    require_plan_squad_nights(current_user(), squad)
+    return squad
 
 
 @bp.get("/squads/<code>/calendar.ics")
@@ -246,7 +242,7 @@ def _may_manage_feed(squad: Squad) -> None:
     "last 60 days and ahead, cancelled ones as STATUS:CANCELLED.",
     tags=["rosters"],
     query=FeedQuery,
-    media_type=ICS,
+    files={ICS: ICS_HELP},
     errors=(403, 404),
 )
 def squad_calendar(code: str, query: FeedQuery) -> Response:
@@ -265,26 +261,29 @@ def squad_calendar(code: str, query: FeedQuery) -> Response:
 @endpoint(
     summary="Issue the squad's calendar feed URL (revokes the previous one)",
     tags=["rosters"],
-    response=FeedTokenOut,
+    response=SquadFeedTokenOut,
     status=201,
     errors=(404,),
 )
-def issue_feed_token(code: str) -> FeedTokenOut:
-    squad = _squad(code)
-    _may_manage_feed(squad)
+def issue_feed_token(code: str) -> SquadFeedTokenOut:
+    squad = _plannable_squad(code)
     token = ics.issue_feed_token(db_session(), squad, now=_now(), created_by_id=current_caller().id)
     url = url_for("rosters.squad_calendar", code=squad.code, token=token, _external=True)
-    return FeedTokenOut(squad=squad.code, token=token, url=url)
+    return SquadFeedTokenOut(squad=squad.code, token=token, url=url)
 
 
 @bp.delete("/squads/<code>/calendar-token")
 @endpoint(
-    summary="Revoke the squad's calendar feed URL", tags=["rosters"], response=RevokedOut, errors=(404,)
+    summary="Revoke the squad's calendar feed URL",
+    tags=["rosters"],
+    response=SquadFeedRevokedOut,
+    errors=(404,),
 )
-def revoke_feed_token(code: str) -> RevokedOut:
-    squad = _squad(code)
-    _may_manage_feed(squad)
-    return RevokedOut(squad=squad.code, revoked=ics.revoke_feed_tokens(db_session(), squad, now=_now()))
+def revoke_feed_token(code: str) -> SquadFeedRevokedOut:
+    squad = _plannable_squad(code)
+    return SquadFeedRevokedOut(
+        squad=squad.code, revoked=ics.revoke_feed_tokens(db_session(), squad, now=_now())
+    )
 
 
 # ------------------------------------------------------------------------------ availability, prefs
@@ -305,11 +304,7 @@ def list_unavailability(code: str) -> UnavailabilityList:
 
 
 def _unavailability_list(squad: Squad) -> UnavailabilityList:
-    rows = db_session().scalars(
-        select(SquadUnavailability)
-        .where(SquadUnavailability.squad_id == squad.id)
-        .order_by(SquadUnavailability.start_date, SquadUnavailability.id)
-    )
+    rows = availability.unavailability_of(db_session(), squad)
     return UnavailabilityList(unavailability=[_unavailability_out(r, squad) for r in rows])
 
 
@@ -323,19 +318,16 @@ def _unavailability_list(squad: Squad) -> UnavailabilityList:
     errors=(404,),
 )
 def add_unavailability(code: str, body: UnavailabilityIn) -> UnavailabilityOut:
-    squad = _squad(code)
-    _may_manage_feed(squad)
-    row = SquadUnavailability(
-        squad_id=squad.id,
+    squad = _plannable_squad(code)
+    row = availability.add_unavailability(
+        db_session(),
+        squad,
         start_date=body.start_date,
         end_date=body.end_date,
         reason=body.reason,
         created_by_id=current_caller().id,
-        created_at=_now(),
+        now=_now(),
     )
-    session = db_session()
-    session.add(row)
-    session.flush()
     return _unavailability_out(row, squad)
 
 
@@ -344,14 +336,8 @@ def add_unavailability(code: str, body: UnavailabilityIn) -> UnavailabilityOut:
     summary="Remove a squad's unavailability", tags=["rosters"], response=UnavailabilityList, errors=(404,)
 )
 def remove_unavailability(code: str, item_id: int) -> UnavailabilityList:
-    squad = _squad(code)
-    _may_manage_feed(squad)
-    session = db_session()
-    row = session.get(SquadUnavailability, item_id)
-    if row is None or row.squad_id != squad.id:
-        raise NotFound(f"squad {squad.code} has no unavailability {item_id}")
-    session.delete(row)
-    session.flush()
+    squad = _plannable_squad(code)
+    availability.remove_unavailability(db_session(), squad, item_id)
     return _unavailability_list(squad)
 
 
@@ -367,8 +353,8 @@ def get_preferences(code: str) -> PreferencesOut:
 
 
 def _preferences(squad: Squad) -> PreferencesOut:
-    rows = db_session().scalars(select(SquadNightPreference).where(SquadNightPreference.squad_id == squad.id))
-    return PreferencesOut(squad=squad.code, weekdays={str(r.weekday): r.preference for r in rows})
+    weekdays = availability.preferences_of(db_session(), squad)
+    return PreferencesOut(squad=squad.code, weekdays={str(day): value for day, value in weekdays.items()})
 
 
 @bp.put("/squads/<code>/night-preferences")
@@ -380,14 +366,10 @@ def _preferences(squad: Squad) -> PreferencesOut:
     errors=(404,),
 )
 def set_preferences(code: str, body: PreferencesIn) -> PreferencesOut:
-    squad = _squad(code)
-    _may_manage_feed(squad)
-    session = db_session()
-    session.execute(delete(SquadNightPreference).where(SquadNightPreference.squad_id == squad.id))
-    for weekday, value in sorted(body.weekdays.items()):
-        if value:
-            session.add(SquadNightPreference(squad_id=squad.id, weekday=int(weekday), preference=value))
-    session.flush()
+    squad = _plannable_squad(code)
+    availability.set_preferences(
+        db_session(), squad, {int(day): value for day, value in body.weekdays.items()}
+    )
     return _preferences(squad)
 
 
@@ -396,14 +378,17 @@ def set_preferences(code: str, body: PreferencesIn) -> PreferencesOut:
 
 def patrol_log_out(log: PatrolLog) -> PatrolLogOut:
     """A patrol log with the cases it found."""
-    from coordinator.cases.models import Case
-
     session = db_session()
     findings = []
     for f in log.findings:
         case = session.get_one(Case, f.case_id)
         findings.append(
-            FindingOut(case_id=case.id, case_number=case.number, kind=f.kind, routing=case.routing)
+            FindingOut(
+                case_id=case.id,
+                case_number=case.number,
+                kind=f.kind,
+                routing=Routing.model_validate(case.routing),
+            )
         )
     return PatrolLogOut(
         id=log.id,
@@ -456,7 +441,6 @@ def record_patrol(shift_id: int, body: PatrolLogIn) -> PatrolLogOut:
             ],
         ),
         user=current_user(),
-        caller=current_caller(),
         locator=current_locator(),
         calendar=current_calendar(),
         now=_now(),

@@ -68,7 +68,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_squad_night_preference_squad_id"), ["squad_id"], unique=False)
 
     op.create_table(
-        "calendar_feed_token",
+        "squad_feed_token",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("squad_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
@@ -79,16 +79,14 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["created_by_id"],
             ["user_account.id"],
-            name=op.f("fk_calendar_feed_token_created_by_id_user_account"),
+            name=op.f("fk_squad_feed_token_created_by_id_user_account"),
         ),
-        sa.ForeignKeyConstraint(
-            ["squad_id"], ["squad.id"], name=op.f("fk_calendar_feed_token_squad_id_squad")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_feed_token")),
-        sa.UniqueConstraint("token_hash", name=op.f("uq_calendar_feed_token_token_hash")),
+        sa.ForeignKeyConstraint(["squad_id"], ["squad.id"], name=op.f("fk_squad_feed_token_squad_id_squad")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_squad_feed_token")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_squad_feed_token_token_hash")),
     )
-    with op.batch_alter_table("calendar_feed_token", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_calendar_feed_token_squad_id"), ["squad_id"], unique=False)
+    with op.batch_alter_table("squad_feed_token", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_squad_feed_token_squad_id"), ["squad_id"], unique=False)
 
     op.create_table(
         "hotspot",
@@ -297,10 +295,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_hotspot_district_a"))
 
     op.drop_table("hotspot")
-    with op.batch_alter_table("calendar_feed_token", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_calendar_feed_token_squad_id"))
+    with op.batch_alter_table("squad_feed_token", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_squad_feed_token_squad_id"))
 
-    op.drop_table("calendar_feed_token")
+    op.drop_table("squad_feed_token")
     with op.batch_alter_table("squad_night_preference", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_squad_night_preference_squad_id"))
 

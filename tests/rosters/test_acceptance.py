@@ -200,3 +200,35 @@ def test_a_year_without_published_holidays_needs_confirmation(
     accepted = client.post("/api/v1/rosters", json=body, headers=bearer(dispatcher_token))
     assert accepted.status_code == 201
     assert any("2030" in w for w in accepted.get_json()["warnings"])
+
+
+def test_a_swap_exchanges_two_shifts_nights_once_the_rules_allow_it(
+    client: FlaskClient, demo_hotspots: Session, dispatcher_token: str
+) -> None:
+    roster = draft(client, dispatcher_token, weeks=1, options={"solver": "greedy"})
+    url = f"/api/v1/rosters/{roster['id']}/swap"
+    nights = {s["id"]: s["night"] for s in roster["shifts"]}
+    pairs = [(a, b) for a in nights for b in nights if a < b and nights[a] != nights[b]]
+    refused = allowed = None
+    for pair in pairs:
+        check = client.post(
+            url, json={"shift_ids": list(pair), "dry_run": True}, headers=bearer(dispatcher_token)
+        )
+        if check.status_code == 200 and allowed is None:
+            allowed = pair
+            assert check.get_json()["applied"] is False
+            assert [s["night"] for s in check.get_json()["roster"]["shifts"] if s["id"] in pair] == [
+                nights[i] for i in sorted(pair)
+            ]
+        elif check.status_code == 422 and refused is None:
+            refused = check.get_json()["error"]
+        if allowed and refused:
+            break
+    assert allowed is not None, "no two shifts of the week can swap nights"
+    if refused is not None:  # e.g. a squad would patrol two nights in a row
+        assert refused["code"] == "hard_rule_violated" and refused["details"]["violations"][0]["squads"]
+    swapped = client.post(url, json={"shift_ids": list(allowed)}, headers=bearer(dispatcher_token))
+    assert swapped.status_code == 200 and swapped.get_json()["applied"] is True
+    after = {s["id"]: s["night"] for s in swapped.get_json()["roster"]["shifts"]}
+    first, second = allowed
+    assert (after[first], after[second]) == (nights[second], nights[first])
