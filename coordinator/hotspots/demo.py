@@ -38,10 +38,14 @@ def _across(cells: list[tuple[str, Any]], lon: float, lat: float) -> str:
     return bare_town_name(best[0].split("（")[0]) if best is not None else "?"
 
 
-def seed_demo_hotspots(session: Session) -> int:
-    """Create the demo hotspots that are missing; how many were created."""
-    # Built from this session (a LocatorCache would close it, and with it the caller's transaction).
-    locator = Locator(load_locator_input(session, locator_key(session)))
+def seed_demo_hotspots(session: Session, locator: Locator | None = None) -> int:
+    """Create the demo hotspots that are missing; how many were created.
+
+    `locator`: one of the current boundaries, if the caller has it; otherwise it is built from `session`
+    (a LocatorCache would close the session it reads from, and with it the caller's transaction).
+    """
+    if locator is None:
+        locator = Locator(load_locator_input(session, locator_key(session)))
     existing = set(session.scalars(select(Hotspot.name)))
     created = 0
     wanted: list[tuple[str, str, float, float]] = [

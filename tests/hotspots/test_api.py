@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from coordinator.geolocation.services import LocatorCache
 from coordinator.hotspots.models import Hotspot
 from coordinator.hotspots.services import TAU_DAYS, dbscan, weights
 from tests.factories import bearer, make_token, make_user
@@ -139,14 +140,16 @@ def test_proposals_are_clusters_of_recent_dumping_with_count_and_dates(
     assert client.get("/api/v1/hotspots/proposals?days=0", headers=bearer(dispatcher)).status_code == 422
 
 
-def test_demo_hotspots_keep_the_callers_transaction(session: Session) -> None:
+def test_demo_hotspots_keep_the_callers_transaction(
+    session: Session, session_factory: sessionmaker[Session], locator_cache: LocatorCache
+) -> None:
     from coordinator.hotspots.demo import seed_demo_hotspots
     from coordinator.hotspots.services import list_hotspots
 
     before = make_user(session, "committee")  # written earlier in the same transaction (seed demo)
-    created = seed_demo_hotspots(session)
+    created = seed_demo_hotspots(session)  # as `seed demo` runs it: the locator built from the session
     assert created >= 5 and session.get(type(before), before.id) is not None
     names = [h.name for h in list_hotspots(session)]
     assert "【演示】柘林–漕泾 交界沟渠" in names and len(set(names)) == len(names)
     assert all(h.pair[0] < h.pair[1] for h in list_hotspots(session))
-    assert seed_demo_hotspots(session) == 0  # idempotent
+    assert seed_demo_hotspots(session, locator_cache.get(session_factory)) == 0  # idempotent

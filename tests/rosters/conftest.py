@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from coordinator.geolocation.services import LocatorCache
 from coordinator.hotspots.demo import seed_demo_hotspots
 from tests.factories import make_token, make_user
 
@@ -15,9 +16,11 @@ START = date(2026, 12, 7)  # a Monday
 
 
 @pytest.fixture
-def demo_hotspots(session: Session) -> Session:
-    """`seed demo`'s hotspots, in the test's transaction."""
-    assert seed_demo_hotspots(session) >= 5
+def demo_hotspots(
+    session: Session, session_factory: sessionmaker[Session], locator_cache: LocatorCache
+) -> Session:
+    """`seed demo`'s hotspots, in the test's transaction (placed with the run's shared locator)."""
+    assert seed_demo_hotspots(session, locator_cache.get(session_factory)) >= 5
     session.commit()
     return session
 
