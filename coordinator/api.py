@@ -82,6 +82,8 @@ class Operation:
     validation_status: int = 422
     # Other media types the success answer can take (e.g. GeoJSON with `format=geojson`), each its model.
     alternatives: dict[str, type[BaseModel]] = field(default_factory=dict)
+    # Files the success answer can be (CSV, XLSX, HTML, iCalendar): media type → what it holds.
+    files: dict[str, str] = field(default_factory=dict)
 
 
 def documented_model(op: Operation, status: int, media_type: str) -> type[BaseModel] | None:
@@ -194,6 +196,7 @@ def endpoint(
     error_model: type[BaseModel] | None = None,
     validation_status: int = 422,
     alternatives: dict[str, type[BaseModel]] | None = None,
+    files: dict[str, str] | None = None,
 ) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a view as an API operation.
 
@@ -202,7 +205,8 @@ def endpoint(
     Response. The request's session is committed here, once, after the view succeeded.
     `error_model` / `validation_status` only change what the OpenAPI document says about errors (the
     error body itself is rendered by the handlers in coordinator.errors); `alternatives` documents
-    other media types of the success answer, which the view returns as a Response itself.
+    other media types of the success answer, which the view returns as a Response itself; `files` the
+    non-JSON answers (media type → description), also returned as a Response by the view.
     """
     op = Operation(
         summary=summary,
@@ -218,6 +222,7 @@ def endpoint(
         error_model=error_model,
         validation_status=validation_status,
         alternatives=dict(alternatives or {}),
+        files=dict(files or {}),
     )
 
     def decorate(fn: ViewFunc) -> ViewFunc:

@@ -1,5 +1,6 @@
-"""`seed demo`: boundaries, approximate demo jurisdictions, dispatch units, one squad per jurisdiction
-and one user per role. Idempotent: a second run adds nothing and shows no password again."""
+"""`seed demo`: boundaries, approximate demo jurisdictions, dispatch units, one squad per jurisdiction,
+demo hotspots on the member borders and one user per role. Idempotent: a second run adds nothing and
+shows no password again."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from sqlalchemy.orm import Session
 from coordinator.auth import services as auth
 from coordinator.boundaries import services as boundaries
 from coordinator.cases.seed import seed_categories_and_rules
+from coordinator.hotspots.demo import seed_demo_hotspots
 from coordinator.squads import services as squads
+from coordinator.squads.models import Squad
 
-DEMO_SQUAD = "SQ-310120-S07"  # 柘林中队 (Fengxian), on the Fengxian–Jinshan border
+DEMO_SQUAD = "SQ-310120118"  # 柘林中队 (Fengxian), on the Fengxian–Jinshan border, across from 漕泾
 DEMO_DISTRICT = "310120"
 # username, role, squad, district, display name
 DEMO_USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
@@ -67,9 +70,16 @@ def seed_demo(
         f"{len(area_plan.of_kind('changed'))} changed, {len(area_plan.of_kind('unchanged'))} unchanged"
     )
     report.lines.append(f"demo squads: {len(squad_plan.of_kind('new'))} new")
+    report.lines.append(f"demo hotspots (【演示】): {seed_demo_hotspots(session)} new")
     for username, role, squad_code, district, name in DEMO_USERS:
-        if auth.find_user(session, username) is not None:
+        existing = auth.find_user(session, username)
+        if existing is not None:
             report.existing_users.append(username)
+            if squad_code is not None and existing.squad_id is not None:
+                # A demo database from before the current territory: follow the demo squad.
+                current = squads.get_squad(session, squad_code)
+                if existing.squad_id != current.id and not session.get_one(Squad, existing.squad_id).active:
+                    existing.squad_id = current.id
             continue
         password = auth.generate_password()
         user = auth.create_user(

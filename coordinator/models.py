@@ -19,7 +19,17 @@ from coordinator.cases.models import (
     Report,
     RoutingRule,
 )
+from coordinator.hotspots.models import Hotspot
 from coordinator.notifications.models import OutboxMessage, WebhookDelivery, WebhookSubscription
+from coordinator.rosters.models import (
+    PatrolFinding,
+    PatrolLog,
+    Roster,
+    RosterShift,
+    SquadFeedToken,
+    SquadNightPreference,
+    SquadUnavailability,
+)
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.worktime.models import CalendarOverride, CalendarYear
 
@@ -40,11 +50,19 @@ __all__ = [
     "Category",
     "ContactAccessLog",
     "DispatchUnit",
+    "Hotspot",
     "OutboxMessage",
+    "PatrolFinding",
+    "PatrolLog",
     "Report",
+    "Roster",
+    "RosterShift",
     "RoutingRule",
     "SharedBorder",
     "Squad",
+    "SquadFeedToken",
+    "SquadNightPreference",
+    "SquadUnavailability",
     "User",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -132,6 +132,10 @@ def build_openapi(
             success["content"] = {op.media_type: {"schema": _schema_of(op.response, components)}}
             for media_type, model in op.alternatives.items():
                 success["content"][media_type] = {"schema": _schema_of(model, components)}
+        for media_type, what in op.files.items():
+            success.setdefault("content", {})[media_type] = {
+                "schema": {"type": "string", "contentMediaType": media_type, "description": what}
+            }
         responses: dict[str, Any] = {str(op.status): success}
         secured = protected(rule.endpoint)
         errors = {*op.errors, 401, 403} if secured else set(op.errors)

@@ -1,9 +1,10 @@
 """Permissions that depend on the data: pure functions of a user and the rows they act on.
 
 Which squads a dispatcher may manage, how much of a reporter's contact data a role sees, who may claim,
-work, transfer or decide on a case. They look only at their arguments — never at the request — so
-services and the case lifecycle call them inside or outside a request alike. Which roles may use an
-endpoint at all is the web edge's table (coordinator.policy.RULES).
+work, transfer or decide on a case, who plans a squad's nights and who records a joint patrol. They look
+only at their arguments — never at the request — so services and the case lifecycle call them inside or
+outside a request alike. Which roles may use an endpoint at all is the web edge's table
+(coordinator.policy.RULES).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Literal
 from coordinator.auth.models import SQUAD_ROLES, User
 from coordinator.cases.models import Case, CaseTransfer
 from coordinator.errors import Forbidden
+from coordinator.rosters.models import RosterShift
 from coordinator.squads.models import Squad
 
 Visibility = Literal["full", "masked", "absent"]
@@ -34,6 +36,24 @@ def require_manage_squad(user: User, squad: Squad) -> None:
         raise Forbidden(
             f"squad {squad.code} belongs to district {squad.district_code}; "
             f"only its dispatcher or an admin may change it",
+            details={"squad": squad.code, "district": squad.district_code},
+        )
+
+
+def can_plan_squad_nights(user: User, squad: Squad) -> bool:
+    """The squad's leader (中队长), or whoever may manage the squad, sets its unavailable nights, night
+    preferences and calendar feed URL."""
+    if user.role == "squad_leader" and user.squad_id == squad.id:
+        return True
+    return can_manage_squad(user, squad)
+
+
+def require_plan_squad_nights(user: User, squad: Squad) -> None:
+    """403 unless `user` may plan `squad`'s nights."""
+    if not can_plan_squad_nights(user, squad):
+        raise Forbidden(
+            f"only the leader of squad {squad.code}, its district's dispatcher or an admin may change "
+            "its nights and calendar feed",
             details={"squad": squad.code, "district": squad.district_code},
         )
 
@@ -93,3 +113,13 @@ def is_transfer_receiver(user: User, transfer: CaseTransfer | None) -> bool:
         and user.role == "squad_leader"
         and user.squad_id == transfer.to_squad_id
     )
+
+
+# -- joint night patrols -----------------------------------------------------------------------------
+
+
+def may_record_patrol(user: User, shift: RosterShift) -> bool:
+    """Members of the shift's two squads, dispatchers and admins record its patrol."""
+    if user.role in ("dispatcher", "admin"):
+        return True
+    return user.squad_id is not None and user.squad_id in (shift.squad_a_id, shift.squad_b_id)

@@ -111,6 +111,37 @@ RULES: dict[str, Rule] = {
     "cases.request_transfer": allow("squad_leader", "dispatcher", "admin"),
     "cases.accept_transfer": allow("squad_leader"),
     "cases.decline_transfer": allow("squad_leader"),
+    # hotspots: staff read them; dispatchers create, edit, retire and read proposals
+    "hotspots.list_hotspots": STAFF,
+    "hotspots.get_hotspot": STAFF,
+    "hotspots.create_hotspot": DISPATCH,
+    "hotspots.update_hotspot": DISPATCH,
+    "hotspots.retire_hotspot": DISPATCH,
+    "hotspots.list_proposals": DISPATCH,
+    # joint night rosters: the alliance's, so any dispatcher (or admin) drafts, edits and publishes
+    "rosters.create_roster": DISPATCH,
+    "rosters.list_rosters": STAFF,
+    "rosters.get_roster": STAFF,
+    "rosters.update_shift": DISPATCH,
+    "rosters.swap_shifts": DISPATCH,
+    "rosters.cancel_shift": DISPATCH,
+    "rosters.publish_roster": DISPATCH,
+    "rosters.roster_calendar": STAFF,
+    # a squad's feed is read by calendar apps, which send no bearer token: public HERE because it
+    # authenticates by the secret token in its URL (coordinator/rosters/calendar.py), answering 403
+    "rosters.squad_calendar": PUBLIC,
+    # feed tokens, unavailability, preferences: the squad's leader, its district's dispatcher, admins
+    # (checked per squad in the view); staff read
+    "rosters.issue_feed_token": allow("squad_leader", "dispatcher", "admin"),
+    "rosters.revoke_feed_token": allow("squad_leader", "dispatcher", "admin"),
+    "rosters.list_unavailability": STAFF,
+    "rosters.add_unavailability": allow("squad_leader", "dispatcher", "admin"),
+    "rosters.remove_unavailability": allow("squad_leader", "dispatcher", "admin"),
+    "rosters.get_preferences": STAFF,
+    "rosters.set_preferences": allow("squad_leader", "dispatcher", "admin"),
+    # patrol logs: the shift's two squads (checked per shift), dispatchers and admins record them
+    "rosters.list_patrol_logs": STAFF,
+    "rosters.record_patrol": allow("squad_leader", "squad_member", "dispatcher", "admin"),
     # Open311 GeoReport v2: discovery, services and requests are public (request answers carry no
     # personal data); POST requests.json is public HERE because it authenticates itself by its
     # `api_key` form field, as the spec says, answering 403 — see API_KEY_RULES.

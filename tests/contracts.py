@@ -9,7 +9,9 @@ answer to `check_answer`, which fails the request at once with `ContractViolatio
   of that model (or of a model nested in it) differs in shape from the model's own;
 - the body is not valid for the model (`model_validate_json(strict=True)`: types, required, nullable,
   literals), or differs from the validated model dumped back to JSON — which catches every field the
-  server sends but the model does not document, at any depth.
+  server sends but the model does not document, at any depth;
+- a success answer documented as a file (`endpoint(files=…)`: iCalendar, CSV …) is empty (a file has no
+  model; the tests of its route parse it).
 
 Success answers are recorded in `checked`; the run fails at the end (tests/conftest.py) if a documented
 success answer of some route was never checked.
@@ -158,6 +160,12 @@ def check_answer(app: Flask, answer: Answer) -> None:
             f"{answer} ({endpoint}): Content-Type {answer.media_type!r} is not documented for "
             f"{answer.status} (documented: {', '.join(sorted(content))})"
         )
+    if answer.status == op.status and answer.media_type in op.files:
+        # A file (iCalendar, CSV …) has no model to validate against; the tests of its route parse it.
+        if not answer.body:
+            raise ContractViolation(f"{answer} ({endpoint}): a file is documented, but the body is empty")
+        _record(op, endpoint, answer, answer.media_type)
+        return
     try:
         model = documented_model(op, answer.status, answer.media_type)
     except LookupError as exc:
@@ -187,8 +195,9 @@ def documented_success_answers(app: Flask) -> set[tuple[str, str | None]]:
     for endpoint, view in app.view_functions.items():
         op: Operation | None = getattr(view, "__api_operation__", None)
         if op is not None:
-            wanted.add((endpoint, op.media_type if op.response is not None else None))
-            wanted |= {(endpoint, media_type) for media_type in op.alternatives}
+            if op.response is not None or not op.files:
+                wanted.add((endpoint, op.media_type if op.response is not None else None))
+            wanted |= {(endpoint, media_type) for media_type in [*op.alternatives, *op.files]}
     return wanted
 
 

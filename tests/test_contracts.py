@@ -170,9 +170,22 @@ def test_documented_model_per_status_and_media_type(app: Flask) -> None:
             documented_model(cases, status, media_type)
 
 
+def test_a_file_answer_passes_in_its_documented_media_type_and_not_empty(app: Flask) -> None:
+    ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+    check_answer(app, answer("/api/v1/rosters/1.ics", ics, media_type="text/calendar"))
+    with pytest.raises(ContractViolation, match="a file is documented, but the body is empty"):
+        check_answer(app, answer("/api/v1/rosters/1.ics", b"", media_type="text/calendar"))
+    with pytest.raises(ContractViolation, match="Content-Type 'text/csv' is not documented"):
+        check_answer(app, answer("/api/v1/rosters/1.ics", b"a,b", media_type="text/csv"))
+    check_answer(app, answer("/api/v1/rosters/1.ics", NOT_FOUND, status=404))
+
+
 def test_coverage_counts_every_media_type_of_every_success_answer(app: Flask) -> None:
     wanted = documented_success_answers(app)
     assert {("cases.list_cases", JSON), ("cases.list_cases", GEOJSON), ("auth.logout", None)} <= wanted
+    # a route that answers only a file is covered by that file, not by an answer without a body
+    assert ("rosters.roster_calendar", "text/calendar") in wanted
+    assert ("rosters.roster_calendar", None) not in wanted
     assert ("openapi.docs", "text/html") not in {(e, m) for e, m in wanted}
 
 

@@ -29,7 +29,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coordinator.db import Base, UtcDateTime, utcnow
 
-REPORT_SOURCES = ("citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol")
+REPORT_SOURCES = (
+    "citizen",
+    "grid_worker",
+    "volunteer",
+    "camera",
+    "drone",
+    "hotline_12345",
+    "patrol",
+    "joint_patrol",  # found on a joint night patrol (coordinator/rosters/patrols.py)
+)
 # The lifecycle (issue 6 adds the transitions); statuses a report can join by dedup are "open".
 CASE_STATUSES = ("reported", "routed", "claimed", "in_progress", "resolved", "verified", "closed", "void")
 OPEN_STATUSES = ("reported", "routed", "claimed", "in_progress")

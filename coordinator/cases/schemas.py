@@ -13,6 +13,10 @@ from coordinator.geolocation.schemas import CRS_HELP, CrsName, Geolocation
 from coordinator.validation import MAX_PAGE, QueryModel, check_input_datetime
 
 Source = Literal["citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol"]
+# Reports found on a joint night patrol come in through the patrol log, not POST /reports.
+StoredSource = Literal[
+    "citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol", "joint_patrol"
+]
 Status = Literal["reported", "routed", "claimed", "in_progress", "resolved", "verified", "closed", "void"]
 MAX_PHOTOS = 9
 # A device clock a little ahead is normal; an observation later than this is a wrong date.
@@ -227,7 +231,7 @@ class ReportOut(BaseModel):
     """A report inside a case."""
 
     id: int
-    source: Source
+    source: StoredSource
     description: str
     observed_at: datetime
     received_at: datetime

@@ -39,6 +39,9 @@ NOTIFY_KINDS = frozenset(
         "transfer_accepted",
         "transfer_declined",
         "escalated",
+        # joint night rosters (coordinator/rosters): not case events, told to the squads concerned
+        "roster_published",
+        "patrol_reminder",
     }
 )
 SIGNATURE_HEADER = "X-Jiaojie-Signature"

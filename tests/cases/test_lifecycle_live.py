@@ -21,7 +21,14 @@ from coordinator.cases.models import Case, CaseEvent
 from coordinator.cases.retention import purge_cases
 from coordinator.cases.sla import SweepResult, sweep
 from coordinator.db import session_scope
-from coordinator.scheduler import DELIVERY_JOB_ID, SWEEP_JOB_ID, configure, jobs
+from coordinator.scheduler import (
+    DELIVERY_JOB_ID,
+    PATROL_REMINDER_JOB_ID,
+    ROSTER_DRAFT_JOB_ID,
+    SWEEP_JOB_ID,
+    configure,
+    jobs,
+)
 from coordinator.squads.models import Squad
 from tests.factories import bearer, make_case, make_squad, make_token, make_user
 
@@ -159,7 +166,12 @@ def test_scheduler_restart_loses_no_escalation(
     first = configure(BackgroundScheduler(), engine)
     first.start(paused=True)
     try:
-        assert {j.id for j in first.get_jobs()} == {SWEEP_JOB_ID, DELIVERY_JOB_ID}
+        assert {j.id for j in first.get_jobs()} == {
+            SWEEP_JOB_ID,
+            DELIVERY_JOB_ID,
+            ROSTER_DRAFT_JOB_ID,
+            PATROL_REMINDER_JOB_ID,
+        }
         stored = first.get_job(SWEEP_JOB_ID)
         assert stored is not None and str(stored.trigger.timezone) == "Asia/Shanghai"
         assert stored.misfire_grace_time == 3600 and stored.coalesce is True
@@ -176,7 +188,7 @@ def test_scheduler_restart_loses_no_escalation(
     try:
         restored = second.get_jobs()
         assert sorted(j.id for j in restored) == sorted(
-            [DELIVERY_JOB_ID, SWEEP_JOB_ID]
+            [DELIVERY_JOB_ID, SWEEP_JOB_ID, ROSTER_DRAFT_JOB_ID, PATROL_REMINDER_JOB_ID]
         )  # replaced, not duplicated
         job = second.get_job(SWEEP_JOB_ID)
         assert job is not None
