@@ -63,6 +63,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from coordinator.hotspots.views import bp as hotspots_bp
     from coordinator.open311.views import init_app as init_open311
     from coordinator.openapi import bp as openapi_bp
+    from coordinator.review.views import bp as review_bp
     from coordinator.rosters.views import bp as rosters_bp
     from coordinator.squads.views import bp as squads_bp
 
@@ -79,6 +80,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(cases_bp, url_prefix="/api/v1")
     app.register_blueprint(hotspots_bp, url_prefix="/api/v1")
     app.register_blueprint(rosters_bp, url_prefix="/api/v1")
+    app.register_blueprint(review_bp, url_prefix="/api/v1")
     init_open311(app)
     app.register_blueprint(openapi_bp)
 

@@ -142,6 +142,14 @@ RULES: dict[str, Rule] = {
     # patrol logs: the shift's two squads (checked per shift), dispatchers and admins record them
     "rosters.list_patrol_logs": STAFF,
     "rosters.record_patrol": allow("squad_leader", "squad_member", "dispatcher", "admin"),
+    # the committee's review: every staff role reads it (aggregates and case lists without personal data)
+    "review.review_summary": STAFF,
+    "review.export_summary": STAFF,
+    "review.export_cases": STAFF,
+    "review.repeat_locations": STAFF,
+    "review.hotspots": STAFF,
+    "review.patrol_coverage": STAFF,
+    "review.report": STAFF,
     # Open311 GeoReport v2: discovery, services and requests are public (request answers carry no
     # personal data); POST requests.json is public HERE because it authenticates itself by its
     # `api_key` form field, as the spec says, answering 403 — see API_KEY_RULES.

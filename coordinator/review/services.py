@@ -1,0 +1,581 @@
+"""The committee's review of the shared caseload: figures per border pair, district, squad, category,
+source or week for any period, computed in SQL on both databases.
+
+What a period's review counts (docs/review.md): the cases *opened* in the period (its cohort), as they
+stand at `now` — how many, how many are still open, closed, overdue, transferred, escalated, how fast
+they were claimed and closed on the SLA's working-time clock, and how many kept their SLA.
+
+How it runs: one aggregation statement over the cohort (a range scan of `ix_case_created_at`), and
+one statement for the percentiles (window functions, nearest rank, identical SQL on PostgreSQL and
+SQLite). Working-time durations are not computed here: the workflow stamps them on the case when it is
+claimed or closed (`case_file.claim_work_h`, `close_work_h`, through coordinator.worktime — the same
+calendar that set the SLA deadlines), because SQL cannot count Chinese working hours. Indexes used:
+`ix_case_created_at` (the period), `ix_case_event_kind_case` (reopened cases), `ix_report_case_id`
+(the first report's source), `ix_case_transfer_case_id` (transfers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
+
+from coordinator.boundaries.services import current_areas
+from coordinator.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseTransfer, Category, Report
+from coordinator.errors import ValidationFailed
+from coordinator.review.sql import local_week_start
+from coordinator.squads.models import Squad
+from coordinator.worktime import SHANGHAI
+
+GROUPINGS: dict[str, str] = {
+    "border_pair": "交界区对",
+    "district": "区",
+    "squad": "主办中队",
+    "category": "类别",
+    "source": "来源",
+    "week": "周（周一起）",
+}
+FINISHED_STATUSES = ("resolved", "verified", "closed")
+SOURCE_NAMES = {
+    "citizen": "市民",
+    "grid_worker": "网格员",
+    "volunteer": "志愿者",
+    "camera": "视频探头",
+    "drone": "无人机",
+    "hotline_12345": "12345热线",
+    "patrol": "巡查",
+}
+# Repeat locations: cases of one category in the same cell of this many degrees (~100 m in Shanghai).
+REPEAT_CELL_DEG = 0.001
+PERCENTILES = (50, 90)
+MAX_PERIOD_DAYS = 366 * 3
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local (Asia/Shanghai) dates, both inclusive."""
+
+    first: date
+    last: date
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise ValidationFailed("the period ends before it starts", details={"from": str(self.first)})
+        if (self.last - self.first).days > MAX_PERIOD_DAYS:
+            raise ValidationFailed(f"a review period is at most {MAX_PERIOD_DAYS} days")
+
+    @property
+    def start(self) -> datetime:
+        """The first instant of the period."""
+        return datetime.combine(self.first, time(0), SHANGHAI)
+
+    @property
+    def end(self) -> datetime:
+        """The first instant after the period."""
+        return datetime.combine(self.last + timedelta(days=1), time(0), SHANGHAI)
+
+    @classmethod
+    def month(cls, year: int, month: int) -> Period:
+        """A calendar month."""
+        first = date(year, month, 1)
+        following = date(year + (month == 12), month % 12 + 1, 1)
+        return cls(first, following - timedelta(days=1))
+
+    @classmethod
+    def last_month(cls, now: datetime) -> Period:
+        """The calendar month before the one `now` falls in (Shanghai)."""
+        today = now.astimezone(SHANGHAI).date()
+        previous = today.replace(day=1) - timedelta(days=1)
+        return cls.month(previous.year, previous.month)
+
+    def label(self) -> str:
+        """E.g. `2026-10-01 至 2026-10-31`."""
+        return f"{self.first.isoformat()} 至 {self.last.isoformat()}"
+
+
+def border_pair_key(value: str) -> tuple[str, str]:
+    """Parse `310116-310120` (either order) into the stored (smaller, larger) pair."""
+    parts = [p.strip() for p in value.replace(",", "-").split("-") if p.strip()]
+    if len(parts) != 2 or parts[0] == parts[1]:
+        raise ValidationFailed(
+            "border_pair must name two districts, e.g. 310116-310120", details={"border_pair": value}
+        )
+    a, b = sorted(parts)
+    return a, b
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which cases a review (or an agenda, or an export) looks at."""
+
+    border_pair: tuple[str, str] | None = None
+    district: str | None = None
+    joint_only: bool = False
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """WHERE conditions on case_file."""
+        out: list[ColumnElement[bool]] = []
+        if self.border_pair is not None:
+            out += [Case.border_pair_a == self.border_pair[0], Case.border_pair_b == self.border_pair[1]]
+        if self.district is not None:
+            out.append(Case.district_code == self.district)
+        if self.joint_only:
+            out.append(Case.in_border_zone.is_(True))
+        return out
+
+
+@dataclass
+class Figures:
+    """The review's numbers for one group (or the total)."""
+
+    new: int = 0
+    open: int = 0
+    closed: int = 0
+    void: int = 0
+    overdue: int = 0
+    transferred: int = 0
+    transfer_declined: int = 0
+    escalated: int = 0
+    in_border_zone: int = 0
+    repeat_location: int = 0
+    sla_met: int = 0
+    sla_breached: int = 0
+    sla_pending: int = 0
+    claim_h_median: float | None = None
+    claim_h_p90: float | None = None
+    close_h_median: float | None = None
+    close_h_p90: float | None = None
+
+    @property
+    def sla_compliance(self) -> float | None:
+        """Share of decided cases that kept their SLA (met / (met + breached)); None if none decided."""
+        decided = self.sla_met + self.sla_breached
+        return None if decided == 0 else round(self.sla_met / decided, 4)
+
+    @property
+    def border_zone_share(self) -> float | None:
+        """Share of the new cases that lie in a border zone."""
+        return None if self.new == 0 else round(self.in_border_zone / self.new, 4)
+
+
+COUNTS = (
+    "new",
+    "open",
+    "closed",
+    "void",
+    "overdue",
+    "transferred",
+    "transfer_declined",
+    "escalated",
+    "in_border_zone",
+    "repeat_location",
+    "sla_met",
+    "sla_breached",
+    "sla_pending",
+)
+
+
+@dataclass
+class GroupRow:
+    """One group of the review: its key, a Chinese label, its figures."""
+
+    key: str | None
+    label: str
+    figures: Figures
+
+
+@dataclass
+class Review:
+    """A grouped review."""
+
+    period: Period
+    scope: Scope
+    group_by: str
+    now: datetime
+    rows: list[GroupRow] = field(default_factory=list)
+    total: Figures = field(default_factory=Figures)
+
+
+# -- the SQL ---------------------------------------------------------------------------------------
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+def overdue_condition(now: datetime) -> ColumnElement[bool]:
+    """`coordinator.cases.queries.is_overdue` in SQL: open, and unclaimed past the claim deadline or
+    unresolved past the resolve deadline (the inbox's `overdue` flag)."""
+    return and_(
+        Case.status.in_(OPEN_STATUSES),
+        or_(
+            and_(Case.claimed_by_id.is_(None), Case.claim_by.isnot(None), Case.claim_by < now),
+            and_(Case.resolve_by.isnot(None), Case.resolve_by < now),
+        ),
+    )
+
+
+def sla_breached_condition(now: datetime) -> ColumnElement[bool]:
+    """The case broke its SLA: claimed after the claim deadline, resolved after the resolve deadline,
+    or overdue now (void cases never count). Every condition is NULL-safe (a definite true/false)."""
+    claimed_late = and_(
+        Case.claimed_at.isnot(None), Case.claim_by.isnot(None), Case.claimed_at > Case.claim_by
+    )
+    resolved_late = and_(
+        Case.status.in_(FINISHED_STATUSES),
+        Case.resolved_at.isnot(None),
+        Case.resolve_by.isnot(None),
+        Case.resolved_at > Case.resolve_by,
+    )
+    return and_(Case.status != "void", or_(claimed_late, resolved_late, overdue_condition(now)))
+
+
+def _group_key(group_by: str) -> tuple[Any, bool]:
+    """The grouping column (as text) and whether it needs the opening report joined."""
+    if group_by == "border_pair":
+        return Case.border_pair_a + literal("-") + Case.border_pair_b, False
+    if group_by == "district":
+        return Case.district_code, False
+    if group_by == "squad":
+        return cast(Case.lead_squad_id, String), False
+    if group_by == "category":
+        return Case.category_code, False
+    if group_by == "source":
+        return Report.source, True
+    if group_by == "week":
+        return local_week_start(Case.created_at), False
+    raise ValidationFailed(f"group_by must be one of {sorted(GROUPINGS)}", details={"group_by": group_by})
+
+
+def cohort(period: Period, scope: Scope, group_by: str, now: datetime) -> Select[*tuple[Any, ...]]:
+    """One row per case opened in the period (in scope): its group key and 0/1 flags."""
+    key, needs_report = _group_key(group_by)
+    transfers = (
+        select(
+            CaseTransfer.case_id,
+            func.max(_flag(CaseTransfer.state == "accepted")).label("accepted"),
+            func.max(_flag(CaseTransfer.state == "declined")).label("declined"),
+        )
+        .group_by(CaseTransfer.case_id)
+        .subquery("transfers")
+    )
+    reopened = select(CaseEvent.case_id).where(CaseEvent.kind == "reopened")
+    cell = (
+        Case.category_code,
+        func.floor(Case.lat / REPEAT_CELL_DEG),
+        func.floor(Case.lon / REPEAT_CELL_DEG),
+    )
+    earlier_in_cell = func.row_number().over(partition_by=cell, order_by=(Case.created_at, Case.id)) > 1
+    breached = sla_breached_condition(now)
+    stmt = (
+        select(
+            key.label("k"),
+            _flag(Case.status.in_(OPEN_STATUSES)).label("open"),
+            _flag(Case.status == "closed").label("closed"),
+            _flag(Case.status == "void").label("void"),
+            _flag(overdue_condition(now)).label("overdue"),
+            func.coalesce(transfers.c.accepted, 0).label("transferred"),
+            func.coalesce(transfers.c.declined, 0).label("transfer_declined"),
+            _flag(Case.escalated_at.isnot(None)).label("escalated"),
+            _flag(Case.in_border_zone.is_(True)).label("in_border_zone"),
+            _flag(or_(earlier_in_cell, Case.id.in_(reopened))).label("repeat_location"),
+            _flag(and_(Case.status.in_(FINISHED_STATUSES), ~breached)).label("sla_met"),
+            _flag(breached).label("sla_breached"),
+            _flag(and_(Case.status.in_(OPEN_STATUSES), ~breached)).label("sla_pending"),
+            Case.claim_work_h.label("claim_h"),
+            case((Case.status == "closed", Case.close_work_h), else_=null()).label("close_h"),
+        )
+        .select_from(Case)
+        .outerjoin(transfers, transfers.c.case_id == Case.id)
+        .where(Case.created_at >= period.start, Case.created_at < period.end, *scope.conditions())
+    )
+    if needs_report:
+        # The report that opened the case (exactly one per case is not merged).
+        stmt = stmt.outerjoin(Report, and_(Report.case_id == Case.id, Report.merged.is_(False)))
+    return stmt
+
+
+def _percentile_rows(cte: Any, value: str, metric: str, by_group: bool) -> Select[*tuple[Any, ...]]:
+    column = cte.c[value]
+    partition = (cte.c.k,) if by_group else ()
+    ranked = (
+        select(
+            cte.c.k.label("k") if by_group else cast(null(), String).label("k"),
+            column.label("v"),
+            func.row_number().over(partition_by=partition, order_by=column).label("rn"),
+            func.count().over(partition_by=partition).label("n"),
+        )
+        .where(column.isnot(None))
+        .subquery()
+    )
+    # Nearest rank: the p-th percentile is the value at rank ceil(p * n / 100) (integer arithmetic).
+    wanted = [(ranked.c.n * p + 99) // 100 for p in PERCENTILES]
+    return select(
+        literal(metric).label("metric"),
+        literal(by_group).label("by_group"),
+        ranked.c.k,
+        *[_flag(ranked.c.rn == w).label(f"p{p}") for w, p in zip(wanted, PERCENTILES, strict=True)],
+        cast(ranked.c.v, Float).label("v"),
+    ).where(or_(*[ranked.c.rn == w for w in wanted]))
+
+
+def review(
+    session: Session, period: Period, group_by: str, *, now: datetime, scope: Scope | None = None
+) -> Review:
+    """The grouped review of the cases opened in `period`, as they stand at `now`."""
+    scope = scope or Scope()
+    base = cohort(period, scope, group_by, now).cte("cohort")
+    aggregate = select(
+        base.c.k, func.count().label("new"), *[func.sum(base.c[c]).label(c) for c in COUNTS[1:]]
+    )
+    groups: dict[str | None, Figures] = {}
+    for row in session.execute(aggregate.group_by(base.c.k)).all():
+        key = None if row.k is None else str(row.k)
+        groups[key] = Figures(**{c: int(getattr(row, c) or 0) for c in COUNTS})
+    total = Figures(**{c: sum(getattr(f, c) for f in groups.values()) for c in COUNTS})
+    if groups:
+        percentiles = union_all(
+            *[
+                _percentile_rows(base, value, metric, by_group)
+                for value, metric in (("claim_h", "claim_h"), ("close_h", "close_h"))
+                for by_group in (True, False)
+            ]
+        )
+        for row in session.execute(percentiles).all():
+            target = groups.get(None if row.k is None else str(row.k)) if row.by_group else total
+            if target is None:
+                continue
+            for p, name in ((50, "median"), (90, "p90")):
+                if getattr(row, f"p{p}"):
+                    setattr(target, f"{row.metric}_{name}", round(float(row.v), 2))
+    labels = group_labels(session, group_by, list(groups))
+    rows = [GroupRow(key, labels.get(key, key or "—"), figures) for key, figures in groups.items()]
+    rows.sort(key=lambda r: (r.key is None, -r.figures.new if group_by != "week" else 0, r.key or ""))
+    return Review(period, scope, group_by, now, rows, total)
+
+
+# -- labels ----------------------------------------------------------------------------------------
+
+
+def district_names(session: Session) -> dict[str, str]:
+    """District code → Chinese name (the areas in force)."""
+    return {a.code: a.name_zh for a in current_areas(session, level="district")}
+
+
+def pair_label(pair: tuple[str, str] | None, names: dict[str, str]) -> str:
+    """E.g. `金山区–奉贤区`; `非交界地带` for no pair."""
+    if pair is None:
+        return "非交界地带"
+    return "–".join(names.get(code, code) for code in pair)
+
+
+def group_labels(session: Session, group_by: str, keys: Sequence[str | None]) -> dict[str | None, str]:
+    """Chinese labels of the group keys."""
+    if group_by == "border_pair":
+        names = district_names(session)
+        return {k: pair_label(None if k is None else border_pair_key(k), names) for k in keys}
+    if group_by == "district":
+        names = district_names(session)
+        return {k: "联盟外/无区" if k is None else names.get(k, k) for k in keys}
+    if group_by == "squad":
+        ids = [int(k) for k in keys if k is not None]
+        squads = {
+            str(s.id): f"{s.name_zh}（{s.code}）"
+            for s in session.scalars(select(Squad).where(Squad.id.in_(ids)))
+        }
+        return {k: "调度员队列" if k is None else squads.get(k, k) for k in keys}
+    if group_by == "category":
+        names = {c.code: f"{c.code} {c.name_zh}" for c in session.scalars(select(Category))}
+        return {k: "—" if k is None else names.get(k, k) for k in keys}
+    if group_by == "source":
+        return {k: "未知" if k is None else SOURCE_NAMES.get(k, k) for k in keys}
+    out: dict[str | None, str] = {}
+    for k in keys:  # week
+        if k is None:
+            out[k] = "—"
+            continue
+        monday = date.fromisoformat(k)
+        iso = monday.isocalendar()
+        out[k] = f"{iso.year}-W{iso.week:02d}（{monday.month}月{monday.day}日起）"
+    return out
+
+
+# -- repeat locations ------------------------------------------------------------------------------
+
+
+@dataclass
+class RepeatLocation:
+    """A place (~100 m cell) where one category of problem came back within the period."""
+
+    category: str
+    lon: float
+    lat: float
+    cases: int
+    reopened: int
+    border_pair: str | None
+    first_at: datetime
+    last_at: datetime
+    case_numbers: list[str]
+
+
+def repeat_locations(
+    session: Session, period: Period, *, scope: Scope | None = None, limit: int = 50
+) -> list[RepeatLocation]:
+    """Cells with two or more cases of one category opened in the period, or a reopened case; most
+    cases first."""
+    scope = scope or Scope()
+    reopened = select(CaseEvent.case_id).where(CaseEvent.kind == "reopened")
+    cx = func.floor(Case.lon / REPEAT_CELL_DEG).label("cx")
+    cy = func.floor(Case.lat / REPEAT_CELL_DEG).label("cy")
+    in_period = [Case.created_at >= period.start, Case.created_at < period.end, *scope.conditions()]
+    cells = session.execute(
+        select(
+            Case.category_code,
+            cx,
+            cy,
+            func.count().label("n"),
+            func.sum(_flag(Case.id.in_(reopened))).label("reopened"),
+            func.avg(Case.lon).label("lon"),
+            func.avg(Case.lat).label("lat"),
+            func.min(Case.created_at).label("first_at"),
+            func.max(Case.created_at).label("last_at"),
+            func.max(Case.border_pair_a + literal("-") + Case.border_pair_b).label("pair"),
+        )
+        .where(*in_period)
+        .group_by(Case.category_code, cx, cy)
+        .having(or_(func.count() >= 2, func.sum(_flag(Case.id.in_(reopened))) >= 1))
+        .order_by(func.count().desc(), Case.category_code, cx, cy)
+        .limit(limit)
+    ).all()
+    if not cells:
+        return []
+    keys = [(c.category_code, c.cx, c.cy) for c in cells]
+    numbers: dict[tuple[Any, ...], list[str]] = {}
+    c2 = aliased(Case)
+    for row in session.execute(
+        select(
+            c2.category_code,
+            func.floor(c2.lon / REPEAT_CELL_DEG).label("cx"),
+            func.floor(c2.lat / REPEAT_CELL_DEG).label("cy"),
+            c2.number,
+        )
+        .where(
+            c2.created_at >= period.start,
+            c2.created_at < period.end,
+            tuple_(
+                c2.category_code, func.floor(c2.lon / REPEAT_CELL_DEG), func.floor(c2.lat / REPEAT_CELL_DEG)
+            ).in_(keys),
+        )
+        .order_by(c2.created_at, c2.id)
+    ).all():
+        numbers.setdefault((row.category_code, row.cx, row.cy), []).append(row.number)
+    return [
+        RepeatLocation(
+            category=c.category_code,
+            lon=round(float(c.lon), 6),
+            lat=round(float(c.lat), 6),
+            cases=int(c.n),
+            reopened=int(c.reopened or 0),
+            border_pair=c.pair,
+            first_at=c.first_at,
+            last_at=c.last_at,
+            case_numbers=numbers.get((c.category_code, c.cx, c.cy), [])[:20],
+        )
+        for c in cells
+    ]
+
+
+# -- the caseload as it stands (agendas, the report page) -----------------------------------------
+
+
+def current_cases(
+    session: Session, scope: Scope, condition: ColumnElement[bool], *, limit: int
+) -> tuple[list[Case], int]:
+    """Open cases in scope meeting `condition`: the oldest `limit` of them, and how many there are."""
+    where = [Case.status.in_(OPEN_STATUSES), *scope.conditions(), condition]
+    total = int(session.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
+    rows = session.scalars(select(Case).where(*where).order_by(Case.created_at, Case.id).limit(limit)).all()
+    return list(rows), total
+
+
+def overdue_joint_cases(session: Session, scope: Scope, *, now: datetime, limit: int) -> list[Case]:
+    """Open joint (border-zone) cases in scope that are overdue now, oldest first."""
+    return current_cases(session, replace(scope, joint_only=True), overdue_condition(now), limit=limit)[0]
+
+
+def transfer_disputes(
+    session: Session,
+    scope: Scope,
+    *,
+    since: datetime,
+    now: datetime,
+    pending_h: float = 24.0,
+    limit: int = 100,
+) -> list[tuple[CaseTransfer, Case]]:
+    """Transfers declined since `since`, and requests still pending after `pending_h` hours (disputed),
+    on cases in scope; oldest first."""
+    stale = now - timedelta(hours=pending_h)
+    stmt = (
+        select(CaseTransfer, Case)
+        .join(Case, Case.id == CaseTransfer.case_id)
+        .where(
+            or_(
+                and_(CaseTransfer.state == "declined", CaseTransfer.decided_at >= since),
+                and_(CaseTransfer.state == "pending", CaseTransfer.requested_at <= stale),
+            ),
+            *scope.conditions(),
+        )
+        .order_by(CaseTransfer.requested_at, CaseTransfer.id)
+        .limit(limit)
+    )
+    return [(t, c) for t, c in session.execute(stmt).all()]
+
+
+# -- parts that wait for rosters and hotspots ------------------------------------------------------
+
+NOT_YET = "巡查排班与热点数据尚未建立（rosters / hotspots 上线后提供）"
+
+
+@dataclass
+class Unavailable:
+    """A part of the review whose data does not exist yet: `available` False, no items, the reason."""
+
+    available: bool = False
+    reason: str = NOT_YET
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+
+def hotspots_with_trend(session: Session, period: Period, *, scope: Scope | None = None) -> Unavailable:
+    """Hotspots of the period with their trend against the previous period.
+
+    Not available until the hotspot table exists (the rosters/hotspots work): answers `available:
+    false` and no items, so the API, exports and agendas already carry the section.
+    """
+    return Unavailable()
+
+
+def patrol_coverage(session: Session, period: Period, *, scope: Scope | None = None) -> Unavailable:
+    """Joint-patrol coverage (planned vs done) per border pair in the period.
+
+    Not available until rosters and patrol logs exist: answers `available: false` and no items.
+    """
+    return Unavailable()
