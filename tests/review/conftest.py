@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from coordinator.cases import sla, workflow
 from coordinator.cases.demo_caseload import seed_demo_caseload
@@ -20,6 +20,7 @@ from coordinator.cases.queries import is_overdue
 from coordinator.geolocation.services import LocatorCache
 from coordinator.review.services import FINISHED_STATUSES, REPEAT_CELL_DEG, Period
 from coordinator.worktime import SHANGHAI
+from geo.locator import Locator
 from tests.factories import make_user
 
 
@@ -31,12 +32,9 @@ class Caseload:
     cases: list[Case]
 
 
-def build_caseload(
-    session: Session, locator_cache: LocatorCache, now: datetime, reports: int = 160
-) -> Caseload:
+def build_caseload(session: Session, locator: Locator, now: datetime, reports: int = 160) -> Caseload:
     """Seed a demo caseload over ~70 days before `now`, run the SLA sweep at `now`, then add a declined
     and an accepted transfer and a reopened case, so every figure has something to count."""
-    locator = locator_cache.get(lambda: session)
     seed_demo_caseload(session, locator, reports=reports, days=70, now=now - timedelta(hours=1), seed=16)
     sla.sweep(session, now=now - timedelta(minutes=30), batch=10_000)
     cases = list(session.scalars(select(Case).where(Case.synthetic.is_(True)).order_by(Case.id)))
@@ -159,6 +157,12 @@ KEYS: dict[str, Callable[[Case], str | None]] = {
 
 
 @pytest.fixture
-def caseload(session: Session, locator_cache: LocatorCache) -> Caseload:
+def locator(locator_cache: LocatorCache, session_factory: sessionmaker[Session]) -> Locator:
+    """The locator (built with a session of its own: the cache closes the session it is given)."""
+    return locator_cache.get(session_factory)
+
+
+@pytest.fixture
+def caseload(session: Session, locator: Locator) -> Caseload:
     """The demo caseload at a fixed `now` (2026-11-20 10:00 Shanghai: last month is October 2026)."""
-    return build_caseload(session, locator_cache, datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI))
+    return build_caseload(session, locator, datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI))
