@@ -1,6 +1,7 @@
 """Permissions that depend on the data: pure functions of a user and the rows they act on.
 
-Which squads a dispatcher may manage, how much of a reporter's contact data a role sees, who may claim,
+Which squads a dispatcher may manage, how much of a reporter's contact data a role sees, who may plan
+a liaison meeting series, change a meeting, keep its record or update an action item, who may claim,
 work, transfer or decide on a case, who plans a squad's nights and who records a joint patrol. They look
 only at their arguments — never at the request — so services and the case lifecycle call them inside or
 outside a request alike. Which roles may use an endpoint at all is the web edge's table
@@ -71,6 +72,47 @@ def contact_visibility(role: str, *, export: bool = False) -> Visibility:
     if role in ("squad_leader", "squad_member"):
         return "masked"
     return "absent"
+
+
+# -- liaison meetings --------------------------------------------------------------------------------
+# A meeting belongs to the districts of its series: all members (alliance) or the two of a border pair.
+
+
+def can_manage_series(user: User, *, scope: str, pair: tuple[str, str] | None) -> bool:
+    """Admins and alliance dispatchers manage every series; a district's dispatcher manages the series
+    of the border pairs its district is in (alliance-wide series are the alliance desk's)."""
+    if user.role == "admin" or (user.role == "dispatcher" and user.district_code is None):
+        return True
+    return (
+        user.role == "dispatcher"
+        and scope == "border_pair"
+        and pair is not None
+        and user.district_code in pair
+    )
+
+
+def can_manage_meeting(user: User, *, scope: str, pair: tuple[str, str] | None, host: str) -> bool:
+    """Who may move, re-host or cancel one meeting: whoever manages its series, and the dispatcher of
+    the district hosting it."""
+    if can_manage_series(user, scope=scope, pair=pair):
+        return True
+    return user.role == "dispatcher" and user.district_code == host
+
+
+def can_keep_record(user: User, *, host: str) -> bool:
+    """Who edits a meeting's agenda, minutes, attendance and action items: the host district's
+    dispatcher (and admins and alliance dispatchers)."""
+    if user.role == "admin" or (user.role == "dispatcher" and user.district_code is None):
+        return True
+    return user.role == "dispatcher" and user.district_code == host
+
+
+def can_update_action_item(user: User, *, owner_district: str, host: str) -> bool:
+    """Who may mark an action item done (or change it): the owner's district dispatcher (for a squad
+    owner, its district's) and whoever keeps the record of the meeting that raised it."""
+    if can_keep_record(user, host=host):
+        return True
+    return user.role == "dispatcher" and user.district_code == owner_district
 
 
 # -- cases -------------------------------------------------------------------------------------------
