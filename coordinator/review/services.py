@@ -16,6 +16,8 @@ calendar that set the SLA deadlines), because SQL cannot count Chinese working h
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -23,7 +25,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Select,
     String,
     and_,
@@ -39,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from coordinator.boundaries.services import current_areas
+from coordinator.boundaries.models import AdminArea
 from coordinator.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseTransfer, Category, Report
 from coordinator.errors import ValidationFailed
 from coordinator.review.sql import local_week_start
@@ -67,6 +68,7 @@ SOURCE_NAMES = {
 # Repeat locations: cases of one category in the same cell of this many degrees (~100 m in Shanghai).
 REPEAT_CELL_DEG = 0.001
 PERCENTILES = (50, 90)
+TOTAL = "\x00total"  # the histogram key of the whole period (no group key can be this)
 MAX_PERIOD_DAYS = 366 * 3
 
 
@@ -266,8 +268,24 @@ def _group_key(group_by: str) -> tuple[Any, bool]:
     raise ValidationFailed(f"group_by must be one of {sorted(GROUPINGS)}", details={"group_by": group_by})
 
 
-def cohort(period: Period, scope: Scope, group_by: str, now: datetime) -> Select[*tuple[Any, ...]]:
-    """One row per case opened in the period (in scope): its group key and 0/1 flags."""
+FLAGS = (
+    "open",
+    "closed",
+    "void",
+    "overdue",
+    "transferred",
+    "transfer_declined",
+    "escalated",
+    "in_border_zone",
+    "sla_met",
+    "sla_breached",
+    "sla_pending",
+)
+
+
+def period_cases(period: Period, scope: Scope, group_by: str, now: datetime) -> Select[*tuple[Any, ...]]:
+    """One row per case opened in the period (in scope): its group key, 0/1 flags and durations, and
+    what the repeat-location rank needs (a range scan of `ix_case_created_at`)."""
     key, needs_report = _group_key(group_by)
     transfers = (
         select(
@@ -279,12 +297,6 @@ def cohort(period: Period, scope: Scope, group_by: str, now: datetime) -> Select
         .subquery("transfers")
     )
     reopened = select(CaseEvent.case_id).where(CaseEvent.kind == "reopened")
-    cell = (
-        Case.category_code,
-        func.floor(Case.lat / REPEAT_CELL_DEG),
-        func.floor(Case.lon / REPEAT_CELL_DEG),
-    )
-    earlier_in_cell = func.row_number().over(partition_by=cell, order_by=(Case.created_at, Case.id)) > 1
     breached = sla_breached_condition(now)
     stmt = (
         select(
@@ -297,12 +309,17 @@ def cohort(period: Period, scope: Scope, group_by: str, now: datetime) -> Select
             func.coalesce(transfers.c.declined, 0).label("transfer_declined"),
             _flag(Case.escalated_at.isnot(None)).label("escalated"),
             _flag(Case.in_border_zone.is_(True)).label("in_border_zone"),
-            _flag(or_(earlier_in_cell, Case.id.in_(reopened))).label("repeat_location"),
             _flag(and_(Case.status.in_(FINISHED_STATUSES), ~breached)).label("sla_met"),
             _flag(breached).label("sla_breached"),
             _flag(and_(Case.status.in_(OPEN_STATUSES), ~breached)).label("sla_pending"),
             Case.claim_work_h.label("claim_h"),
             case((Case.status == "closed", Case.close_work_h), else_=null()).label("close_h"),
+            _flag(Case.id.in_(reopened)).label("reopened"),
+            Case.category_code.label("cell_category"),
+            func.floor(Case.lat / REPEAT_CELL_DEG).label("cell_y"),
+            func.floor(Case.lon / REPEAT_CELL_DEG).label("cell_x"),
+            Case.created_at,
+            Case.id,
         )
         .select_from(Case)
         .outerjoin(transfers, transfers.c.case_id == Case.id)
@@ -314,59 +331,96 @@ def cohort(period: Period, scope: Scope, group_by: str, now: datetime) -> Select
     return stmt
 
 
-def _percentile_rows(cte: Any, value: str, metric: str, by_group: bool) -> Select[*tuple[Any, ...]]:
-    column = cte.c[value]
-    partition = (cte.c.k,) if by_group else ()
-    ranked = (
-        select(
-            cte.c.k.label("k") if by_group else cast(null(), String).label("k"),
-            column.label("v"),
-            func.row_number().over(partition_by=partition, order_by=column).label("rn"),
-            func.count().over(partition_by=partition).label("n"),
+def cohort(period: Period, scope: Scope, group_by: str, now: datetime) -> Select[*tuple[Any, ...]]:
+    """The period's cases with their repeat-location flag: reopened, or not the first case of its
+    category opened in its ~100 m cell in the period.
+
+    The period's rows are a MATERIALIZED common table expression (PostgreSQL ≥ 12 and SQLite ≥ 3.35
+    both read the hint): otherwise SQLite's planner, asked for the window's order, scans the whole
+    table through `ix_case_dedup` instead of the month through `ix_case_created_at`.
+    """
+    rows = period_cases(period, scope, group_by, now).cte("period_cases").prefix_with("MATERIALIZED")
+    earlier_in_cell = (
+        func.row_number().over(
+            partition_by=(rows.c.cell_category, rows.c.cell_y, rows.c.cell_x),
+            order_by=(rows.c.created_at, rows.c.id),
         )
-        .where(column.isnot(None))
-        .subquery()
+        > 1
     )
-    # Nearest rank: the p-th percentile is the value at rank ceil(p * n / 100) (integer arithmetic).
-    wanted = [(ranked.c.n * p + 99) // 100 for p in PERCENTILES]
     return select(
-        literal(metric).label("metric"),
-        literal(by_group).label("by_group"),
-        ranked.c.k,
-        *[_flag(ranked.c.rn == w).label(f"p{p}") for w, p in zip(wanted, PERCENTILES, strict=True)],
-        cast(ranked.c.v, Float).label("v"),
-    ).where(or_(*[ranked.c.rn == w for w in wanted]))
+        rows.c.k,
+        *[rows.c[name] for name in FLAGS],
+        _flag(or_(earlier_in_cell, rows.c.reopened == 1)).label("repeat_location"),
+        rows.c.claim_h,
+        rows.c.close_h,
+    )
+
+
+def _figures_select(base: Any, *, total: bool) -> Select[*tuple[Any, ...]]:
+    stmt = select(
+        cast(null(), String).label("k") if total else base.c.k,
+        literal(total).label("is_total"),
+        func.count().label("new"),
+        *[func.sum(base.c[c]).label(c) for c in COUNTS[1:]],
+    )
+    return stmt if total else stmt.group_by(base.c.k)
+
+
+def _histogram_select(base: Any, value: str) -> Select[*tuple[Any, ...]]:
+    # Durations to the tenth of an hour, half up (the precision the review reports): a histogram per
+    # group is a few hundred rows, and order statistics commute with this monotone rounding, so the
+    # nearest-rank percentile read from it is the exact one, rounded.
+    bucket = func.floor(base.c[value] * 10 + 0.5)
+    return (
+        select(base.c.k, literal(value).label("metric"), bucket.label("bucket"), func.count().label("n"))
+        .where(base.c[value].isnot(None))
+        .group_by(base.c.k, bucket)
+    )
+
+
+def nearest_rank(histogram: dict[int, int], percent: int) -> float | None:
+    """The value at rank ceil(percent/100 · n) of a histogram {tenths of an hour: count}, in hours."""
+    n = sum(histogram.values())
+    if n == 0:
+        return None
+    rank = max(1, math.ceil(percent / 100 * n))
+    seen = 0
+    for bucket in sorted(histogram):
+        seen += histogram[bucket]
+        if seen >= rank:
+            return bucket / 10
+    raise AssertionError("unreachable: the ranks add up to n")
 
 
 def review(
     session: Session, period: Period, group_by: str, *, now: datetime, scope: Scope | None = None
 ) -> Review:
-    """The grouped review of the cases opened in `period`, as they stand at `now`."""
+    """The grouped review of the cases opened in `period`, as they stand at `now`: one statement for
+    the counts (groups and total), one for the duration histograms the percentiles are read from."""
     scope = scope or Scope()
     base = cohort(period, scope, group_by, now).cte("cohort")
-    aggregate = select(
-        base.c.k, func.count().label("new"), *[func.sum(base.c[c]).label(c) for c in COUNTS[1:]]
-    )
     groups: dict[str | None, Figures] = {}
-    for row in session.execute(aggregate.group_by(base.c.k)).all():
-        key = None if row.k is None else str(row.k)
-        groups[key] = Figures(**{c: int(getattr(row, c) or 0) for c in COUNTS})
-    total = Figures(**{c: sum(getattr(f, c) for f in groups.values()) for c in COUNTS})
+    total = Figures()
+    counts = union_all(_figures_select(base, total=False), _figures_select(base, total=True))
+    for row in session.execute(counts).all():
+        figures = Figures(**{c: int(getattr(row, c) or 0) for c in COUNTS})
+        if row.is_total:
+            total = figures
+        elif figures.new:
+            groups[None if row.k is None else str(row.k)] = figures
     if groups:
-        percentiles = union_all(
-            *[
-                _percentile_rows(base, value, metric, by_group)
-                for value, metric in (("claim_h", "claim_h"), ("close_h", "close_h"))
-                for by_group in (True, False)
-            ]
-        )
-        for row in session.execute(percentiles).all():
-            target = groups.get(None if row.k is None else str(row.k)) if row.by_group else total
-            if target is None:
-                continue
-            for p, name in ((50, "median"), (90, "p90")):
-                if getattr(row, f"p{p}"):
-                    setattr(target, f"{row.metric}_{name}", round(float(row.v), 2))
+        hist: dict[tuple[str | None, str], dict[int, int]] = defaultdict(dict)
+        histograms = union_all(_histogram_select(base, "claim_h"), _histogram_select(base, "close_h"))
+        for row in session.execute(histograms).all():
+            key = None if row.k is None else str(row.k)
+            for target in (key, TOTAL):
+                bucket = hist[(target, row.metric)]
+                bucket[int(row.bucket)] = bucket.get(int(row.bucket), 0) + int(row.n)
+        for key, figures in [*groups.items(), (TOTAL, total)]:
+            for metric in ("claim_h", "close_h"):
+                values = hist.get((key, metric), {})
+                setattr(figures, f"{metric}_median", nearest_rank(values, 50))
+                setattr(figures, f"{metric}_p90", nearest_rank(values, 90))
     labels = group_labels(session, group_by, list(groups))
     rows = [GroupRow(key, labels.get(key, key or "—"), figures) for key, figures in groups.items()]
     rows.sort(key=lambda r: (r.key is None, -r.figures.new if group_by != "week" else 0, r.key or ""))
@@ -377,8 +431,13 @@ def review(
 
 
 def district_names(session: Session) -> dict[str, str]:
-    """District code → Chinese name (the areas in force)."""
-    return {a.code: a.name_zh for a in current_areas(session, level="district")}
+    """District code → Chinese name (the areas in force; names only, not their polygons)."""
+    rows = session.execute(
+        select(AdminArea.code, AdminArea.name_zh).where(
+            AdminArea.valid_to.is_(None), AdminArea.level == "district"
+        )
+    )
+    return {code: name for code, name in rows}
 
 
 def pair_label(pair: tuple[str, str] | None, names: dict[str, str]) -> str:

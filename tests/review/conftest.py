@@ -79,7 +79,8 @@ def nearest_rank(values: list[float], p: int) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return round(ordered[math.ceil(p * len(ordered) / 100) - 1], 2)
+    # to the tenth of an hour, half up, as the review reports durations
+    return math.floor(ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1] * 10 + 0.5) / 10
 
 
 def recount(
