@@ -5,13 +5,14 @@ same run, plus the other groupings for reference.
     .venv/bin/python bench/review.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/DB \
         [--sqlite FILE] [--sizes 100000,1000000] [--rounds 7] [--skip-sqlite]
 
-DB must be an existing, disposable PostgreSQL database: it is migrated, seeded with the reference data
-and filled with synthetic cases (numbers `REV-…`, marked synthetic; a later run with the same size re-uses
-them, another size replaces them) spread evenly over the 365 days before 2026-11-01 and written in the
-order they were opened, as the service writes them, so October 2026 holds about 1/12 of them. 60 % lie in a border zone of one of the four member pairs; statuses, claim/close times and
-their working hours, escalations and deadlines are drawn so every figure of the review has work to do. The
+DB must be an existing, disposable PostgreSQL database: it is migrated, seeded with the reference
+data and filled with synthetic cases (numbers `REV-…`, marked synthetic; a later run with the same
+size re-uses them, another size replaces them) spread evenly over the 365 days before 2026-11-01 and
+written in the order they were opened, as the service writes them, so October 2026 holds about 1/12
+of them. 60 % lie in a border zone of one of the four member pairs; statuses, claim/close times and
+their working hours, escalations and deadlines are drawn so every figure has work to do. The
 SpatiaLite file (temporary unless --sqlite) gets the same rows. For each size it times
-`coordinator.review.services.review` (both statements: aggregation and percentiles) and the baseline
+`coordinator.review.services.review` (both statements: counts, duration histograms) and the baseline
 `SELECT count(*) FROM case_file WHERE created_at in the month` — medians of --rounds runs after one
 warm-up, alternating the two — and prints the load average before and after.
 """
