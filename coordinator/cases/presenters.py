@@ -170,9 +170,9 @@ class CasePresenter:
     def action_items(self, case: Case) -> list[dict[str, Any]]:
         """The open liaison-meeting action items linked to the case."""
         # Imported here: meetings build on cases (agendas list cases), not the other way round.
+        from coordinator.meetings.actions import open_action_items_for_case
         from coordinator.meetings.agenda import owner_label
         from coordinator.meetings.models import Meeting
-        from coordinator.meetings.services import open_action_items_for_case
 
         today = self.now.astimezone(SHANGHAI).date()
         out = []

@@ -20,6 +20,7 @@ from coordinator.cases.queries import is_overdue
 from coordinator.dialects import begin_write
 from coordinator.meetings.models import ActionItem, AgendaItem, Meeting, MeetingSeries
 from coordinator.notifications.services import enqueue
+from coordinator.review import caseload
 from coordinator.review import services as review
 from coordinator.squads.models import Squad
 from coordinator.worktime import SHANGHAI
@@ -132,7 +133,7 @@ def compose(session: Session, meeting: Meeting, now: datetime) -> list[AgendaIte
             cases=[{"id": link.case_id} for link in action.links],
             data={"due_date": action.due_date.isoformat(), "status": action.status},
         )
-    overdue, overdue_n = review.current_cases(
+    overdue, overdue_n = caseload.current_cases(
         session, joint, review.overdue_condition(now), limit=LISTED_CASES
     )
     item(
@@ -141,7 +142,7 @@ def compose(session: Session, meeting: Meeting, now: datetime) -> list[AgendaIte
         cases=[case_snapshot(c, now) for c in overdue],
         data={"count": overdue_n},
     )
-    escalated, escalated_n = review.current_cases(
+    escalated, escalated_n = caseload.current_cases(
         session, joint, Case.escalated_at.isnot(None), limit=LISTED_CASES
     )
     item(
@@ -150,7 +151,7 @@ def compose(session: Session, meeting: Meeting, now: datetime) -> list[AgendaIte
         cases=[case_snapshot(c, now) for c in escalated],
         data={"count": escalated_n},
     )
-    disputes = review.transfer_disputes(session, scope, since=since, now=now, pending_h=DISPUTE_PENDING_H)
+    disputes = caseload.transfer_disputes(session, scope, since=since, now=now, pending_h=DISPUTE_PENDING_H)
     item(
         "transfer_disputes",
         f"被拒或久拖未决的移交（{len(disputes)} 件）",
@@ -161,7 +162,7 @@ def compose(session: Session, meeting: Meeting, now: datetime) -> list[AgendaIte
         cases=[case_snapshot(c, now) for _, c in disputes],
         data={"count": len(disputes)},
     )
-    open_joint, open_n = review.current_cases(session, joint, Case.id.isnot(None), limit=LISTED_CASES)
+    open_joint, open_n = caseload.current_cases(session, joint, Case.id.isnot(None), limit=LISTED_CASES)
     item(
         "open_joint_cases",
         f"在办的交界地带案件（{open_n} 件，列出最早的 {min(open_n, LISTED_CASES)} 件）",
@@ -169,8 +170,8 @@ def compose(session: Session, meeting: Meeting, now: datetime) -> list[AgendaIte
         data={"count": open_n},
     )
     for kind, title, section in (
-        ("hotspots", "上升中的热点", review.hotspots_with_trend(session, period, scope=scope)),
-        ("roster_coverage", "联合巡查覆盖情况", review.patrol_coverage(session, period, scope=scope)),
+        ("hotspots", "上升中的热点", caseload.hotspots_with_trend(session, period, scope=scope)),
+        ("roster_coverage", "联合巡查覆盖情况", caseload.patrol_coverage(session, period, scope=scope)),
     ):
         item(
             kind,

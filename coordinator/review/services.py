@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -35,10 +35,9 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    tuple_,
     union_all,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from coordinator.boundaries.models import AdminArea
 from coordinator.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseTransfer, Category, Report
@@ -220,7 +219,7 @@ class Review:
 # -- the SQL ---------------------------------------------------------------------------------------
 
 
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
@@ -290,8 +289,8 @@ def period_cases(period: Period, scope: Scope, group_by: str, now: datetime) -> 
     transfers = (
         select(
             CaseTransfer.case_id,
-            func.max(_flag(CaseTransfer.state == "accepted")).label("accepted"),
-            func.max(_flag(CaseTransfer.state == "declined")).label("declined"),
+            func.max(flag(CaseTransfer.state == "accepted")).label("accepted"),
+            func.max(flag(CaseTransfer.state == "declined")).label("declined"),
         )
         .group_by(CaseTransfer.case_id)
         .subquery("transfers")
@@ -301,20 +300,20 @@ def period_cases(period: Period, scope: Scope, group_by: str, now: datetime) -> 
     stmt = (
         select(
             key.label("k"),
-            _flag(Case.status.in_(OPEN_STATUSES)).label("open"),
-            _flag(Case.status == "closed").label("closed"),
-            _flag(Case.status == "void").label("void"),
-            _flag(overdue_condition(now)).label("overdue"),
+            flag(Case.status.in_(OPEN_STATUSES)).label("open"),
+            flag(Case.status == "closed").label("closed"),
+            flag(Case.status == "void").label("void"),
+            flag(overdue_condition(now)).label("overdue"),
             func.coalesce(transfers.c.accepted, 0).label("transferred"),
             func.coalesce(transfers.c.declined, 0).label("transfer_declined"),
-            _flag(Case.escalated_at.isnot(None)).label("escalated"),
-            _flag(Case.in_border_zone.is_(True)).label("in_border_zone"),
-            _flag(and_(Case.status.in_(FINISHED_STATUSES), ~breached)).label("sla_met"),
-            _flag(breached).label("sla_breached"),
-            _flag(and_(Case.status.in_(OPEN_STATUSES), ~breached)).label("sla_pending"),
+            flag(Case.escalated_at.isnot(None)).label("escalated"),
+            flag(Case.in_border_zone.is_(True)).label("in_border_zone"),
+            flag(and_(Case.status.in_(FINISHED_STATUSES), ~breached)).label("sla_met"),
+            flag(breached).label("sla_breached"),
+            flag(and_(Case.status.in_(OPEN_STATUSES), ~breached)).label("sla_pending"),
             Case.claim_work_h.label("claim_h"),
             case((Case.status == "closed", Case.close_work_h), else_=null()).label("close_h"),
-            _flag(Case.id.in_(reopened)).label("reopened"),
+            flag(Case.id.in_(reopened)).label("reopened"),
             Case.category_code.label("cell_category"),
             func.floor(Case.lat / REPEAT_CELL_DEG).label("cell_y"),
             func.floor(Case.lon / REPEAT_CELL_DEG).label("cell_x"),
@@ -350,7 +349,7 @@ def cohort(period: Period, scope: Scope, group_by: str, now: datetime) -> Select
     return select(
         rows.c.k,
         *[rows.c[name] for name in FLAGS],
-        _flag(or_(earlier_in_cell, rows.c.reopened == 1)).label("repeat_location"),
+        flag(or_(earlier_in_cell, rows.c.reopened == 1)).label("repeat_location"),
         rows.c.claim_h,
         rows.c.close_h,
     )
@@ -476,165 +475,3 @@ def group_labels(session: Session, group_by: str, keys: Sequence[str | None]) ->
         iso = monday.isocalendar()
         out[k] = f"{iso.year}-W{iso.week:02d}（{monday.month}月{monday.day}日起）"
     return out
-
-
-# -- repeat locations ------------------------------------------------------------------------------
-
-
-@dataclass
-class RepeatLocation:
-    """A place (~100 m cell) where one category of problem came back within the period."""
-
-    category: str
-    lon: float
-    lat: float
-    cases: int
-    reopened: int
-    border_pair: str | None
-    first_at: datetime
-    last_at: datetime
-    case_numbers: list[str]
-
-
-def repeat_locations(
-    session: Session, period: Period, *, scope: Scope | None = None, limit: int = 50
-) -> list[RepeatLocation]:
-    """Cells with two or more cases of one category opened in the period, or a reopened case; most
-    cases first."""
-    scope = scope or Scope()
-    reopened = select(CaseEvent.case_id).where(CaseEvent.kind == "reopened")
-    cx = func.floor(Case.lon / REPEAT_CELL_DEG).label("cx")
-    cy = func.floor(Case.lat / REPEAT_CELL_DEG).label("cy")
-    in_period = [Case.created_at >= period.start, Case.created_at < period.end, *scope.conditions()]
-    cells = session.execute(
-        select(
-            Case.category_code,
-            cx,
-            cy,
-            func.count().label("n"),
-            func.sum(_flag(Case.id.in_(reopened))).label("reopened"),
-            func.avg(Case.lon).label("lon"),
-            func.avg(Case.lat).label("lat"),
-            func.min(Case.created_at).label("first_at"),
-            func.max(Case.created_at).label("last_at"),
-            func.max(Case.border_pair_a + literal("-") + Case.border_pair_b).label("pair"),
-        )
-        .where(*in_period)
-        .group_by(Case.category_code, cx, cy)
-        .having(or_(func.count() >= 2, func.sum(_flag(Case.id.in_(reopened))) >= 1))
-        .order_by(func.count().desc(), Case.category_code, cx, cy)
-        .limit(limit)
-    ).all()
-    if not cells:
-        return []
-    keys = [(c.category_code, c.cx, c.cy) for c in cells]
-    numbers: dict[tuple[Any, ...], list[str]] = {}
-    c2 = aliased(Case)
-    for row in session.execute(
-        select(
-            c2.category_code,
-            func.floor(c2.lon / REPEAT_CELL_DEG).label("cx"),
-            func.floor(c2.lat / REPEAT_CELL_DEG).label("cy"),
-            c2.number,
-        )
-        .where(
-            c2.created_at >= period.start,
-            c2.created_at < period.end,
-            tuple_(
-                c2.category_code, func.floor(c2.lon / REPEAT_CELL_DEG), func.floor(c2.lat / REPEAT_CELL_DEG)
-            ).in_(keys),
-        )
-        .order_by(c2.created_at, c2.id)
-    ).all():
-        numbers.setdefault((row.category_code, row.cx, row.cy), []).append(row.number)
-    return [
-        RepeatLocation(
-            category=c.category_code,
-            lon=round(float(c.lon), 6),
-            lat=round(float(c.lat), 6),
-            cases=int(c.n),
-            reopened=int(c.reopened or 0),
-            border_pair=c.pair,
-            first_at=c.first_at,
-            last_at=c.last_at,
-            case_numbers=numbers.get((c.category_code, c.cx, c.cy), [])[:20],
-        )
-        for c in cells
-    ]
-
-
-# -- the caseload as it stands (agendas, the report page) -----------------------------------------
-
-
-def current_cases(
-    session: Session, scope: Scope, condition: ColumnElement[bool], *, limit: int
-) -> tuple[list[Case], int]:
-    """Open cases in scope meeting `condition`: the oldest `limit` of them, and how many there are."""
-    where = [Case.status.in_(OPEN_STATUSES), *scope.conditions(), condition]
-    total = int(session.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
-    rows = session.scalars(select(Case).where(*where).order_by(Case.created_at, Case.id).limit(limit)).all()
-    return list(rows), total
-
-
-def overdue_joint_cases(session: Session, scope: Scope, *, now: datetime, limit: int) -> list[Case]:
-    """Open joint (border-zone) cases in scope that are overdue now, oldest first."""
-    return current_cases(session, replace(scope, joint_only=True), overdue_condition(now), limit=limit)[0]
-
-
-def transfer_disputes(
-    session: Session,
-    scope: Scope,
-    *,
-    since: datetime,
-    now: datetime,
-    pending_h: float = 24.0,
-    limit: int = 100,
-) -> list[tuple[CaseTransfer, Case]]:
-    """Transfers declined since `since`, and requests still pending after `pending_h` hours (disputed),
-    on cases in scope; oldest first."""
-    stale = now - timedelta(hours=pending_h)
-    stmt = (
-        select(CaseTransfer, Case)
-        .join(Case, Case.id == CaseTransfer.case_id)
-        .where(
-            or_(
-                and_(CaseTransfer.state == "declined", CaseTransfer.decided_at >= since),
-                and_(CaseTransfer.state == "pending", CaseTransfer.requested_at <= stale),
-            ),
-            *scope.conditions(),
-        )
-        .order_by(CaseTransfer.requested_at, CaseTransfer.id)
-        .limit(limit)
-    )
-    return [(t, c) for t, c in session.execute(stmt).all()]
-
-
-# -- parts that wait for rosters and hotspots ------------------------------------------------------
-
-NOT_YET = "巡查排班与热点数据尚未建立（rosters / hotspots 上线后提供）"
-
-
-@dataclass
-class Unavailable:
-    """A part of the review whose data does not exist yet: `available` False, no items, the reason."""
-
-    available: bool = False
-    reason: str = NOT_YET
-    items: list[dict[str, Any]] = field(default_factory=list)
-
-
-def hotspots_with_trend(session: Session, period: Period, *, scope: Scope | None = None) -> Unavailable:
-    """Hotspots of the period with their trend against the previous period.
-
-    Not available until the hotspot table exists (the rosters/hotspots work): answers `available:
-    false` and no items, so the API, exports and agendas already carry the section.
-    """
-    return Unavailable()
-
-
-def patrol_coverage(session: Session, period: Period, *, scope: Scope | None = None) -> Unavailable:
-    """Joint-patrol coverage (planned vs done) per border pair in the period.
-
-    Not available until rosters and patrol logs exist: answers `available: false` and no items.
-    """
-    return Unavailable()

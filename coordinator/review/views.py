@@ -13,7 +13,7 @@ from flask import Blueprint, Response, render_template, stream_with_context
 
 from coordinator.api import GEOJSON, endpoint
 from coordinator.extensions import db_session, get_sessionmaker
-from coordinator.review import exports, services
+from coordinator.review import caseload, exports, services
 from coordinator.review.schemas import (
     CaseExportQuery,
     ExportQuery,
@@ -78,7 +78,7 @@ def figures_payload(figures: services.Figures) -> dict[str, Any]:
     }
 
 
-def unavailable_payload(section: services.Unavailable) -> dict[str, Any]:
+def unavailable_payload(section: caseload.Unavailable) -> dict[str, Any]:
     """A section that waits for its data."""
     return {"available": section.available, "reason": section.reason, "items": section.items}
 
@@ -97,10 +97,10 @@ def review_payload(review: services.Review) -> dict[str, Any]:
         ],
         "total": figures_payload(review.total),
         "hotspots": unavailable_payload(
-            services.hotspots_with_trend(session, review.period, scope=review.scope)
+            caseload.hotspots_with_trend(session, review.period, scope=review.scope)
         ),
         "patrol_coverage": unavailable_payload(
-            services.patrol_coverage(session, review.period, scope=review.scope)
+            caseload.patrol_coverage(session, review.period, scope=review.scope)
         ),
     }
 
@@ -195,7 +195,7 @@ def export_cases(query: CaseExportQuery) -> Response:
 )
 def repeat_locations(query: PeriodQuery) -> dict[str, Any]:
     period, scope = query.period(datetime.now(SHANGHAI)), query.scope()
-    locations = services.repeat_locations(db_session(), period, scope=scope)
+    locations = caseload.repeat_locations(db_session(), period, scope=scope)
     return {
         "period": period_payload(period),
         "scope": scope_payload(scope),
@@ -212,7 +212,7 @@ def repeat_locations(query: PeriodQuery) -> dict[str, Any]:
 )
 def hotspots(query: PeriodQuery) -> dict[str, Any]:
     period, scope = query.period(datetime.now(SHANGHAI)), query.scope()
-    section = services.hotspots_with_trend(db_session(), period, scope=scope)
+    section = caseload.hotspots_with_trend(db_session(), period, scope=scope)
     return {
         "period": period_payload(period),
         "scope": scope_payload(scope),
@@ -229,7 +229,7 @@ def hotspots(query: PeriodQuery) -> dict[str, Any]:
 )
 def patrol_coverage(query: PeriodQuery) -> dict[str, Any]:
     period, scope = query.period(datetime.now(SHANGHAI)), query.scope()
-    section = services.patrol_coverage(db_session(), period, scope=scope)
+    section = caseload.patrol_coverage(db_session(), period, scope=scope)
     return {
         "period": period_payload(period),
         "scope": scope_payload(scope),
@@ -263,9 +263,9 @@ def report(query: PeriodQuery) -> Response:
         generated=now.strftime("%Y-%m-%d %H:%M"),
         columns=exports.SUMMARY_COLUMNS,
         tables=[("按交界区对", by_pair), ("按周", by_week), ("按类别", by_category)],
-        repeats=services.repeat_locations(session, period, scope=scope, limit=20),
-        overdue=services.overdue_joint_cases(session, scope, now=now, limit=100),
-        hotspots=services.hotspots_with_trend(session, period, scope=scope),
-        coverage=services.patrol_coverage(session, period, scope=scope),
+        repeats=caseload.repeat_locations(session, period, scope=scope, limit=20),
+        overdue=caseload.overdue_joint_cases(session, scope, now=now, limit=100),
+        hotspots=caseload.hotspots_with_trend(session, period, scope=scope),
+        coverage=caseload.patrol_coverage(session, period, scope=scope),
     )
     return Response(html, mimetype="text/html")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from coordinator.errors import Forbidden
-from coordinator.meetings import agenda, planning, services
+from coordinator.meetings import actions, agenda, planning, services
 from coordinator.meetings.models import AgendaItem, Meeting
 from coordinator.notifications.models import OutboxMessage
 from coordinator.scheduler import jobs
@@ -175,7 +175,7 @@ def test_an_open_action_item_shows_in_every_following_agenda_until_done(session:
     _series, plan = alliance_series(session, desk)
     first, second, third = sorted(plan.created, key=lambda m: m.starts_at)[:3]
     case = joint_case(session, overdue=True, now=first.starts_at)
-    item = services.add_action_item(
+    item = actions.add_action_item(
         session,
         first,
         desk,
@@ -187,15 +187,15 @@ def test_an_open_action_item_shows_in_every_following_agenda_until_done(session:
         case_numbers=[case.number],
         now=first.starts_at,
     )
-    assert services.open_action_items_for_case(session, case.id) == [item]
+    assert actions.open_action_items_for_case(session, case.id) == [item]
     agenda.build(session, second, second.agenda_due_at)
     carried = [a for a in session.get_one(Meeting, second.id).agenda if a.kind == "action_item"]
     assert [a.action_item_id for a in carried] == [item.id] and "已逾期" in carried[0].title
     assert carried[0].cases == [{"id": case.id}]
-    services.update_action_item(
+    actions.update_action_item(
         session, item, desk, {"status": "done", "done_note": "已清运"}, now=second.starts_at
     )
-    assert services.open_action_items_for_case(session, case.id) == []
+    assert actions.open_action_items_for_case(session, case.id) == []
     agenda.build(session, third, third.agenda_due_at)
     assert not [a for a in session.get_one(Meeting, third.id).agenda if a.kind == "action_item"]
 

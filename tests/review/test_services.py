@@ -95,7 +95,7 @@ def test_an_empty_period_has_zero_figures(session: Session) -> None:
 
 def test_repeat_locations_list_the_cells_with_two_or_more_cases(session: Session, caseload: Caseload) -> None:
     period = Period(date(2026, 9, 15), date(2026, 11, 20))
-    locations = services.repeat_locations(session, period)
+    locations = caseload.repeat_locations(session, period)
     assert locations and all(loc.cases >= 2 or loc.reopened for loc in locations)
     assert [loc.cases for loc in locations] == sorted((loc.cases for loc in locations), reverse=True)
     top = locations[0]
