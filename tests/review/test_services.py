@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from coordinator.cases.queries import inbox, is_overdue
 from coordinator.review import services
+from coordinator.review.caseload import repeat_locations
 from coordinator.review.services import Period, Scope
 from coordinator.worktime import SHANGHAI
 from tests.factories import make_user
@@ -52,17 +53,17 @@ def test_every_grouping_and_a_longer_period_agree_with_the_recount(
     # the fixture's transfers, escalations and reopen are inside the period and are counted
     assert review.total.transferred == 1 and review.total.transfer_declined == 1
     assert review.total.escalated > 0 and review.total.overdue > 0 and review.total.repeat_location > 0
-
-
-def test_scope_narrows_to_one_border_pair(session: Session, caseload: Caseload) -> None:
-    period = Period(date(2026, 9, 15), date(2026, 11, 20))
-    whole = services.review(session, period, "border_pair", now=caseload.now)
-    pair_row = next(r for r in whole.rows if r.key)
+    # one border pair's scope holds that pair's figures
+    pair_row = next(r for r in review.rows if r.key)
     a, b = pair_row.key.split("-")  # type: ignore[union-attr]
     scoped = services.review(session, period, "category", now=caseload.now, scope=Scope(border_pair=(a, b)))
-    assert scoped.total.new == pair_row.figures.new
-    assert scoped.total.overdue == pair_row.figures.overdue
+    assert (scoped.total.new, scoped.total.overdue) == (pair_row.figures.new, pair_row.figures.overdue)
     assert "–" in pair_row.label  # 金山区–奉贤区
+    # repeat locations: cells with two or more cases (or a reopened one), most cases first
+    locations = repeat_locations(session, period)
+    assert locations and all(loc.cases >= 2 or loc.reopened for loc in locations)
+    assert [loc.cases for loc in locations] == sorted((loc.cases for loc in locations), reverse=True)
+    assert len(locations[0].case_numbers) == min(locations[0].cases, 20)
 
 
 def test_sla_compliance_agrees_with_the_inbox_overdue_flags(session: Session, caseload: Caseload) -> None:
@@ -91,15 +92,6 @@ def test_an_empty_period_has_zero_figures(session: Session) -> None:
         now=datetime(2026, 1, 1, tzinfo=SHANGHAI),
     )
     assert review.rows == [] and review.total.new == 0 and review.total.sla_compliance is None
-
-
-def test_repeat_locations_list_the_cells_with_two_or_more_cases(session: Session, caseload: Caseload) -> None:
-    period = Period(date(2026, 9, 15), date(2026, 11, 20))
-    locations = caseload.repeat_locations(session, period)
-    assert locations and all(loc.cases >= 2 or loc.reopened for loc in locations)
-    assert [loc.cases for loc in locations] == sorted((loc.cases for loc in locations), reverse=True)
-    top = locations[0]
-    assert len(top.case_numbers) == min(top.cases, 20)
 
 
 def _diff(got: dict, want: dict) -> list[str]:  # type: ignore[type-arg]
