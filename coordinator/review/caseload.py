@@ -12,7 +12,10 @@ from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from coordinator.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseTransfer
-from coordinator.review.services import REPEAT_CELL_DEG, Period, Scope, flag, overdue_condition
+from coordinator.review.services import Period, Scope, flag, overdue_condition
+
+# Repeat locations: cases of one category in the same cell of this many degrees (~100 m in Shanghai).
+REPEAT_CELL_DEG = 0.001
 
 # -- repeat locations ------------------------------------------------------------------------------
 

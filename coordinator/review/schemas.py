@@ -96,7 +96,8 @@ class ScopeOut(BaseModel):
 
 class FiguresOut(BaseModel):
     """The review's figures for a group. Counts are of the cases opened in the period, as they stand
-    now; durations are working hours on the SLA clock (nearest-rank median and 90th percentile)."""
+    now; durations are working hours on the SLA clock (nearest-rank median and 90th percentile, to
+    the tenth of an hour)."""
 
     new: int = Field(description="Cases opened in the period.")
     open: int = Field(description="…still open (reported, routed, claimed, in progress).")
@@ -109,8 +110,7 @@ class FiguresOut(BaseModel):
     in_border_zone: int = Field(description="…in a border zone (joint cases).")
     border_zone_share: float | None = Field(description="in_border_zone / new.")
     repeat_location: int = Field(
-        description="…reopened, or opened where a case of the same category was opened earlier in the "
-        "period (same ~100 m cell)."
+        description="…reopened, or re-reported at the same place (more than one report joined the case)."
     )
     sla_met: int = Field(description="Finished (resolved, verified, closed) within both deadlines.")
     sla_breached: int = Field(description="Claimed or resolved late, or overdue now.")

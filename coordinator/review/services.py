@@ -5,9 +5,9 @@ What a period's review counts (docs/review.md): the cases *opened* in the period
 stand at `now` — how many, how many are still open, closed, overdue, transferred, escalated, how fast
 they were claimed and closed on the SLA's working-time clock, and how many kept their SLA.
 
-How it runs: one aggregation statement over the cohort (a range scan of `ix_case_created_at`), and
-one statement for the percentiles (window functions, nearest rank, identical SQL on PostgreSQL and
-SQLite). Working-time durations are not computed here: the workflow stamps them on the case when it is
+How it runs: one statement, one pass over the cohort (a range scan of `ix_case_created_at`): counts
+per group, and each group's durations for the nearest-rank percentiles (see `review`). Working-time
+durations are not computed here: the workflow stamps them on the case when it is
 claimed or closed (`case_file.claim_work_h`, `close_work_h`, through coordinator.worktime — the same
 calendar that set the SLA deadlines), because SQL cannot count Chinese working hours. Indexes used:
 `ix_case_created_at` (the period), `ix_case_event_kind_case` (reopened cases), `ix_report_case_id`
@@ -17,14 +17,16 @@ calendar that set the SLA deadlines), because SQL cannot count Chinese working h
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     String,
     and_,
@@ -35,7 +37,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -64,10 +65,9 @@ SOURCE_NAMES = {
     "hotline_12345": "12345热线",
     "patrol": "巡查",
 }
-# Repeat locations: cases of one category in the same cell of this many degrees (~100 m in Shanghai).
-REPEAT_CELL_DEG = 0.001
 PERCENTILES = (50, 90)
 TOTAL = "\x00total"  # the histogram key of the whole period (no group key can be this)
+DURATION_METRICS = ("claim_h", "close_h")
 MAX_PERIOD_DAYS = 366 * 3
 
 
@@ -235,19 +235,14 @@ def overdue_condition(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def sla_breached_condition(now: datetime) -> ColumnElement[bool]:
-    """The case broke its SLA: claimed after the claim deadline, resolved after the resolve deadline,
-    or overdue now (void cases never count). Every condition is NULL-safe (a definite true/false)."""
-    claimed_late = and_(
-        Case.claimed_at.isnot(None), Case.claim_by.isnot(None), Case.claimed_at > Case.claim_by
-    )
-    resolved_late = and_(
-        Case.status.in_(FINISHED_STATUSES),
-        Case.resolved_at.isnot(None),
-        Case.resolve_by.isnot(None),
-        Case.resolved_at > Case.resolve_by,
-    )
-    return and_(Case.status != "void", or_(claimed_late, resolved_late, overdue_condition(now)))
+def claimed_late_condition() -> ColumnElement[bool]:
+    """Claimed after the claim deadline (NULL-safe: a definite true/false)."""
+    return and_(Case.claimed_at.isnot(None), Case.claim_by.isnot(None), Case.claimed_at > Case.claim_by)
+
+
+def resolved_late_condition() -> ColumnElement[bool]:
+    """Resolved after the resolve deadline (NULL-safe)."""
+    return and_(Case.resolved_at.isnot(None), Case.resolve_by.isnot(None), Case.resolved_at > Case.resolve_by)
 
 
 def _group_key(group_by: str) -> tuple[Any, bool]:
@@ -267,159 +262,115 @@ def _group_key(group_by: str) -> tuple[Any, bool]:
     raise ValidationFailed(f"group_by must be one of {sorted(GROUPINGS)}", details={"group_by": group_by})
 
 
-FLAGS = (
-    "open",
-    "closed",
-    "void",
-    "overdue",
-    "transferred",
-    "transfer_declined",
-    "escalated",
-    "in_border_zone",
-    "sla_met",
-    "sla_breached",
-    "sla_pending",
-)
-
-
-def period_cases(period: Period, scope: Scope, group_by: str, now: datetime) -> Select[*tuple[Any, ...]]:
-    """One row per case opened in the period (in scope): its group key, 0/1 flags and durations, and
-    what the repeat-location rank needs (a range scan of `ix_case_created_at`)."""
-    key, needs_report = _group_key(group_by)
-    transfers = (
-        select(
-            CaseTransfer.case_id,
-            func.max(flag(CaseTransfer.state == "accepted")).label("accepted"),
-            func.max(flag(CaseTransfer.state == "declined")).label("declined"),
-        )
-        .group_by(CaseTransfer.case_id)
-        .subquery("transfers")
-    )
-    reopened = select(CaseEvent.case_id).where(CaseEvent.kind == "reopened")
-    breached = sla_breached_condition(now)
-    stmt = (
-        select(
-            key.label("k"),
-            flag(Case.status.in_(OPEN_STATUSES)).label("open"),
-            flag(Case.status == "closed").label("closed"),
-            flag(Case.status == "void").label("void"),
-            flag(overdue_condition(now)).label("overdue"),
-            func.coalesce(transfers.c.accepted, 0).label("transferred"),
-            func.coalesce(transfers.c.declined, 0).label("transfer_declined"),
-            flag(Case.escalated_at.isnot(None)).label("escalated"),
-            flag(Case.in_border_zone.is_(True)).label("in_border_zone"),
-            flag(and_(Case.status.in_(FINISHED_STATUSES), ~breached)).label("sla_met"),
-            flag(breached).label("sla_breached"),
-            flag(and_(Case.status.in_(OPEN_STATUSES), ~breached)).label("sla_pending"),
-            Case.claim_work_h.label("claim_h"),
-            case((Case.status == "closed", Case.close_work_h), else_=null()).label("close_h"),
-            flag(Case.id.in_(reopened)).label("reopened"),
-            Case.category_code.label("cell_category"),
-            func.floor(Case.lat / REPEAT_CELL_DEG).label("cell_y"),
-            func.floor(Case.lon / REPEAT_CELL_DEG).label("cell_x"),
-            Case.created_at,
-            Case.id,
-        )
-        .select_from(Case)
-        .outerjoin(transfers, transfers.c.case_id == Case.id)
-        .where(Case.created_at >= period.start, Case.created_at < period.end, *scope.conditions())
-    )
+def _in_period(
+    stmt: Select[*tuple[Any, ...]], period: Period, scope: Scope, needs_report: bool
+) -> Select[*tuple[Any, ...]]:
+    stmt = stmt.where(Case.created_at >= period.start, Case.created_at < period.end, *scope.conditions())
     if needs_report:
         # The report that opened the case (exactly one per case is not merged).
         stmt = stmt.outerjoin(Report, and_(Report.case_id == Case.id, Report.merged.is_(False)))
     return stmt
 
 
-def cohort(period: Period, scope: Scope, group_by: str, now: datetime) -> Select[*tuple[Any, ...]]:
-    """The period's cases with their repeat-location flag: reopened, or not the first case of its
-    category opened in its ~100 m cell in the period.
+def tenths(hours: Any) -> ColumnElement[str]:
+    """The group's durations in tenths of an hour (half up), as one comma-separated text
+    (`string_agg`: PostgreSQL, and SQLite ≥ 3.44, which pysqlite3-binary bundles)."""
+    rounded = cast(cast(func.floor(hours * 10 + 0.5), Integer), String)
+    return func.string_agg(rounded, literal(","))
 
-    The period's rows are a MATERIALIZED common table expression (PostgreSQL ≥ 12 and SQLite ≥ 3.35
-    both read the hint): otherwise SQLite's planner, asked for the window's order, scans the whole
-    table through `ix_case_dedup` instead of the month through `ix_case_created_at`.
-    """
-    rows = period_cases(period, scope, group_by, now).cte("period_cases").prefix_with("MATERIALIZED")
-    earlier_in_cell = (
-        func.row_number().over(
-            partition_by=(rows.c.cell_category, rows.c.cell_y, rows.c.cell_x),
-            order_by=(rows.c.created_at, rows.c.id),
+
+def counts_statement(period: Period, scope: Scope, group_by: str, now: datetime) -> Select[*tuple[Any, ...]]:
+    """The figures of every group in one pass over the period's cases (a range scan of
+    `ix_case_created_at`): the counts, and the durations in tenths of an hour for the percentiles."""
+    key, needs_report = _group_key(group_by)
+    reopened = select(CaseEvent.case_id).where(CaseEvent.kind == "reopened")
+    accepted = select(CaseTransfer.case_id).where(CaseTransfer.state == "accepted")
+    declined = select(CaseTransfer.case_id).where(CaseTransfer.state == "declined")
+    is_open = Case.status.in_(OPEN_STATUSES)
+    finished = Case.status.in_(FINISHED_STATUSES)
+    claimed_late = claimed_late_condition()
+    # The SLA in three sums (each expression evaluated once per row): a finished case broke it if it
+    # was claimed or resolved late; an open one if it was claimed late or is overdue now (a void one
+    # never counts). Met, breached and pending follow in `_figures`.
+    counted: dict[str, ColumnElement[Any]] = {
+        "open": flag(is_open),
+        "closed": flag(Case.status == "closed"),
+        "void": flag(Case.status == "void"),
+        "finished": flag(finished),
+        "overdue": flag(overdue_condition(now)),
+        "late_finished": flag(and_(finished, or_(claimed_late, resolved_late_condition()))),
+        "late_open": flag(and_(is_open, or_(claimed_late, overdue_condition(now)))),
+        "transferred": flag(Case.id.in_(accepted)),
+        "transfer_declined": flag(Case.id.in_(declined)),
+        "escalated": flag(Case.escalated_at.isnot(None)),
+        "in_border_zone": flag(Case.in_border_zone.is_(True)),
+        "repeat_location": flag(or_(Case.report_count > 1, Case.id.in_(reopened))),
+    }
+    closed_h = case((Case.status == "closed", Case.close_work_h), else_=null())
+    stmt = (
+        select(
+            key.label("k"),
+            func.count().label("new"),
+            *[func.sum(e).label(n) for n, e in counted.items()],
+            tenths(Case.claim_work_h).label("claim_h"),
+            tenths(closed_h).label("close_h"),
         )
-        > 1
+        .select_from(Case)
+        .group_by(key)
     )
-    return select(
-        rows.c.k,
-        *[rows.c[name] for name in FLAGS],
-        flag(or_(earlier_in_cell, rows.c.reopened == 1)).label("repeat_location"),
-        rows.c.claim_h,
-        rows.c.close_h,
-    )
+    return _in_period(stmt, period, scope, needs_report)
 
 
-def _figures_select(base: Any, *, total: bool) -> Select[*tuple[Any, ...]]:
-    stmt = select(
-        cast(null(), String).label("k") if total else base.c.k,
-        literal(total).label("is_total"),
-        func.count().label("new"),
-        *[func.sum(base.c[c]).label(c) for c in COUNTS[1:]],
-    )
-    return stmt if total else stmt.group_by(base.c.k)
-
-
-def _histogram_select(base: Any, value: str) -> Select[*tuple[Any, ...]]:
-    # Durations to the tenth of an hour, half up (the precision the review reports): a histogram per
-    # group is a few hundred rows, and order statistics commute with this monotone rounding, so the
-    # nearest-rank percentile read from it is the exact one, rounded.
-    bucket = func.floor(base.c[value] * 10 + 0.5)
-    return (
-        select(base.c.k, literal(value).label("metric"), bucket.label("bucket"), func.count().label("n"))
-        .where(base.c[value].isnot(None))
-        .group_by(base.c.k, bucket)
-    )
-
-
-def nearest_rank(histogram: dict[int, int], percent: int) -> float | None:
-    """The value at rank ceil(percent/100 · n) of a histogram {tenths of an hour: count}, in hours."""
-    n = sum(histogram.values())
+def nearest_rank(tenths: npt.NDArray[np.int64], percent: int) -> float | None:
+    """The value at rank ceil(percent/100 · n) of durations in tenths of an hour, in hours."""
+    n = len(tenths)
     if n == 0:
         return None
     rank = max(1, math.ceil(percent / 100 * n))
-    seen = 0
-    for bucket in sorted(histogram):
-        seen += histogram[bucket]
-        if seen >= rank:
-            return bucket / 10
-    raise AssertionError("unreachable: the ranks add up to n")
+    return int(np.partition(tenths, rank - 1)[rank - 1]) / 10
+
+
+def _figures(row: Any) -> Figures:
+    n = {name: int(getattr(row, name) or 0) for name in row._fields if name not in ("k", *DURATION_METRICS)}
+    return Figures(
+        **{c: n[c] for c in COUNTS if c not in ("sla_met", "sla_breached", "sla_pending")},
+        sla_met=n["finished"] - n["late_finished"],
+        sla_breached=n["late_finished"] + n["late_open"],
+        sla_pending=n["open"] - n["late_open"],
+    )
+
+
+def _tenths(text: str | None) -> npt.NDArray[np.int64]:
+    return np.array(text.split(",") if text else [], dtype=np.int64)
 
 
 def review(
     session: Session, period: Period, group_by: str, *, now: datetime, scope: Scope | None = None
 ) -> Review:
-    """The grouped review of the cases opened in `period`, as they stand at `now`: one statement for
-    the counts (groups and total), one for the duration histograms the percentiles are read from."""
+    """The grouped review of the cases opened in `period`, as they stand at `now`.
+
+    One statement, one pass over the period's rows: SQL counts each group and hands over each group's
+    durations in tenths of an hour; their nearest-rank percentiles are selected here with numpy (SQL
+    has no portable percentile, and SQLite none at all). Rounding to tenths (the precision the review
+    reports) is monotone, so the percentile of the rounded values is exactly the rounded percentile.
+    The total is the sum of the groups: counts add up, durations concatenate.
+    """
     scope = scope or Scope()
-    base = cohort(period, scope, group_by, now).cte("cohort")
     groups: dict[str | None, Figures] = {}
-    total = Figures()
-    counts = union_all(_figures_select(base, total=False), _figures_select(base, total=True))
-    for row in session.execute(counts).all():
-        figures = Figures(**{c: int(getattr(row, c) or 0) for c in COUNTS})
-        if row.is_total:
-            total = figures
-        elif figures.new:
-            groups[None if row.k is None else str(row.k)] = figures
-    if groups:
-        hist: dict[tuple[str | None, str], dict[int, int]] = defaultdict(dict)
-        histograms = union_all(_histogram_select(base, "claim_h"), _histogram_select(base, "close_h"))
-        for row in session.execute(histograms).all():
-            key = None if row.k is None else str(row.k)
-            for target in (key, TOTAL):
-                bucket = hist[(target, row.metric)]
-                bucket[int(row.bucket)] = bucket.get(int(row.bucket), 0) + int(row.n)
-        for key, figures in [*groups.items(), (TOTAL, total)]:
-            for metric in ("claim_h", "close_h"):
-                values = hist.get((key, metric), {})
-                setattr(figures, f"{metric}_median", nearest_rank(values, 50))
-                setattr(figures, f"{metric}_p90", nearest_rank(values, 90))
+    durations: dict[tuple[str | None, str], npt.NDArray[np.int64]] = {}
+    for row in session.execute(counts_statement(period, scope, group_by, now)).all():
+        key = None if row.k is None else str(row.k)
+        groups[key] = _figures(row)
+        for metric in DURATION_METRICS:
+            durations[(key, metric)] = _tenths(getattr(row, metric))
+    total = Figures(**{c: sum(getattr(f, c) for f in groups.values()) for c in COUNTS})
+    for metric in DURATION_METRICS:
+        parts = [durations[(key, metric)] for key in groups]
+        durations[(TOTAL, metric)] = np.concatenate(parts) if parts else _tenths(None)
+    for key, figures in [*groups.items(), (TOTAL, total)]:
+        for metric in DURATION_METRICS:
+            setattr(figures, f"{metric}_median", nearest_rank(durations[(key, metric)], 50))
+            setattr(figures, f"{metric}_p90", nearest_rank(durations[(key, metric)], 90))
     labels = group_labels(session, group_by, list(groups))
     rows = [GroupRow(key, labels.get(key, key or "—"), figures) for key, figures in groups.items()]
     rows.sort(key=lambda r: (r.key is None, -r.figures.new if group_by != "week" else 0, r.key or ""))

@@ -18,7 +18,7 @@ from coordinator.cases.demo_caseload import seed_demo_caseload
 from coordinator.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseTransfer, Report
 from coordinator.cases.queries import is_overdue
 from coordinator.geolocation.services import LocatorCache
-from coordinator.review.services import FINISHED_STATUSES, REPEAT_CELL_DEG, Period
+from coordinator.review.services import FINISHED_STATUSES, Period
 from coordinator.worktime import SHANGHAI
 from geo.locator import Locator
 from tests.factories import make_user
@@ -95,7 +95,6 @@ def recount(
     cohort = sorted(
         (c for c in cases if period.start <= c.created_at < period.end), key=lambda c: (c.created_at, c.id)
     )
-    seen_cells: set[tuple[str, int, int]] = set()
     groups: dict[str | None, dict[str, float | int | None]] = {}
     hours: dict[str | None, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     for c in cohort:
@@ -110,7 +109,6 @@ def recount(
             and c.resolved_at > c.resolve_by
         )
         breached = c.status != "void" and (claimed_late or resolved_late or overdue)
-        cell = (c.category_code, math.floor(c.lat / REPEAT_CELL_DEG), math.floor(c.lon / REPEAT_CELL_DEG))
         g["new"] += 1
         g["open"] += c.status in OPEN_STATUSES
         g["closed"] += c.status == "closed"
@@ -120,11 +118,10 @@ def recount(
         g["transfer_declined"] += c.id in declined
         g["escalated"] += c.escalated_at is not None
         g["in_border_zone"] += c.in_border_zone
-        g["repeat_location"] += c.id in reopened or cell in seen_cells
+        g["repeat_location"] += c.id in reopened or c.report_count > 1
         g["sla_met"] += finished and not breached
         g["sla_breached"] += breached
         g["sla_pending"] += c.status in OPEN_STATUSES and not breached
-        seen_cells.add(cell)
         if c.claim_work_h is not None:
             hours[key(c)][0].append(c.claim_work_h)
         if c.status == "closed" and c.close_work_h is not None:
