@@ -27,14 +27,17 @@ class Presenter:
         self._series: dict[int, MeetingSeries] = {}
 
     def district(self, code: str) -> dict[str, str]:
+        """A district code with its Chinese name."""
         return {"code": code, "name": self.districts.get(code, code)}
 
     def series_row(self, series_id: int) -> MeetingSeries:
+        """A series by id (loaded once per answer)."""
         if series_id not in self._series:
             self._series[series_id] = self.session.get_one(MeetingSeries, series_id)
         return self._series[series_id]
 
     def series(self, series: MeetingSeries) -> dict[str, Any]:
+        """A series (`SeriesOut`)."""
         return {
             "id": series.id,
             "code": series.code,
@@ -54,6 +57,7 @@ class Presenter:
         }
 
     def meeting(self, meeting: Meeting) -> dict[str, Any]:
+        """A meeting as listed (`MeetingOut`)."""
         series = self.series_row(meeting.series_id)
         return {
             "id": meeting.id,
@@ -75,6 +79,7 @@ class Presenter:
         }
 
     def action_item(self, item: ActionItem, today: date) -> dict[str, Any]:
+        """An action item (`ActionItemOut`); `overdue` when open past its due date."""
         squad = self.session.get(Squad, item.owner_squad_id) if item.owner_squad_id else None
         numbers = (
             list(
@@ -104,6 +109,7 @@ class Presenter:
         }
 
     def agenda_item(self, item: AgendaItem) -> dict[str, Any]:
+        """An agenda item (`AgendaItemOut`)."""
         return {
             "id": item.id,
             "position": item.position,
@@ -117,6 +123,7 @@ class Presenter:
         }
 
     def detail(self, meeting: Meeting, now: datetime) -> dict[str, Any]:
+        """A meeting with its agenda, record and action items (`MeetingDetail`)."""
         items = list(
             self.session.scalars(
                 select(ActionItem).where(ActionItem.meeting_id == meeting.id).order_by(ActionItem.id)

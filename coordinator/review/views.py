@@ -4,7 +4,7 @@ rosters and hotspots. Thin views over coordinator.review.services and .exports."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -211,13 +211,7 @@ def repeat_locations(query: PeriodQuery) -> dict[str, Any]:
     response=SectionOut,
 )
 def hotspots(query: PeriodQuery) -> dict[str, Any]:
-    period, scope = query.period(datetime.now(SHANGHAI)), query.scope()
-    section = caseload.hotspots_with_trend(db_session(), period, scope=scope)
-    return {
-        "period": period_payload(period),
-        "scope": scope_payload(scope),
-        "section": unavailable_payload(section),
-    }
+    return _section(query, caseload.hotspots_with_trend)
 
 
 @bp.get("/review/patrol-coverage")
@@ -228,8 +222,12 @@ def hotspots(query: PeriodQuery) -> dict[str, Any]:
     response=SectionOut,
 )
 def patrol_coverage(query: PeriodQuery) -> dict[str, Any]:
+    return _section(query, caseload.patrol_coverage)
+
+
+def _section(query: PeriodQuery, build: Callable[..., caseload.Unavailable]) -> dict[str, Any]:
     period, scope = query.period(datetime.now(SHANGHAI)), query.scope()
-    section = caseload.patrol_coverage(db_session(), period, scope=scope)
+    section = build(db_session(), period, scope=scope)
     return {
         "period": period_payload(period),
         "scope": scope_payload(scope),
