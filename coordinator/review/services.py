@@ -34,7 +34,6 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    null,
     or_,
     select,
 )
@@ -223,16 +222,18 @@ def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-def overdue_condition(now: datetime) -> ColumnElement[bool]:
-    """`coordinator.cases.queries.is_overdue` in SQL: open, and unclaimed past the claim deadline or
-    unresolved past the resolve deadline (the inbox's `overdue` flag)."""
-    return and_(
-        Case.status.in_(OPEN_STATUSES),
-        or_(
-            and_(Case.claimed_by_id.is_(None), Case.claim_by.isnot(None), Case.claim_by < now),
-            and_(Case.resolve_by.isnot(None), Case.resolve_by < now),
-        ),
+def overdue_if_open(now: datetime) -> ColumnElement[bool]:
+    """Unclaimed past the claim deadline or unresolved past the resolve deadline — overdue, if the case
+    is open (NULL-safe)."""
+    return or_(
+        and_(Case.claimed_by_id.is_(None), Case.claim_by.isnot(None), Case.claim_by < now),
+        and_(Case.resolve_by.isnot(None), Case.resolve_by < now),
     )
+
+
+def overdue_condition(now: datetime) -> ColumnElement[bool]:
+    """`coordinator.cases.queries.is_overdue` in SQL: open and overdue (the inbox's `overdue` flag)."""
+    return and_(Case.status.in_(OPEN_STATUSES), overdue_if_open(now))
 
 
 def claimed_late_condition() -> ColumnElement[bool]:
@@ -280,43 +281,43 @@ def tenths(hours: Any) -> ColumnElement[str]:
 
 
 def counts_statement(period: Period, scope: Scope, group_by: str, now: datetime) -> Select[*tuple[Any, ...]]:
-    """The figures of every group in one pass over the period's cases (a range scan of
-    `ix_case_created_at`): the counts, and the durations in tenths of an hour for the percentiles."""
+    """One pass over the period's cases (a range scan of `ix_case_created_at`), grouped by the group
+    key, the status and whether the case lies in a border zone: the counts that depend on the status
+    are read from the grouping rather than computed per row (`_accumulate` adds them up per group).
+
+    Per row it evaluates only what the grouping cannot tell: overdue now; late as an open case would be
+    (claimed late or overdue now) and as a finished one (claimed or resolved late) — `_accumulate` uses
+    each for its statuses —; escalated, transferred, declined, re-reported or reopened; and the
+    durations in tenths of an hour for the percentiles.
+    """
     key, needs_report = _group_key(group_by)
     reopened = select(CaseEvent.case_id).where(CaseEvent.kind == "reopened")
     accepted = select(CaseTransfer.case_id).where(CaseTransfer.state == "accepted")
     declined = select(CaseTransfer.case_id).where(CaseTransfer.state == "declined")
-    is_open = Case.status.in_(OPEN_STATUSES)
-    finished = Case.status.in_(FINISHED_STATUSES)
     claimed_late = claimed_late_condition()
-    # The SLA in three sums (each expression evaluated once per row): a finished case broke it if it
-    # was claimed or resolved late; an open one if it was claimed late or is overdue now (a void one
-    # never counts). Met, breached and pending follow in `_figures`.
+    overdue = overdue_if_open(now)
     counted: dict[str, ColumnElement[Any]] = {
-        "open": flag(is_open),
-        "closed": flag(Case.status == "closed"),
-        "void": flag(Case.status == "void"),
-        "finished": flag(finished),
-        "overdue": flag(overdue_condition(now)),
-        "late_finished": flag(and_(finished, or_(claimed_late, resolved_late_condition()))),
-        "late_open": flag(and_(is_open, or_(claimed_late, overdue_condition(now)))),
+        "overdue": flag(overdue),
+        "late_if_open": flag(or_(claimed_late, overdue)),
+        "late_if_finished": flag(or_(claimed_late, resolved_late_condition())),
         "transferred": flag(Case.id.in_(accepted)),
         "transfer_declined": flag(Case.id.in_(declined)),
         "escalated": flag(Case.escalated_at.isnot(None)),
-        "in_border_zone": flag(Case.in_border_zone.is_(True)),
         "repeat_location": flag(or_(Case.report_count > 1, Case.id.in_(reopened))),
     }
-    closed_h = case((Case.status == "closed", Case.close_work_h), else_=null())
     stmt = (
         select(
             key.label("k"),
-            func.count().label("new"),
+            Case.status,
+            Case.in_border_zone,
+            func.count().label("n"),
             *[func.sum(e).label(n) for n, e in counted.items()],
+            # close_work_h is only set while a case is closed (a reopen clears it)
             tenths(Case.claim_work_h).label("claim_h"),
-            tenths(closed_h).label("close_h"),
+            tenths(Case.close_work_h).label("close_h"),
         )
         .select_from(Case)
-        .group_by(key)
+        .group_by(key, Case.status, Case.in_border_zone)
     )
     return _in_period(stmt, period, scope, needs_report)
 
@@ -330,14 +331,22 @@ def nearest_rank(tenths: npt.NDArray[np.int64], percent: int) -> float | None:
     return int(np.partition(tenths, rank - 1)[rank - 1]) / 10
 
 
-def _figures(row: Any) -> Figures:
-    n = {name: int(getattr(row, name) or 0) for name in row._fields if name not in ("k", *DURATION_METRICS)}
-    return Figures(
-        **{c: n[c] for c in COUNTS if c not in ("sla_met", "sla_breached", "sla_pending")},
-        sla_met=n["finished"] - n["late_finished"],
-        sla_breached=n["late_finished"] + n["late_open"],
-        sla_pending=n["open"] - n["late_open"],
-    )
+def _accumulate(figures: Figures, row: Any) -> None:
+    """Add one (group, status, border zone) row of `counts_statement` to its group's figures."""
+    n = int(row.n)
+    is_open, finished = row.status in OPEN_STATUSES, row.status in FINISHED_STATUSES
+    late = int(row.late_if_open or 0) if is_open else int(row.late_if_finished or 0) if finished else 0
+    figures.new += n
+    figures.open += n if is_open else 0
+    figures.closed += n if row.status == "closed" else 0
+    figures.void += n if row.status == "void" else 0
+    figures.in_border_zone += n if row.in_border_zone else 0
+    figures.overdue += int(row.overdue or 0) if is_open else 0
+    figures.sla_breached += late
+    figures.sla_met += n - late if finished else 0
+    figures.sla_pending += n - late if is_open else 0
+    for name in ("transferred", "transfer_declined", "escalated", "repeat_location"):
+        setattr(figures, name, getattr(figures, name) + int(getattr(row, name) or 0))
 
 
 def _tenths(text: str | None) -> npt.NDArray[np.int64]:
@@ -357,20 +366,24 @@ def review(
     """
     scope = scope or Scope()
     groups: dict[str | None, Figures] = {}
-    durations: dict[tuple[str | None, str], npt.NDArray[np.int64]] = {}
+    parts: dict[tuple[str | None, str], list[npt.NDArray[np.int64]]] = {}
     for row in session.execute(counts_statement(period, scope, group_by, now)).all():
         key = None if row.k is None else str(row.k)
-        groups[key] = _figures(row)
-        for metric in DURATION_METRICS:
-            durations[(key, metric)] = _tenths(getattr(row, metric))
+        _accumulate(groups.setdefault(key, Figures()), row)
+        parts.setdefault((key, "claim_h"), []).append(_tenths(row.claim_h))
+        if row.status == "closed":
+            parts.setdefault((key, "close_h"), []).append(_tenths(row.close_h))
+    durations = {k: np.concatenate(v) for k, v in parts.items()}
     total = Figures(**{c: sum(getattr(f, c) for f in groups.values()) for c in COUNTS})
     for metric in DURATION_METRICS:
-        parts = [durations[(key, metric)] for key in groups]
-        durations[(TOTAL, metric)] = np.concatenate(parts) if parts else _tenths(None)
+        durations[(TOTAL, metric)] = np.concatenate(
+            [_tenths(None), *(durations[(key, metric)] for key in groups if (key, metric) in durations)]
+        )
     for key, figures in [*groups.items(), (TOTAL, total)]:
         for metric in DURATION_METRICS:
-            setattr(figures, f"{metric}_median", nearest_rank(durations[(key, metric)], 50))
-            setattr(figures, f"{metric}_p90", nearest_rank(durations[(key, metric)], 90))
+            values = durations.get((key, metric), _tenths(None))
+            setattr(figures, f"{metric}_median", nearest_rank(values, 50))
+            setattr(figures, f"{metric}_p90", nearest_rank(values, 90))
     labels = group_labels(session, group_by, list(groups))
     rows = [GroupRow(key, labels.get(key, key or "—"), figures) for key, figures in groups.items()]
     rows.sort(key=lambda r: (r.key is None, -r.figures.new if group_by != "week" else 0, r.key or ""))
