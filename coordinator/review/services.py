@@ -41,8 +41,8 @@ from sqlalchemy.orm import Session
 
 from coordinator.boundaries.models import AdminArea
 from coordinator.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseTransfer, Category, Report
+from coordinator.dialects import local_week_start
 from coordinator.errors import ValidationFailed
-from coordinator.review.sql import local_week_start
 from coordinator.squads.models import Squad
 from coordinator.worktime import SHANGHAI
 
