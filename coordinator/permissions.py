@@ -1,11 +1,11 @@
 """Permissions that depend on the data: pure functions of a user and the rows they act on.
 
 Which squads a dispatcher may manage, how much of a reporter's contact data a role sees, who may plan
-a liaison meeting series, change a meeting, keep its record or update an action item, who may claim,
-work, transfer or decide on a case, who plans a squad's nights and who records a joint patrol. They look
-only at their arguments — never at the request — so services and the case lifecycle call them inside or
-outside a request alike. Which roles may use an endpoint at all is the web edge's table
-(coordinator.policy.RULES).
+a liaison meeting series, change a meeting, keep its record, update an action item or make a meetings
+calendar feed URL, who may claim, work, transfer or decide on a case, who plans a squad's nights and who
+records a joint patrol. They look only at their arguments — never at the request — so services and the
+case lifecycle call them inside or outside a request alike. Which roles may use an endpoint at all is
+the web edge's table (coordinator.policy.RULES).
 """
 
 from __future__ import annotations
@@ -113,6 +113,17 @@ def can_update_action_item(user: User, *, owner_district: str, host: str) -> boo
     if can_keep_record(user, host=host):
         return True
     return user.role == "dispatcher" and user.district_code == owner_district
+
+
+def can_make_meetings_feed(user: User, district: str | None) -> bool:
+    """Who may make a meetings calendar feed URL for `district` (None: every district's meetings): a
+    district's dispatcher only for its own district; the committee, the alliance desk and admins for any."""
+    return district is None or user.role != "dispatcher" or user.district_code in (None, district)
+
+
+def can_revoke_meetings_feed(user: User, token_created_by_id: int | None) -> bool:
+    """A meetings calendar feed URL is revoked by the user who made it, or by an admin."""
+    return user.role == "admin" or token_created_by_id == user.id
 
 
 # -- cases -------------------------------------------------------------------------------------------

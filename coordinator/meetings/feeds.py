@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from coordinator.auth.models import User
 from coordinator.errors import Forbidden, NotFound, Unauthorized
 from coordinator.meetings.models import AgendaItem, CalendarFeedToken, Meeting, MeetingSeries
+from coordinator.permissions import can_make_meetings_feed, can_revoke_meetings_feed
 from coordinator.worktime import SHANGHAI
 
 FEED_TOKEN_PREFIX = "jjcal_"
@@ -37,7 +38,13 @@ def hash_feed_token(token: str) -> str:
 def create_feed_token(
     session: Session, user: User, *, label: str, district: str | None, now: datetime
 ) -> tuple[CalendarFeedToken, str]:
-    """A new feed token (the token itself is returned once)."""
+    """A new feed token (the token itself is returned once); 403 for a district's dispatcher asking for
+    another district's feed."""
+    if not can_make_meetings_feed(user, district):
+        raise Forbidden(
+            "a district's dispatcher makes feeds of its own district",
+            details={"district": district, "own_district": user.district_code},
+        )
     token = FEED_TOKEN_PREFIX + secrets.token_urlsafe(24)
     row = CalendarFeedToken(
         token_hash=hash_feed_token(token),
@@ -65,7 +72,7 @@ def revoke_feed_token(session: Session, user: User, token_id: int, *, now: datet
     row = session.get(CalendarFeedToken, token_id)
     if row is None:
         raise NotFound(f"no feed token {token_id}", details={"id": token_id})
-    if user.role != "admin" and row.created_by_id != user.id:
+    if not can_revoke_meetings_feed(user, row.created_by_id):
         raise Forbidden("only its creator or an admin revokes a feed token")
     if row.revoked_at is None:
         row.revoked_at = now

@@ -1,4 +1,5 @@
-"""Meetings and their parts as API payloads (district and squad names looked up once per answer)."""
+"""Meetings and their parts as API payloads (district and squad names looked up once per answer; times
+in Asia/Shanghai like every answer of the service)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,27 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from coordinator.auth.models import User
 from coordinator.cases.models import Case
 from coordinator.meetings import feeds, services
 from coordinator.meetings.models import ActionItem, AgendaItem, Meeting, MeetingSeries
 from coordinator.permissions import can_keep_record
-from coordinator.policy import current_user
 from coordinator.review.services import district_names
 from coordinator.squads.models import Squad
 from coordinator.worktime import SHANGHAI
 
 
-class Presenter:
-    """Meetings and their parts as API payloads (names looked up once)."""
+def _local(value: datetime | None) -> datetime | None:
+    return value.astimezone(SHANGHAI) if value is not None else None
 
-    def __init__(self, session: Session) -> None:
+
+class Presenter:
+    """Meetings and their parts as API payloads (names looked up once); `viewer` is who asks (whether
+    they may keep a meeting's record is part of its detail)."""
+
+    def __init__(self, session: Session, viewer: User) -> None:
         self.session = session
+        self.viewer = viewer
         self.districts = district_names(session)
         self._series: dict[int, MeetingSeries] = {}
 
@@ -74,8 +81,8 @@ class Presenter:
             "ical_uid": feeds.meeting_uid(series, meeting),
             "ical_sequence": meeting.ical_sequence,
             "agenda_due_at": meeting.agenda_due_at.astimezone(SHANGHAI),
-            "agenda_built_at": meeting.agenda_built_at,
-            "reminder_sent_at": meeting.reminder_sent_at,
+            "agenda_built_at": _local(meeting.agenda_built_at),
+            "reminder_sent_at": _local(meeting.reminder_sent_at),
         }
 
     def action_item(self, item: ActionItem, today: date) -> dict[str, Any]:
@@ -103,7 +110,7 @@ class Presenter:
             "due_date": item.due_date,
             "status": item.status,
             "overdue": item.status == "open" and item.due_date < today,
-            "done_at": item.done_at,
+            "done_at": _local(item.done_at),
             "done_note": item.done_note,
             "case_numbers": sorted(numbers),
         }
@@ -134,7 +141,7 @@ class Presenter:
             **self.meeting(meeting),
             "agenda": [self.agenda_item(a) for a in sorted(meeting.agenda, key=lambda a: a.position)],
             "minutes": meeting.minutes,
-            "minutes_updated_at": meeting.minutes_updated_at,
+            "minutes_updated_at": _local(meeting.minutes_updated_at),
             "decisions": [d.text for d in sorted(meeting.decisions, key=lambda d: d.position)],
             "attendance": [
                 {
@@ -146,5 +153,5 @@ class Presenter:
                 for a in meeting.attendance
             ],
             "action_items": [self.action_item(i, today) for i in items],
-            "can_edit_record": can_keep_record(current_user(), host=meeting.host_district_code),
+            "can_edit_record": can_keep_record(self.viewer, host=meeting.host_district_code),
         }

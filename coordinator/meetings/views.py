@@ -12,7 +12,6 @@ from sqlalchemy import select
 from coordinator.api import endpoint
 from coordinator.cases.models import Case
 from coordinator.cases.views import current_calendar
-from coordinator.errors import Forbidden
 from coordinator.extensions import db_session
 from coordinator.meetings import actions, feeds, planning, services
 from coordinator.meetings.models import AgendaItem, CalendarFeedToken, MeetingSeries
@@ -74,7 +73,7 @@ def _plan_payload(plan: planning.PlanResult | None) -> dict[str, Any] | None:
 
 def _series_detail(series: MeetingSeries, plan: planning.PlanResult | None) -> dict[str, Any]:
     session = db_session()
-    presenter = Presenter(session)
+    presenter = Presenter(session, current_user())
     upcoming = services.list_meetings(session, start=_now(), series_id=series.id, limit=24)
     return {
         **presenter.series(series),
@@ -86,7 +85,7 @@ def _series_detail(series: MeetingSeries, plan: planning.PlanResult | None) -> d
 @bp.get("/meetings/series")
 @endpoint(summary="Meeting series (alliance-wide, per border pair)", tags=["meetings"], response=SeriesList)
 def list_series() -> dict[str, Any]:
-    presenter = Presenter(db_session())
+    presenter = Presenter(db_session(), current_user())
     return {"series": [presenter.series(s) for s in services.list_series(db_session())]}
 
 
@@ -171,7 +170,7 @@ def add_meeting(series_id: int, body: MeetingIn) -> tuple[dict[str, Any], int]:
         location=body.location,
         now=_now(),
     )
-    return Presenter(session).detail(services.get_meeting(session, meeting.id), _now()), 201
+    return Presenter(session, current_user()).detail(services.get_meeting(session, meeting.id), _now()), 201
 
 
 @bp.get("/meetings")
@@ -187,7 +186,7 @@ def list_meetings(query: MeetingQuery) -> dict[str, Any]:
         district=query.district,
         status=query.status,
     )
-    presenter = Presenter(session)
+    presenter = Presenter(session, current_user())
     return {"meetings": [presenter.meeting(m) for m in meetings]}
 
 
@@ -200,13 +199,13 @@ def list_meetings(query: MeetingQuery) -> dict[str, Any]:
 )
 def get_meeting(meeting_id: int) -> dict[str, Any]:
     session = db_session()
-    return Presenter(session).detail(services.get_meeting(session, meeting_id), _now())
+    return Presenter(session, current_user()).detail(services.get_meeting(session, meeting_id), _now())
 
 
 def _detail(meeting_id: int) -> dict[str, Any]:
     session = db_session()
     session.expire_all()
-    return Presenter(session).detail(services.get_meeting(session, meeting_id), _now())
+    return Presenter(session, current_user()).detail(services.get_meeting(session, meeting_id), _now())
 
 
 @bp.patch("/meetings/<id:meeting_id>")
@@ -342,7 +341,7 @@ def add_action_item(meeting_id: int, body: ActionItemIn) -> tuple[dict[str, Any]
         case_numbers=body.case_numbers,
         now=_now(),
     )
-    return Presenter(session).action_item(item, _now().date()), 201
+    return Presenter(session, current_user()).action_item(item, _now().date()), 201
 
 
 @bp.get("/action-items")
@@ -360,7 +359,7 @@ def list_action_items(query: ActionItemQuery) -> dict[str, Any]:
     items = actions.list_action_items(
         session, status=query.status, series_id=query.series, case_id=case_id, district=query.district
     )
-    presenter = Presenter(session)
+    presenter = Presenter(session, current_user())
     return {"action_items": [presenter.action_item(i, _now().date()) for i in items]}
 
 
@@ -376,7 +375,7 @@ def update_action_item(item_id: int, body: ActionItemPatch) -> dict[str, Any]:
     session = db_session()
     item = actions.get_action_item(session, item_id)
     actions.update_action_item(session, item, current_user(), body.model_dump(exclude_unset=True), now=_now())
-    return Presenter(session).action_item(item, _now().date())
+    return Presenter(session, current_user()).action_item(item, _now().date())
 
 
 @bp.get("/meetings/calendar.ics")
@@ -420,8 +419,8 @@ def _token_payload(row: CalendarFeedToken, token: str | None = None) -> dict[str
         "prefix": row.prefix,
         "label": row.label,
         "district": row.district_code,
-        "created_at": row.created_at,
-        "revoked_at": row.revoked_at,
+        "created_at": row.created_at.astimezone(SHANGHAI),
+        "revoked_at": row.revoked_at.astimezone(SHANGHAI) if row.revoked_at else None,
         "token": token,
         "url": None if token is None else url_for("meetings.calendar_feed", token=token, _external=True),
     }
@@ -437,15 +436,9 @@ def _token_payload(row: CalendarFeedToken, token: str | None = None) -> dict[str
     errors=ERRORS,
 )
 def create_feed_token(body: FeedTokenIn) -> tuple[dict[str, Any], int]:
-    session = db_session()
-    user = current_user()
-    if (
-        body.district is not None
-        and user.role == "dispatcher"
-        and user.district_code not in (None, body.district)
-    ):
-        raise Forbidden("a district's dispatcher makes feeds of its own district")
-    row, token = feeds.create_feed_token(session, user, label=body.label, district=body.district, now=_now())
+    row, token = feeds.create_feed_token(
+        db_session(), current_user(), label=body.label, district=body.district, now=_now()
+    )
     return _token_payload(row, token), 201
 
 
