@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -294,12 +294,51 @@ class SeriesList(BaseModel):
 
 
 class CaseSnapshot(BaseModel):
-    """A case as an agenda item saw it when it was built."""
+    """A case as an agenda item saw it when it was built (no personal data). The linked cases of a
+    carried action item are listed by `id` alone."""
 
-    model_config = ConfigDict(extra="allow")
     id: int
     number: str | None = None
     status: str | None = None
+    category: str | None = None
+    district: str | None = None
+    border_pair: str | None = Field(default=None, description="`A-B`, or null outside a border zone.")
+    created_at: datetime | None = None
+    overdue: bool | None = Field(default=None, description="Overdue when the agenda was built.")
+    escalated: bool | None = None
+
+
+class AgendaPeriod(BaseModel):
+    """The dates (Asia/Shanghai, inclusive) a review agenda item covers."""
+
+    first: date = Field(alias="from")
+    last: date = Field(alias="to")
+
+
+class AgendaReviewRow(BaseModel):
+    """One border pair's figures in a review agenda item."""
+
+    key: str | None
+    label: str
+    new: int
+    overdue: int
+
+
+class AgendaItemData(BaseModel):
+    """The figures behind an automatic agenda item; which members it has depends on its `kind`
+    (a host's own item has none)."""
+
+    period: AgendaPeriod | None = Field(default=None, description="review: the period it covers.")
+    rows: list[AgendaReviewRow] | None = Field(default=None, description="review: per border pair.")
+    total: dict[str, int] | None = Field(default=None, description="review: every count of the total.")
+    count: int | None = Field(
+        default=None, description="Case lists: how many cases matched (all listed up to the limit)."
+    )
+    due_date: date | None = Field(default=None, description="action_item: its due date.")
+    status: ActionStatus | None = Field(default=None, description="action_item: its status.")
+    available: bool | None = Field(
+        default=None, description="hotspots, roster_coverage: whether the data exists yet."
+    )
 
 
 class AgendaItemOut(BaseModel):
@@ -315,7 +354,7 @@ class AgendaItemOut(BaseModel):
     title: str
     detail: str
     cases: list[CaseSnapshot]
-    data: dict[str, Any]
+    data: AgendaItemData
     action_item_id: int | None
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from coordinator.cases.schemas import Status
 from coordinator.errors import ValidationFailed
+from coordinator.geojson import CollectionType, FeatureType
+from coordinator.review.exports import CaseExportRow
 from coordinator.review.services import Period, Scope, border_pair_key
 from coordinator.validation import QueryModel
 
@@ -137,7 +139,7 @@ class UnavailableOut(BaseModel):
 
     available: bool
     reason: str
-    items: list[dict[str, Any]]
+    items: list[None] = Field(max_length=0, description="Empty until the section's data exists.")
 
 
 class ReviewOut(BaseModel):
@@ -181,3 +183,27 @@ class SectionOut(BaseModel):
     period: PeriodOut
     scope: ScopeOut
     section: UnavailableOut
+
+
+class ExportPoint(BaseModel):
+    """Where a case lies: a GeoJSON Point."""
+
+    type: Literal["Point"]
+    coordinates: list[float] = Field(min_length=2, max_length=2, description="[lon, lat], WGS-84.")
+
+
+class CaseExportFeature(BaseModel):
+    """One exported case as a GeoJSON feature; its properties are the columns of the CSV and XLSX."""
+
+    type: FeatureType
+    id: str = Field(description="The case number.")
+    geometry: ExportPoint
+    properties: CaseExportRow
+
+
+class CaseExportCollection(BaseModel):
+    """The cases of an export as a GeoJSON FeatureCollection (`format=geojson`), streamed."""
+
+    type: CollectionType
+    period: PeriodOut
+    features: list[CaseExportFeature]

@@ -15,6 +15,7 @@ from coordinator.api import GEOJSON, endpoint
 from coordinator.extensions import db_session, get_sessionmaker
 from coordinator.review import caseload, exports, services
 from coordinator.review.schemas import (
+    CaseExportCollection,
     CaseExportQuery,
     ExportQuery,
     PeriodQuery,
@@ -158,7 +159,8 @@ def export_summary(query: ExportQuery) -> Response:
     + ". No reporter name, phone or free text.",
     tags=["review"],
     query=CaseExportQuery,
-    files={**FILE_HELP, GEOJSON: "FeatureCollection of Points; properties = the CSV columns"},
+    files=FILE_HELP,
+    alternatives={GEOJSON: CaseExportCollection},
 )
 def export_cases(query: CaseExportQuery) -> Response:
     now = datetime.now(SHANGHAI)
