@@ -139,6 +139,31 @@ def test_series_meetings_record_and_action_items(
     assert client.get(url, headers=people["leader"]).status_code == 200
 
 
+def test_a_series_is_read_and_changed_by_whoever_manages_it(
+    client: FlaskClient, people: dict[str, dict[str, str]], app_calendar: None
+) -> None:
+    created = client.post("/api/v1/meetings/series", json=SERIES, headers=people["desk"]).get_json()
+    url = f"/api/v1/meetings/series/{created['id']}"
+    read = client.get(url, headers=people["committee"]).get_json()
+    assert read["code"] == "ALLIANCE" and read["plan"] is None
+    assert [m["id"] for m in read["upcoming"]] == [m["id"] for m in created["upcoming"]]
+
+    later = {"start_time": "15:00"}
+    assert client.patch(url, json=later, headers=people["fengxian"]).status_code == 403  # the desk's series
+    assert client.patch(url, json=later, headers=people["committee"]).status_code == 403
+    response = client.patch(url, json=later, headers=people["desk"])
+    assert response.status_code == 200, response.get_json()
+    changed = response.get_json()
+    assert changed["start_time"] == "15:00" and changed["plan"]["changed"] == len(created["upcoming"])
+    assert all(
+        datetime.fromisoformat(m["starts_at"]).strftime("%H:%M") == "15:00" and m["ical_sequence"] == 1
+        for m in changed["upcoming"]
+    )
+    stopped = client.patch(url, json={"active": False}, headers=people["desk"]).get_json()
+    assert stopped["active"] is False and stopped["plan"]["created"] == 0
+    assert {m["status"] for m in stopped["upcoming"]} == {"cancelled"}
+
+
 def test_meetings_only_on_working_days_and_not_in_unpublished_years(
     client: FlaskClient, people: dict[str, dict[str, str]], app: Flask
 ) -> None:
