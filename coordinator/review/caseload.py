@@ -148,14 +148,14 @@ def transfer_disputes(
     return [(t, c) for t, c in session.execute(stmt).all()]
 
 
-# -- parts that wait for rosters and hotspots ------------------------------------------------------
+# -- parts not computed yet: hotspots with trend, joint-patrol coverage -------------------------------
 
-NOT_YET = "巡查排班与热点数据尚未建立（rosters / hotspots 上线后提供）"
+NOT_YET = "联席会议审阅尚未接入热点与巡查排班数据（热点趋势、联合巡查覆盖率暂不提供）"
 
 
 @dataclass
 class Unavailable:
-    """A part of the review whose data does not exist yet: `available` False, no items, the reason."""
+    """A part of the review it does not compute yet: `available` False, no items, the reason."""
 
     available: bool = False
     reason: str = NOT_YET
@@ -165,8 +165,8 @@ class Unavailable:
 def hotspots_with_trend(session: Session, period: Period, *, scope: Scope | None = None) -> Unavailable:
     """Hotspots of the period with their trend against the previous period.
 
-    Not available until the hotspot table exists (the rosters/hotspots work): answers `available:
-    false` and no items, so the API, exports and agendas already carry the section.
+    Not computed yet from the hotspot table (coordinator.hotspots): answers `available: false` and no
+    items, so the API, exports and agendas already carry the section.
     """
     return Unavailable()
 
@@ -174,6 +174,7 @@ def hotspots_with_trend(session: Session, period: Period, *, scope: Scope | None
 def patrol_coverage(session: Session, period: Period, *, scope: Scope | None = None) -> Unavailable:
     """Joint-patrol coverage (planned vs done) per border pair in the period.
 
-    Not available until rosters and patrol logs exist: answers `available: false` and no items.
+    Not computed yet from the rosters and patrol logs (coordinator.rosters): answers `available:
+    false` and no items.
     """
     return Unavailable()

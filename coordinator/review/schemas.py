@@ -135,11 +135,12 @@ class GroupOut(BaseModel):
 
 
 class UnavailableOut(BaseModel):
-    """A section whose data does not exist yet (hotspots, rosters): `available` false, no items."""
+    """A section the review does not compute yet (hotspots, patrol coverage): `available` false, no
+    items."""
 
     available: bool
     reason: str
-    items: list[None] = Field(max_length=0, description="Empty until the section's data exists.")
+    items: list[None] = Field(max_length=0, description="Empty until the section is computed.")
 
 
 class ReviewOut(BaseModel):
@@ -151,8 +152,8 @@ class ReviewOut(BaseModel):
     generated_at: datetime
     rows: list[GroupOut]
     total: FiguresOut
-    hotspots: UnavailableOut = Field(description="Hotspots with trend (once hotspots exist).")
-    patrol_coverage: UnavailableOut = Field(description="Joint patrols planned vs done (once rosters exist).")
+    hotspots: UnavailableOut = Field(description="Hotspots with trend (not computed yet).")
+    patrol_coverage: UnavailableOut = Field(description="Joint patrols planned vs done (not computed yet).")
 
 
 class RepeatLocationOut(BaseModel):

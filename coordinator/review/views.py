@@ -207,7 +207,7 @@ def repeat_locations(query: PeriodQuery) -> dict[str, Any]:
 
 @bp.get("/review/hotspots")
 @endpoint(
-    summary="Hotspots with their trend (available once hotspots exist; until then `available: false`)",
+    summary="Hotspots with their trend (not computed yet: `available: false`)",
     tags=["review"],
     query=PeriodQuery,
     response=SectionOut,
@@ -218,7 +218,7 @@ def hotspots(query: PeriodQuery) -> dict[str, Any]:
 
 @bp.get("/review/patrol-coverage")
 @endpoint(
-    summary="Joint-patrol coverage, planned vs done (available once rosters exist)",
+    summary="Joint-patrol coverage, planned vs done (not computed yet: `available: false`)",
     tags=["review"],
     query=PeriodQuery,
     response=SectionOut,

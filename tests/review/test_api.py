@@ -1,5 +1,5 @@
 """Review API: last month's review equals the recount, exports keep Chinese and carry no reporter data,
-streams and size limits, the report page, the sections that wait for rosters."""
+streams and size limits, the report page, the sections not computed yet (hotspots, patrol coverage)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.cases import intake
-from coordinator.review import exports
+from coordinator.review import caseload, exports
 from coordinator.review.services import Period
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from geo.locator import Locator
@@ -184,7 +184,8 @@ def test_the_report_page_is_printable_html_for_a_pair(
     assert PHONE not in html and NAME not in html
 
 
-def test_sections_waiting_for_rosters_say_so(client: FlaskClient, committee: dict[str, str]) -> None:
+def test_sections_not_computed_yet_say_so(client: FlaskClient, committee: dict[str, str]) -> None:
     for path in ("hotspots", "patrol-coverage"):
         body = client.get(f"/api/v1/review/{path}?month=2026-10", headers=committee).get_json()
         assert body["section"]["available"] is False and body["section"]["items"] == []
+        assert body["section"]["reason"] == caseload.NOT_YET
