@@ -61,6 +61,8 @@ bench: venv
 	$(if $(BENCH_POSTGIS_URL),$(BIN)/python bench/case_list.py --database-url $(BENCH_POSTGIS_URL))
 	@# roster.py exits 1 while its targets (gap ≤ 1 % in 30 s, greedy never better) are not met
 	-$(BIN)/python bench/roster.py
+	@# the review fills its own synthetic cases (REV-…): give it a database of its own
+	$(if $(BENCH_REVIEW_URL),$(BIN)/python bench/review.py --database-url $(BENCH_REVIEW_URL))
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .mypy_cache .ruff_cache .pytest_cache

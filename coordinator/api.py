@@ -85,26 +85,38 @@ class Operation:
     # Files the success answer can be (CSV, XLSX, HTML, iCalendar): media type → what it holds.
     files: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def has_success_body(self) -> bool:
+        """Whether the success answer has a body (a model, an alternative or a file)."""
+        return self.response is not None or bool(self.alternatives) or bool(self.files)
+
 
 def documented_model(op: Operation, status: int, media_type: str) -> type[BaseModel] | None:
     """The model the OpenAPI document names for an answer of `op` with `status` and `media_type`.
 
     The success status answers `op.response` in `op.media_type` or an `alternatives` model in its
-    media type; 4xx/5xx answer the error body (`ErrorBody`, or `op.error_model`) as JSON. None: that
-    answer is documented without a body (e.g. 204). LookupError: the operation documents no such
-    answer. Which error statuses an operation documents is the OpenAPI document's business (it adds
-    401/403 for protected routes, 400/422 for parsed input): look the status up there.
+    media type (a file in `op.files` has no model: see `documented_file`); 4xx/5xx answer the error
+    body (`ErrorBody`, or `op.error_model`) as JSON. None: that answer is documented without a body
+    (e.g. 204). LookupError: the operation documents no such answer. Which error statuses an operation
+    documents is the OpenAPI document's business (it adds 401/403 for protected routes, 400/422 for
+    parsed input): look the status up there.
     """
     if status == op.status:
-        if op.response is None:
+        if not op.has_success_body:
             return None
-        if media_type == op.media_type:
+        if op.response is not None and media_type == op.media_type:
             return op.response
         if media_type in op.alternatives:
             return op.alternatives[media_type]
     elif status >= 400 and media_type == JSON:
         return op.error_model or ErrorBody
     raise LookupError(f"no {status} answer in {media_type} is documented for {op.summary!r}")
+
+
+def documented_file(op: Operation, status: int, media_type: str) -> str | None:
+    """What a file answer of `op` (CSV, XLSX, HTML, iCalendar) with `status` in `media_type` holds, as
+    the OpenAPI document describes it; None if that answer is not a documented file."""
+    return op.files.get(media_type) if status == op.status else None
 
 
 def _reject_nul(raw: Any, what: str) -> None:

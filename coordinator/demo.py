@@ -93,4 +93,45 @@ def seed_demo(
         )
         _, token = auth.issue_token(session, user, ttl_days=token_ttl_days, label="seed demo")
         report.credentials.append(NewCredentials(username, role, password, token))
+    report.lines.append(seed_demo_meetings(session))
     return report
+
+
+DEMO_SERIES = "ALLIANCE"
+
+
+def seed_demo_meetings(session: Session) -> str:
+    """The alliance-wide monthly liaison meeting (first working day of the month, 14:30, hosts
+    rotating 奉贤 → 金山 → 松江 → 浦东), planned by the demo admin; once."""
+    from datetime import datetime, time
+
+    from sqlalchemy import select
+
+    from coordinator.meetings import services as meetings
+    from coordinator.meetings.models import MeetingSeries
+    from coordinator.worktime import SHANGHAI
+    from coordinator.worktime.services import load_calendar
+
+    if session.scalar(select(MeetingSeries.id).where(MeetingSeries.code == DEMO_SERIES)) is not None:
+        return "demo meeting series: already there"
+    admin = auth.find_user(session, "demo_admin")
+    if admin is None:
+        return "demo meeting series: no demo_admin"
+    _, plan = meetings.create_series(
+        session,
+        meetings.SeriesInput(
+            code=DEMO_SERIES,
+            name_zh="交界地带联席会议",
+            scope="alliance",
+            frequency="monthly",
+            start_time=time(14, 30),
+            day_of_month=1,
+            host_rotation=["310120", "310116", "310117", "310115"],
+            location="轮值主持区城管执法局会议室",
+        ),
+        admin,
+        load_calendar(session),
+        now=datetime.now(SHANGHAI),
+    )
+    blocked = f"; {plan.blocked_year} not published yet, not planned" if plan.blocked_year else ""
+    return f"demo meeting series {DEMO_SERIES}: {len(plan.created)} meetings planned{blocked}"

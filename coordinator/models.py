@@ -20,6 +20,16 @@ from coordinator.cases.models import (
     RoutingRule,
 )
 from coordinator.hotspots.models import Hotspot
+from coordinator.meetings.models import (
+    ActionItem,
+    ActionItemCase,
+    AgendaItem,
+    CalendarFeedToken,
+    Meeting,
+    MeetingAttendance,
+    MeetingDecision,
+    MeetingSeries,
+)
 from coordinator.notifications.models import OutboxMessage, WebhookDelivery, WebhookSubscription
 from coordinator.rosters.models import (
     PatrolFinding,
@@ -34,11 +44,15 @@ from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.worktime.models import CalendarOverride, CalendarYear
 
 __all__ = [
+    "ActionItem",
+    "ActionItemCase",
     "AdminArea",
+    "AgendaItem",
     "ApiToken",
     "BorderZone",
     "BorderZoneSetting",
     "BoundaryGeneration",
+    "CalendarFeedToken",
     "CalendarOverride",
     "CalendarYear",
     "Case",
@@ -51,6 +65,10 @@ __all__ = [
     "ContactAccessLog",
     "DispatchUnit",
     "Hotspot",
+    "Meeting",
+    "MeetingAttendance",
+    "MeetingDecision",
+    "MeetingSeries",
     "OutboxMessage",
     "PatrolFinding",
     "PatrolLog",

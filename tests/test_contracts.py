@@ -12,12 +12,14 @@ from flask.testing import FlaskClient
 from pydantic import BaseModel, create_model
 
 from coordinator import create_app, policy
-from coordinator.api import GEOJSON, JSON, ErrorBody, Operation, documented_model, endpoint
+from coordinator.api import GEOJSON, JSON, ErrorBody, Operation, documented_file, documented_model, endpoint
 from coordinator.cases.schemas import CaseFeatureCollection, CasePage
 from coordinator.health import Liveness
 from coordinator.open311.schemas import Open311Errors
+from coordinator.review.schemas import CaseExportCollection
 from tests.contracts import (
     FREE_FORM_FIELDS,
+    XLSX,
     Answer,
     ContractClient,
     ContractViolation,
@@ -193,3 +195,42 @@ def test_response_models_type_every_field_but_the_listed_free_form_ones(app: Fla
     models: set[type[BaseModel]] = documented_models(app)
     found = set().union(*(free_form_fields(model) for model in models))
     assert found == set(FREE_FORM_FIELDS)
+
+
+def test_a_file_answer_must_be_a_readable_file_of_its_media_type(app: Flask) -> None:
+    export, report, feed = (
+        "/api/v1/review/summary/export",
+        "/api/v1/review/report",
+        "/api/v1/meetings/calendar.ics",
+    )
+    table = "交界区对,新立案件\r\n奉贤-金山,3\r\n".encode()
+    check_answer(app, answer(export, b"\xef\xbb\xbf" + table, media_type="text/csv"))
+    with pytest.raises(ContractViolation, match=r"not a readable text/csv file: .*byte order mark"):
+        check_answer(app, answer(export, table, media_type="text/csv"))
+    with pytest.raises(ContractViolation, match=r"not a readable application/vnd\.openxml"):
+        check_answer(app, answer(export, b"not a workbook", media_type=XLSX))
+    with pytest.raises(ContractViolation, match="not a readable text/html file"):
+        check_answer(app, answer(report, b"<p>no page</p>", media_type="text/html"))
+    with pytest.raises(ContractViolation, match="not a readable text/calendar file"):
+        check_answer(app, answer(feed, b"BEGIN:VEVENT\r\n", media_type="text/calendar"))
+    with pytest.raises(ContractViolation, match="Content-Type 'text/calendar' is not documented"):
+        check_answer(app, answer(export, b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", media_type="text/calendar"))
+
+
+def test_documented_file_and_model_of_an_export(app: Flask) -> None:
+    export = operation(app, "review.export_cases")
+    assert documented_model(export, 200, GEOJSON) is CaseExportCollection
+    assert documented_file(export, 200, "text/csv") == export.files["text/csv"]
+    assert documented_file(export, 200, GEOJSON) is None
+    assert documented_file(export, 422, "text/csv") is None
+    with pytest.raises(LookupError):
+        documented_model(export, 200, "text/csv")
+    wanted = documented_success_answers(app)
+    assert {
+        ("review.export_cases", "text/csv"),
+        ("review.export_cases", XLSX),
+        ("review.export_cases", GEOJSON),
+        ("meetings.calendar_feed", "text/calendar"),
+        ("review.report", "text/html"),
+    } <= wanted
+    assert ("review.export_cases", None) not in wanted

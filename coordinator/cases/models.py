@@ -125,6 +125,8 @@ class Case(Base):
         # The SLA sweep scans open cases by deadline.
         Index("ix_case_status_claim_by", "status", "claim_by"),
         Index("ix_case_status_resolve_by", "status", "resolve_by"),
+        # The committee's review takes the cases opened in a period (coordinator/review).
+        Index("ix_case_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -165,6 +167,10 @@ class Case(Base):
     evidence_waived_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Working hours on the SLA clock (coordinator.worktime) from creation to the latest claim and to
+    # the latest close, stamped by the workflow when it happens, so the review aggregates them in SQL.
+    claim_work_h: Mapped[float | None] = mapped_column(Float)
+    close_work_h: Mapped[float | None] = mapped_column(Float)
 
     reports: Mapped[list[Report]] = relationship(back_populates="case", order_by="Report.id")
     partners: Mapped[list[CasePartner]] = relationship(back_populates="case", order_by="CasePartner.id")
@@ -229,6 +235,8 @@ class CaseEvent(Base):
     """One entry of a case's audit trail. Rows are only ever inserted (never updated or deleted)."""
 
     __tablename__ = "case_event"
+    # Which cases had an event of a kind (the review's reopened cases) without reading every trail.
+    __table_args__ = (Index("ix_case_event_kind_case", "kind", "case_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)

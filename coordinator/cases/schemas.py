@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
@@ -258,12 +258,28 @@ class EventOut(BaseModel):
     payload: dict[str, Any] = Field(description="Details of the event; their keys depend on its kind.")
 
 
+class CaseActionItem(BaseModel):
+    """An open action item of a liaison meeting that concerns the case."""
+
+    id: int
+    title: str
+    due_date: date
+    overdue: bool = Field(description="Past its due date.")
+    owner: str = Field(description="The squad or district answerable (Chinese name).")
+    meeting_id: int
+    meeting_title: str
+
+
 class CaseDetail(CaseOut):
     """A case with its reports, routing decision and audit trail."""
 
     routing: Routing
     reports: list[ReportOut]
     events: list[EventOut]
+    action_items: list[CaseActionItem] = Field(
+        default_factory=list,
+        description="Open action items of liaison meetings linked to the case (gone once done or dropped).",
+    )
 
 
 class CaseQuery(QueryModel):

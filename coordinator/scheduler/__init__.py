@@ -25,6 +25,9 @@ SWEEP_JOB_ID = "sla_sweep"
 DELIVERY_JOB_ID = "webhook_delivery"
 ROSTER_DRAFT_JOB_ID = "roster_draft"
 PATROL_REMINDER_JOB_ID = "patrol_reminders"
+AGENDA_JOB_ID = "meeting_agendas"
+REMINDER_JOB_ID = "meeting_reminders"
+PLAN_JOB_ID = "plan_meetings"
 JOB_DEFAULTS: dict[str, Any] = {
     # A sweep that could not run on time (process down, machine asleep) still runs once it can, and
     # missed runs collapse into one: the sweep is idempotent and catches up from the tables anyway.
@@ -40,9 +43,11 @@ def configure(
     *,
     sweep_seconds: int = 60,
     delivery_seconds: int = 30,
+    meeting_seconds: int = 300,
     settings: Settings | None = None,
 ) -> BaseScheduler:
-    """Give `scheduler` our job store, defaults and the jobs (idempotent: ids are fixed).
+    """Give `scheduler` our job store, defaults and its jobs (idempotent: ids are fixed): SLA sweep,
+    webhook delivery, meeting agendas and reminders (every `meeting_seconds`), meeting planning (daily).
 
     Rosters: `roster_draft` drafts next week's roster on `roster_draft_day` at `roster_draft_hour`;
     `patrol_reminders` reminds the squads of tonight's patrols at `roster_reminder_hour` (Asia/Shanghai).
@@ -86,6 +91,31 @@ def configure(
         hour=settings.roster_reminder_hour,
         id=PATROL_REMINDER_JOB_ID,
         name="Remind the squads of tonight's joint patrols",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        jobs.meeting_agendas,
+        "interval",
+        seconds=meeting_seconds,
+        id=AGENDA_JOB_ID,
+        name="Build liaison meeting agendas that fell due",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        jobs.meeting_reminders,
+        "interval",
+        seconds=meeting_seconds,
+        id=REMINDER_JOB_ID,
+        name="Queue liaison meeting reminders that fell due",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        jobs.plan_meetings,
+        "cron",
+        hour=2,
+        minute=30,
+        id=PLAN_JOB_ID,
+        name="Plan monthly meeting series ahead (working days, rotating hosts)",
         replace_existing=True,
     )
     return scheduler

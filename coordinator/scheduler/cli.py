@@ -10,7 +10,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 scheduler_cli = AppGroup(
-    "scheduler", help="The scheduler process (SLA sweep, webhook delivery, roster drafts, patrol reminders)."
+    "scheduler",
+    help="The scheduler process (SLA sweep, webhook delivery, meeting agendas and reminders, roster drafts, "
+    "patrol reminders).",
 )
 webhooks_cli = AppGroup("webhooks", help="Webhook subscriptions for case events.")
 
@@ -29,6 +31,9 @@ def run(once: bool, sweep_seconds: int, delivery_seconds: int) -> None:
     jobs.bind(get_sessionmaker(current_app))
     if once:
         click.echo(f"sla_sweep: {jobs.sla_sweep()}")
+        click.echo(f"plan_meetings: {jobs.plan_meetings()}")
+        click.echo(f"meeting_agendas: {jobs.meeting_agendas()}")
+        click.echo(f"meeting_reminders: {jobs.meeting_reminders()}")
         click.echo(f"webhook_delivery: {jobs.deliver_webhooks()}")
         click.echo(
             f"roster_draft: {jobs.draft_next_roster(settings.roster_time_limit_s, settings.roster_workers)}"

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from coordinator.db import session_scope
@@ -142,3 +143,44 @@ def remind_patrols() -> dict[str, int]:
     if shifts:
         log.info("patrol reminders: %d shifts tonight", len(shifts))
     return {"reminded": len(shifts)}
+
+
+def meeting_agendas() -> dict[str, int]:
+    """Build the agendas that fell due (idempotent: each meeting's agenda is built once)."""
+    from coordinator.meetings.agenda import build_due_agendas
+
+    with session_scope(_sessions()) as session:
+        result = build_due_agendas(session, now=clock())
+    if result.meeting_ids:
+        log.info("meeting agendas built: %s", result.meeting_ids)
+    return {"built": len(result.meeting_ids)}
+
+
+def meeting_reminders() -> dict[str, int]:
+    """Queue the meeting reminders that fell due (webhook outbox; each meeting is reminded once)."""
+    from coordinator.meetings.agenda import send_due_reminders
+
+    with session_scope(_sessions()) as session:
+        result = send_due_reminders(session, now=clock())
+    if result.meeting_ids:
+        log.info("meeting reminders queued: %s", result.meeting_ids)
+    return {"reminded": len(result.meeting_ids)}
+
+
+def plan_meetings() -> dict[str, int]:
+    """Keep every active monthly series planned `HORIZON` meetings ahead (idempotent)."""
+    from coordinator.dialects import begin_write
+    from coordinator.meetings.models import MeetingSeries
+    from coordinator.meetings.planning import plan_series
+    from coordinator.worktime.services import load_calendar
+
+    created = changed = 0
+    with session_scope(_sessions()) as session:
+        begin_write(session)
+        calendar = load_calendar(session)
+        for series in session.scalars(select(MeetingSeries).where(MeetingSeries.active.is_(True))):
+            result = plan_series(session, series, calendar, now=clock())
+            created, changed = created + len(result.created), changed + len(result.changed)
+            if result.blocked_year is not None:
+                log.warning("series %s: %s not published, not planned", series.code, result.blocked_year)
+    return {"created": created, "changed": changed}
