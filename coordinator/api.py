@@ -82,27 +82,41 @@ class Operation:
     validation_status: int = 422
     # Other media types the success answer can take (e.g. GeoJSON with `format=geojson`), each its model.
     alternatives: dict[str, type[BaseModel]] = field(default_factory=dict)
+    # Files the success answer can be (CSV, XLSX, HTML, iCalendar): media type → what it holds.
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_success_body(self) -> bool:
+        """Whether the success answer has a body (a model, an alternative or a file)."""
+        return self.response is not None or bool(self.alternatives) or bool(self.files)
 
 
 def documented_model(op: Operation, status: int, media_type: str) -> type[BaseModel] | None:
     """The model the OpenAPI document names for an answer of `op` with `status` and `media_type`.
 
     The success status answers `op.response` in `op.media_type` or an `alternatives` model in its
-    media type; 4xx/5xx answer the error body (`ErrorBody`, or `op.error_model`) as JSON. None: that
-    answer is documented without a body (e.g. 204). LookupError: the operation documents no such
-    answer. Which error statuses an operation documents is the OpenAPI document's business (it adds
-    401/403 for protected routes, 400/422 for parsed input): look the status up there.
+    media type (a file in `op.files` has no model: see `documented_file`); 4xx/5xx answer the error
+    body (`ErrorBody`, or `op.error_model`) as JSON. None: that answer is documented without a body
+    (e.g. 204). LookupError: the operation documents no such answer. Which error statuses an operation
+    documents is the OpenAPI document's business (it adds 401/403 for protected routes, 400/422 for
+    parsed input): look the status up there.
     """
     if status == op.status:
-        if op.response is None:
+        if not op.has_success_body:
             return None
-        if media_type == op.media_type:
+        if op.response is not None and media_type == op.media_type:
             return op.response
         if media_type in op.alternatives:
             return op.alternatives[media_type]
     elif status >= 400 and media_type == JSON:
         return op.error_model or ErrorBody
     raise LookupError(f"no {status} answer in {media_type} is documented for {op.summary!r}")
+
+
+def documented_file(op: Operation, status: int, media_type: str) -> str | None:
+    """What a file answer of `op` (CSV, XLSX, HTML, iCalendar) with `status` in `media_type` holds, as
+    the OpenAPI document describes it; None if that answer is not a documented file."""
+    return op.files.get(media_type) if status == op.status else None
 
 
 def _reject_nul(raw: Any, what: str) -> None:
@@ -194,6 +208,7 @@ def endpoint(
     error_model: type[BaseModel] | None = None,
     validation_status: int = 422,
     alternatives: dict[str, type[BaseModel]] | None = None,
+    files: dict[str, str] | None = None,
 ) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a view as an API operation.
 
@@ -202,7 +217,8 @@ def endpoint(
     Response. The request's session is committed here, once, after the view succeeded.
     `error_model` / `validation_status` only change what the OpenAPI document says about errors (the
     error body itself is rendered by the handlers in coordinator.errors); `alternatives` documents
-    other media types of the success answer, which the view returns as a Response itself.
+    other media types of the success answer, which the view returns as a Response itself; `files` the
+    non-JSON answers (media type → description), also returned as a Response by the view.
     """
     op = Operation(
         summary=summary,
@@ -218,6 +234,7 @@ def endpoint(
         error_model=error_model,
         validation_status=validation_status,
         alternatives=dict(alternatives or {}),
+        files=dict(files or {}),
     )
 
     def decorate(fn: ViewFunc) -> ViewFunc:
