@@ -6,9 +6,9 @@ same query).
     .venv/bin/python bench/case_list.py --database-url URL [--boxes 20] [--cases 1000000]
 
 URL names a disposable database: it is migrated and seeded through the service's CLI (`flask --app wsgi
-db upgrade`, `seed reference`) and gets `--cases` synthetic cases (marked `synthetic`, numbers `SYN-…`)
-unless they are there already; re-runs reuse them. After that nothing is written. For each box
-size — about 1 km, about 10 km (a stretch of border), the whole member area — it times
+db upgrade`, `seed reference`) and gets `--cases` synthetic cases (bench/synthetic_cases.py, the same
+table bench/dedup.py uses) unless they are there already; re-runs reuse them. After that nothing is
+written. For each box size — about 1 km, about 10 km (a stretch of border), the whole member area — it times
 `coordinator.cases.queries.list_cases` (count + first page of 50, newest first) over `--boxes` random
 boxes, with and without a status filter, and the baseline query; medians, and the ratio baseline/service.
 Then the plan of the count for one 10 km box.
@@ -17,91 +17,18 @@ Then the plan of the count for one 10 km box.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.synthetic_cases import MEMBER_BBOX, fill_cases  # noqa: E402
+
 SIZES = (("~1 km", 0.01), ("~10 km", 0.1), ("whole area", None))
-MEMBER_BBOX = (121.0, 30.68, 121.98, 31.25)  # covers 奉贤, 金山, 松江 and 浦东's southern part
-CATEGORIES = ("01-01", "01-10", "01-11", "01-51", "05-51", "05-52")
-STATUSES = ("routed", "claimed", "in_progress", "resolved", "closed", "closed", "closed", "void")
-
-
-def synthetic_rows(n: int, queue_unit_id: int, seed: int = 11) -> Iterator[list[dict[str, Any]]]:
-    """Batches of synthetic case rows (dicts for an executemany insert)."""
-    rng = random.Random(seed)
-    now = datetime.now(UTC)
-    batch: list[dict[str, Any]] = []
-    x0, y0, x1, y1 = MEMBER_BBOX
-    for i in range(n):
-        lon, lat = rng.uniform(x0, x1), rng.uniform(y0, y1)
-        at = now - timedelta(seconds=rng.uniform(0, 90 * 86400))
-        batch.append(
-            {
-                "number": f"SYN-{i:09d}",
-                "status": rng.choice(STATUSES),
-                "category_code": rng.choice(CATEGORIES),
-                "lon": lon,
-                "lat": lat,
-                "geom": f"SRID=4326;POINT({lon:.7f} {lat:.7f})",
-                "outcome": "member",
-                "in_border_zone": False,
-                "queue_unit_id": queue_unit_id,
-                "routing": {"rule": "synthetic", "reason": "bench/case_list.py"},
-                "report_count": 1,
-                "created_at": at,
-                "updated_at": at,
-                "last_report_at": at,
-                "synthetic": True,
-            }
-        )
-        if len(batch) == 10_000:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def fill_cases(url: str, n: int) -> None:
-    """Migrate and seed the database, then insert n synthetic cases unless they are already there."""
-    from sqlalchemy import func, insert, select, text
-    from sqlalchemy.orm import sessionmaker
-
-    from coordinator.cases.models import Case
-    from coordinator.db import make_engine, session_scope
-    from coordinator.squads.models import DispatchUnit
-
-    env = {**os.environ, "DATABASE_URL": url}
-    for args in (["db", "upgrade"], ["seed", "reference"]):
-        flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", *args]
-        subprocess.run(flask, cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
-    engine = make_engine(url)
-    with session_scope(sessionmaker(engine)) as session:
-        have = session.scalar(select(func.count()).select_from(Case).where(Case.number.like("SYN-%"))) or 0
-        unit = session.scalars(select(DispatchUnit.id).where(DispatchUnit.level == "alliance")).one()
-    if have >= n:
-        engine.dispose()
-        return
-    started = time.perf_counter()
-    for batch in synthetic_rows(n, unit):
-        if batch[0]["number"] < f"SYN-{have:09d}":
-            continue
-        with engine.begin() as conn:
-            conn.execute(insert(Case), batch)
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
-    print(f"inserted {n - have:,} synthetic cases in {time.perf_counter() - started:.0f} s (+ ANALYZE)")
-    engine.dispose()
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ from coordinator.worktime import SHANGHAI
 
 _EVENTS = cast(Table, CaseEvent.__table__)
 _OUTBOX = cast(Table, OutboxMessage.__table__)
+_INSERT_EVENTS = insert(_EVENTS)  # built once: intake runs them for every report
+_INSERT_OUTBOX = insert(_OUTBOX)
 REASON_LENGTH = 500  # the `reason` column's width
 
 
@@ -97,14 +99,14 @@ def insert_events(session: Session, case: CaseHeader, events: Sequence[EventDraf
     """Append events to a case's trail with Core inserts (one statement for all of them), with the
     outbox messages of the kinds other systems subscribe to. Intake's twin of `add_event`."""
     conn = session.connection()
-    conn.execute(insert(_EVENTS), [{**event_row(e, at), "case_id": case.id} for e in events])
+    conn.execute(_INSERT_EVENTS, [{**event_row(e, at), "case_id": case.id} for e in events])
     outbox = [
         {"kind": e.kind, "case_id": case.id, "payload": outbox_payload(case, e, at), "created_at": at}
         for e in events
         if e.kind in NOTIFY_KINDS
     ]
     if outbox:
-        conn.execute(insert(_OUTBOX), outbox)
+        conn.execute(_INSERT_OUTBOX, outbox)
 
 
 def add_event(

@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -36,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.base import Executable
 
 from coordinator.auth.services import Actor
 from coordinator.cases.dedup import (
@@ -50,7 +52,7 @@ from coordinator.cases.models import Case, CaseNumberCounter, CasePartner, Repor
 from coordinator.cases.reference import CategoryRef, reference_data
 from coordinator.cases.routing import CasePlan, plan_case
 from coordinator.db import UtcDateTime
-from coordinator.dialects import begin_write, insert_for, lock_keys
+from coordinator.dialects import Upsert, begin_write, insert_for, lock_keys
 from coordinator.errors import Conflict
 from coordinator.geolocation.services import check_and_locate
 from coordinator.worktime import SHANGHAI, WorkCalendar
@@ -63,6 +65,7 @@ MERGED_REASON = "{source} 上报，距案件 {distance} 米，并入"
 _CASES = cast(Table, Case.__table__)
 _REPORTS = cast(Table, Report.__table__)
 _PARTNERS = cast(Table, CasePartner.__table__)
+_COUNTERS = cast(Table, CaseNumberCounter.__table__)
 _NOW = bindparam("now", type_=UtcDateTime())
 
 # An earlier report with the same retry identity (unique constraints back both lookups); its columns
@@ -299,17 +302,21 @@ def next_case_number(session: Session, now: datetime) -> str:
     value. The row lock it takes is held to commit, so concurrent intakes are numbered in commit order.
     """
     year = now.astimezone(SHANGHAI).year
-    stmt = insert_for(session)(CaseNumberCounter).values(year=year, last=1)
-    last = (
-        session.connection()
-        .execute(
-            stmt.on_conflict_do_update(
-                index_elements=[CaseNumberCounter.year], set_={"last": CaseNumberCounter.last + 1}
-            ).returning(CaseNumberCounter.last)
-        )
-        .scalar_one()
-    )
+    stmt = _counter_upsert(insert_for(session))
+    last = session.connection().execute(stmt, {"year": year}).scalar_one()
     return f"{CASE_PREFIX}-{year}-{last:06d}"
+
+
+@cache
+def _counter_upsert(insert_flavour: Upsert) -> Executable:
+    """`next_case_number`'s statement in one dialect's upsert flavour, built once per flavour (like the
+    other intake statements, so a report does not pay for building and keying it)."""
+    return (
+        insert_flavour(_COUNTERS)
+        .values(year=bindparam("year"), last=1)
+        .on_conflict_do_update(index_elements=[_COUNTERS.c.year], set_={"last": _COUNTERS.c.last + 1})
+        .returning(_COUNTERS.c.last)
+    )
 
 
 def write_new_case(
