@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
+import orjson
 from flask import Response, jsonify, request
 from pydantic import BaseModel, Field, ValidationError
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
@@ -132,15 +133,19 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
 
 
 def parse_body(model: type[BaseModel]) -> BaseModel:
-    """Validate a JSON body against `model`; 400 if it is not JSON, 422 if it breaks the schema."""
+    """Validate a JSON body against `model`, strictly: no value is coerced from another JSON type (a
+    number is never read from a string or a boolean, a datetime never from a number). 400 if the body is
+    not JSON, 422 if it breaks the schema."""
     if not request.is_json:
         raise BadRequest("expected a JSON body with Content-Type: application/json")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest("the request body is not valid JSON")
+    raw = request.get_data()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest("the request body is not valid JSON (UTF-8, RFC 8259)") from None
     _reject_nul(data, "request body")
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise ValidationFailed("invalid request body", details=_validation_details(exc)) from exc
 

@@ -30,6 +30,7 @@ from coordinator.cases.schemas import (
 )
 from coordinator.errors import BadRequest
 from coordinator.extensions import db_session, writes_on_read
+from coordinator.geojson import Bbox
 from coordinator.geolocation.views import current_locator, needs_locator
 from coordinator.policy import current_caller, current_user
 from coordinator.refcache import cached
@@ -122,14 +123,13 @@ def submit_report(body: ReportIn) -> Response:
 )
 def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
     session = db_session()
-    bbox = tuple(float(v) for v in query.bbox.split(",")) if query.bbox else None
     flt = queries.CaseFilter(
         status=[query.status] if query.status else [],
         squad=query.squad,
         district=query.district,
         category=query.category,
         in_border_zone=query.in_border_zone,
-        bbox=bbox,  # type: ignore[arg-type]
+        bbox=Bbox.parse(query.bbox) if query.bbox else None,
         created_from=query.created_from,
         created_to=query.created_to,
     )

@@ -25,6 +25,7 @@ from coordinator.open311 import services
 from coordinator.open311.schemas import (
     CreatedList,
     Discovery,
+    JurisdictionParams,
     Open311Errors,
     RequestForm,
     RequestsQuery,
@@ -68,8 +69,8 @@ def render_error(status: int, code: str, message: str, details: Any) -> Response
 
 
 @bp.get("/discovery.json")
-@open311_endpoint(summary="Open311 service discovery", response=Discovery)
-def discovery() -> dict[str, Any]:
+@open311_endpoint(summary="Open311 service discovery", query=JurisdictionParams, response=Discovery)
+def discovery(query: JurisdictionParams) -> dict[str, Any]:
     return {
         "changeset": CHANGESET,
         "contact": "交界协同 联盟调度台 (alliance dispatch desk)",
@@ -102,19 +103,21 @@ def _service(category: Category) -> dict[str, Any]:
 @bp.get("/services.json")
 @open311_endpoint(
     summary="Open311 services: our report categories",
+    query=JurisdictionParams,
     response=ServiceList,
 )
-def list_services() -> list[dict[str, Any]]:
+def list_services(query: JurisdictionParams) -> list[dict[str, Any]]:
     return [_service(c) for c in list_categories(db_session())]
 
 
 @bp.get("/services/<code>.json")
 @open311_endpoint(
     summary="Open311 service definition (no extra attributes: metadata is false)",
+    query=JurisdictionParams,
     response=ServiceDefinition,
     errors=(404,),
 )
-def get_service(code: str) -> dict[str, Any]:
+def get_service(code: str, query: JurisdictionParams) -> dict[str, Any]:
     category = services.get_service(db_session(), code)
     return {"service_code": category.code, "attributes": []}
 
@@ -125,14 +128,16 @@ def get_service(code: str) -> dict[str, Any]:
     summary="Open311: submit a service request (form-encoded, api_key, lat/long required)",
     description="The request becomes a report through the same intake as POST /api/v1/reports: it "
     "opens a routed case or joins a nearby open one. `service_request_id` is the report id; "
-    "`service_notice` carries the case number (JJ-YYYY-NNNNNN). Extension: `crs` (wgs84|gcj02|bd09).",
+    "`service_notice` carries the case number (JJ-YYYY-NNNNNN). Extension: `crs` (wgs84|gcj02|bd09). "
+    "`api_key` is read from the form, or else from the query string.",
+    query=JurisdictionParams,
     form=RequestForm,
     response=CreatedList,
     errors=(400, 403, 404),
 )
-def post_request(form: RequestForm) -> list[dict[str, Any]]:
+def post_request(query: JurisdictionParams, form: RequestForm) -> list[dict[str, Any]]:
     session = db_session()
-    user = authenticate_api_key(session, form.api_key)
+    user = authenticate_api_key(session, form.api_key or query.api_key)
     if form.service_code is None:
         raise ValidationFailed("service_code is required; see services.json")
     if form.lat is None or form.long is None:
@@ -191,10 +196,11 @@ def list_requests(query: RequestsQuery) -> list[dict[str, Any]]:
 @bp.get("/requests/<request_id>.json")
 @open311_endpoint(
     summary="Open311: one service request (a list of one element)",
+    query=JurisdictionParams,
     response=ServiceRequestList,
     errors=(404,),
 )
-def get_request(request_id: str) -> list[dict[str, Any]]:
+def get_request(request_id: str, query: JurisdictionParams) -> list[dict[str, Any]]:
     session = db_session()
     report = services.get_request(session, request_id)
     return [services.RequestPresenter(session, [report]).request(report)]
