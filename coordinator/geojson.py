@@ -1,5 +1,6 @@
-"""GeoJSON (RFC 7946) output models and helpers shared by every domain, and the `bbox` query parameter
-as OGC API – Features and GeoJSON define it."""
+"""GeoJSON (RFC 7946) output models and helpers shared by every domain: geometries as served (polygons
+wound per RFC 7946 §3.1.6, once, here), feature collections, and the `bbox` query parameter as OGC API –
+Features and GeoJSON define it."""
 
 from __future__ import annotations
 
@@ -21,9 +22,16 @@ class Geometry(BaseModel):
     coordinates: Any = Field(description="Longitude, latitude pairs (RFC 7946 order).")
 
 
+def rfc7946(shape: BaseGeometry) -> dict[str, Any]:
+    """A shape as a GeoJSON geometry dict, polygon rings wound as RFC 7946 §3.1.6 says: exteriors
+    counter-clockwise, holes clockwise. Every geometry the service serves passes through here (the
+    stored ones keep whatever winding their source had: the databases do not care)."""
+    return dict(mapping(shapely.orient_polygons(shape, exterior_cw=False)))
+
+
 def geometry_json(element: WKBElement) -> dict[str, Any]:
-    """A stored geometry as a GeoJSON geometry dict."""
-    return dict(mapping(to_shape(element)))
+    """A stored geometry as a GeoJSON geometry dict (RFC 7946 winding)."""
+    return rfc7946(to_shape(element))
 
 
 def feature_collection(features: list[dict[str, Any]], **members: Any) -> dict[str, Any]:

@@ -9,7 +9,9 @@ answer to `check_answer`, which fails the request at once with `ContractViolatio
   of that model (or of a model nested in it) differs in shape from the model's own;
 - the body is not valid for the model (`model_validate_json(strict=True)`: types, required, nullable,
   literals), or differs from the validated model dumped back to JSON — which catches every field the
-  server sends but the model does not document, at any depth.
+  server sends but the model does not document, at any depth;
+- a GeoJSON answer holds a polygon not wound as RFC 7946 §3.1.6 says (exterior rings counter-clockwise,
+  holes clockwise): `winding_problems`.
 
 Success answers are recorded in `checked`; the run fails at the end (tests/conftest.py) if a documented
 success answer of some route was never checked.
@@ -26,14 +28,16 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import numpy as np
 import orjson
+import shapely
 from flask import Flask
 from flask.testing import FlaskClient
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import TestResponse
 
-from coordinator.api import JSON, ErrorBody, Operation, documented_model
+from coordinator.api import GEOJSON, JSON, ErrorBody, Operation, documented_model
 from coordinator.errors import RENDERERS_KEY, ErrorRenderer
 from coordinator.open311 import views as open311
 from coordinator.open311.schemas import Open311Errors
@@ -64,6 +68,7 @@ class Tally:
 
     answers: int = 0
     seconds: float = 0.0
+    rings: int = 0  # polygon rings of GeoJSON answers checked for their winding
     partial_run: bool = False  # tests were deselected: route coverage is not asserted
     unchecked: list[str] | None = None  # set when coverage was asserted
 
@@ -178,6 +183,10 @@ def check_answer(app: Flask, answer: Answer) -> None:
             + _listing(problems)
         )
     _check_body(answer, model, endpoint)
+    if answer.media_type == GEOJSON:
+        problems = winding_problems(orjson.loads(answer.body))
+        if problems:
+            raise ContractViolation(f"{answer} ({endpoint}): not RFC 7946 §3.1.6:" + _listing(problems))
     _record(op, endpoint, answer, answer.media_type)
 
 
@@ -287,6 +296,41 @@ def _path(loc: tuple[int | str, ...]) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+# ------------------------------------------------------------------------------- RFC 7946 winding
+
+
+def winding_problems(document: Any, path: str = "") -> list[str]:
+    """Where the polygons of a GeoJSON document break RFC 7946 §3.1.6: an exterior ring that is not
+    counter-clockwise, or a hole that is not clockwise (by the signed area in lon/lat, as the RFC says)."""
+    if isinstance(document, list):
+        return [p for index, item in enumerate(document) for p in winding_problems(item, _join(path, index))]
+    if not isinstance(document, dict):
+        return []
+    kind = document.get("type")
+    if kind in ("Polygon", "MultiPolygon") and isinstance(document.get("coordinates"), list):
+        polygons = document["coordinates"] if kind == "MultiPolygon" else [document["coordinates"]]
+        return _ring_problems(polygons, path)
+    return [
+        p
+        for key, value in document.items()
+        if isinstance(value, dict | list) and key != "coordinates"
+        for p in winding_problems(value, _join(path, key))
+    ]
+
+
+def _ring_problems(polygons: list[Any], path: str) -> list[str]:
+    rings = [(p, r, ring) for p, polygon in enumerate(polygons) for r, ring in enumerate(polygon)]
+    ccw = shapely.is_ccw([shapely.linearrings(np.asarray(ring, dtype=float)[:, :2]) for _, _, ring in rings])
+    with _lock:
+        tally.rings += len(rings)
+    return [
+        f"{_join(path, 'coordinates')}[{p}][{r}]: the {'exterior' if r == 0 else 'hole'} is "
+        f"{'counter-clockwise' if counter else 'clockwise'}"
+        for (p, r, _), counter in zip(rings, ccw, strict=True)
+        if bool(counter) != (r == 0)
+    ]
 
 
 # ------------------------------------------------------------------------ the OpenAPI document
