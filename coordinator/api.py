@@ -83,6 +83,10 @@ class Operation:
     validation_status: int = 422
     # Other media types the success answer can take (e.g. GeoJSON with `format=geojson`), each its model.
     alternatives: dict[str, type[BaseModel]] = field(default_factory=dict)
+    # The media type of error answers (Open311's XML routes answer their errors in XML too).
+    error_media_type: str = JSON
+    # Renders the view's result when it is not JSON (`media_type` names what it makes).
+    render: Callable[[Any], Response] | None = None
 
 
 def documented_model(op: Operation, status: int, media_type: str) -> type[BaseModel] | None:
@@ -101,7 +105,7 @@ def documented_model(op: Operation, status: int, media_type: str) -> type[BaseMo
             return op.response
         if media_type in op.alternatives:
             return op.alternatives[media_type]
-    elif status >= 400 and media_type == JSON:
+    elif status >= 400 and media_type == op.error_media_type:
         return op.error_model or ErrorBody
     raise LookupError(f"no {status} answer in {media_type} is documented for {op.summary!r}")
 
@@ -178,6 +182,10 @@ def _render(result: Any, op: Operation) -> Response:
         result, status = result
     if isinstance(result, BaseModel):
         result = result.model_dump(mode="json", by_alias=True)
+    if op.render is not None:
+        rendered = op.render(result)
+        rendered.status_code = status
+        return rendered
     response = jsonify(result)
     response.status_code = status
     response.mimetype = op.media_type
@@ -199,6 +207,8 @@ def endpoint(
     error_model: type[BaseModel] | None = None,
     validation_status: int = 422,
     alternatives: dict[str, type[BaseModel]] | None = None,
+    error_media_type: str = JSON,
+    render: Callable[[Any], Response] | None = None,
 ) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a view as an API operation.
 
@@ -207,7 +217,9 @@ def endpoint(
     Response. The request's session is committed here, once, after the view succeeded.
     `error_model` / `validation_status` only change what the OpenAPI document says about errors (the
     error body itself is rendered by the handlers in coordinator.errors); `alternatives` documents
-    other media types of the success answer, which the view returns as a Response itself.
+    other media types of the success answer, which the view returns as a Response itself. `render`
+    turns the view's result into the `media_type` answer (default: JSON); `error_media_type` says in
+    which media type the errors of the route come (their renderer is registered in coordinator.errors).
     """
     op = Operation(
         summary=summary,
@@ -223,6 +235,8 @@ def endpoint(
         error_model=error_model,
         validation_status=validation_status,
         alternatives=dict(alternatives or {}),
+        error_media_type=error_media_type,
+        render=render,
     )
 
     def decorate(fn: ViewFunc) -> ViewFunc:

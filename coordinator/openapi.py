@@ -182,7 +182,7 @@ def build_openapi(
         for status in sorted(errors):
             responses[str(status)] = {
                 "description": _STATUS_TEXT.get(status, "Error"),
-                "content": {JSON: {"schema": op_error_ref}},
+                "content": {op.error_media_type: {"schema": op_error_ref}},
             }
         operation: dict[str, Any] = {
             "operationId": rule.endpoint.replace(".", "_"),

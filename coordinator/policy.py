@@ -113,19 +113,27 @@ RULES: dict[str, Rule] = {
     "cases.decline_transfer": allow("squad_leader"),
     # Open311 GeoReport v2: discovery, services and requests are public (request answers carry no
     # personal data); POST requests.json is public HERE because it authenticates itself by its
-    # `api_key` form field, as the spec says, answering 403 — see API_KEY_RULES.
+    # `api_key` form field, as the spec says, answering 403 — see API_KEY_RULES. Each route also
+    # answers in XML (`…_xml`, the spec's required format) under the same rule.
     "open311.discovery": PUBLIC,
+    "open311.discovery_xml": PUBLIC,
     "open311.list_services": PUBLIC,
+    "open311.list_services_xml": PUBLIC,
     "open311.get_service": PUBLIC,
+    "open311.get_service_xml": PUBLIC,
     "open311.list_requests": PUBLIC,
+    "open311.list_requests_xml": PUBLIC,
     "open311.get_request": PUBLIC,
+    "open311.get_request_xml": PUBLIC,
     "open311.post_request": PUBLIC,
+    "open311.post_request_xml": PUBLIC,
 }
 
 # Endpoints that authenticate by an `api_key` parameter (Open311) instead of the hook: who may, once
 # the key (the same API token the Bearer header carries) is known.
 API_KEY_RULES: dict[str, Rule] = {
     "open311.post_request": REPORTERS,
+    "open311.post_request_xml": REPORTERS,
 }
 
 

@@ -11,7 +11,10 @@ answer to `check_answer`, which fails the request at once with `ContractViolatio
   literals), or differs from the validated model dumped back to JSON — which catches every field the
   server sends but the model does not document, at any depth;
 - a GeoJSON answer holds a polygon not wound as RFC 7946 §3.1.6 says (exterior rings counter-clockwise,
-  holes clockwise): `winding_problems`.
+  holes clockwise): `winding_problems`;
+- an XML answer (Open311) is not UTF-8 with the XML declaration, or its elements are not the model's
+  fields under the spec's names (coordinator.open311.xml); and for a GET, its content differs from the
+  JSON route's answer to the same request (the client fetches that twin and compares them).
 
 Success answers are recorded in `checked`; the run fails at the end (tests/conftest.py) if a documented
 success answer of some route was never checked.
@@ -25,7 +28,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args, get_origin
 from weakref import WeakKeyDictionary
 
 import numpy as np
@@ -40,6 +43,7 @@ from werkzeug.test import TestResponse
 from coordinator.api import GEOJSON, JSON, ErrorBody, Operation, documented_model
 from coordinator.errors import RENDERERS_KEY, ErrorRenderer
 from coordinator.open311 import views as open311
+from coordinator.open311 import xml as open311_xml
 from coordinator.open311.schemas import Open311Errors
 from coordinator.openapi import REF_TEMPLATE, openapi_document
 
@@ -120,7 +124,24 @@ class ContractClient(FlaskClient):
             with _lock:
                 tally.answers += 1
                 tally.seconds += time.perf_counter() - started
+        if answer.media_type == open311_xml.XML and answer.method == "GET":
+            self._compare_with_json_twin(answer, response)
         return response
+
+    def _compare_with_json_twin(self, answer: Answer, response: TestResponse) -> None:
+        """An XML answer says what the JSON route answers to the same request."""
+        request = response.request
+        twin_path = request.path.removesuffix(".xml") + ".json"
+        query = request.query_string.decode()
+        twin = self.open(f"{twin_path}?{query}" if query else twin_path, headers=dict(request.headers))
+        model = _xml_model(self.application, answer)
+        sent = open311_xml.parse(model, answer.body)
+        expected = open311_xml.as_text(orjson.loads(twin.data))
+        if twin.status_code != answer.status or sent != expected:
+            lines = differences(sent, expected) or [
+                f"status {answer.status}, the JSON twin {twin.status_code}"
+            ]
+            raise ContractViolation(f"{answer}: differs from {twin_path}'s answer:" + _listing(lines))
 
 
 def check_answer(app: Flask, answer: Answer) -> None:
@@ -130,7 +151,7 @@ def check_answer(app: Flask, answer: Answer) -> None:
     try:
         endpoint, _ = app.url_map.bind("localhost").match(answer.path, answer.method)
     except HTTPException:  # no route (404/405) or a redirect: the error handlers' answer
-        if answer.media_type == JSON:
+        if answer.media_type in (JSON, open311_xml.XML):
             _check_body(answer, _routing_error_model(app, answer.path), "no route")
         return
     op: Operation | None = getattr(app.view_functions[endpoint], "__api_operation__", None)
@@ -218,7 +239,42 @@ def _record(op: Operation, endpoint: str, answer: Answer, media_type: str | None
             checked.add((endpoint, media_type))
 
 
+def _xml_model(app: Flask, answer: Answer) -> type[BaseModel]:
+    """The model an XML answer renders (that of the route's answer, or the error list)."""
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(answer.path, answer.method)
+    except HTTPException:
+        return _routing_error_model(app, answer.path)
+    op: Operation = app.view_functions[endpoint].__api_operation__
+    model = documented_model(op, answer.status, answer.media_type)
+    assert model is not None
+    return model
+
+
+def _check_xml(answer: Answer, model: type[BaseModel], endpoint: str) -> None:
+    try:
+        data = open311_xml.parse(model, answer.body)
+    except (ValueError, SyntaxError) as exc:  # ElementTree.ParseError is a SyntaxError
+        raise ContractViolation(
+            f"{answer} ({endpoint}): not an XML answer of {model.__name__}: {exc}"
+        ) from None
+    item = model.model_fields["root"].annotation if "root" in model.model_fields else model
+    if get_origin(item) is list:
+        item = get_args(item)[0]
+    fields = {f.alias or name for name, f in item.model_fields.items()}  # type: ignore[union-attr]
+    records = data if isinstance(data, list) else [data]
+    for index, record in enumerate(records):
+        if set(record) != fields:
+            raise ContractViolation(
+                f"{answer} ({endpoint}): record {index} has the elements {sorted(record)}, "
+                f"{model.__name__} the fields {sorted(fields)}"
+            )
+
+
 def _check_body(answer: Answer, model: type[BaseModel], endpoint: str) -> None:
+    if answer.media_type == open311_xml.XML:
+        _check_xml(answer, model, endpoint)
+        return
     # Parsing a large body (boundaries: ~1e5 objects) would start full garbage collections of the whole
     # test process, ten times the cost of the check; what is built here holds no reference cycles.
     collecting = gc.isenabled()

@@ -62,11 +62,17 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "cases.accept_transfer": {"squad_leader"},
     "cases.decline_transfer": {"squad_leader"},
     "open311.discovery": PUBLIC,
+    "open311.discovery_xml": PUBLIC,
     "open311.list_services": PUBLIC,
+    "open311.list_services_xml": PUBLIC,
     "open311.get_service": PUBLIC,
+    "open311.get_service_xml": PUBLIC,
     "open311.list_requests": PUBLIC,
+    "open311.list_requests_xml": PUBLIC,
     "open311.get_request": PUBLIC,
+    "open311.get_request_xml": PUBLIC,
     "open311.post_request": ("api_key", REPORTERS),
+    "open311.post_request_xml": ("api_key", REPORTERS),
 }
 
 SQUAD_CODE = "SQ-POLICY"
