@@ -77,6 +77,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(cases_bp, url_prefix="/api/v1")
     init_open311(app)
     app.register_blueprint(openapi_bp)
+    from coordinator.httpcache import compress
+
+    app.after_request(compress)
 
     from coordinator.cli import register_cli
 

@@ -87,6 +87,8 @@ class Operation:
     error_media_type: str = JSON
     # Renders the view's result when it is not JSON (`media_type` names what it makes).
     render: Callable[[Any], Response] | None = None
+    # The view answers through coordinator.httpcache.conditional: validators, 304, byte ranges (206/416).
+    conditional: bool = False
 
 
 def documented_model(op: Operation, status: int, media_type: str) -> type[BaseModel] | None:
@@ -209,6 +211,7 @@ def endpoint(
     alternatives: dict[str, type[BaseModel]] | None = None,
     error_media_type: str = JSON,
     render: Callable[[Any], Response] | None = None,
+    conditional: bool = False,
 ) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a view as an API operation.
 
@@ -220,6 +223,7 @@ def endpoint(
     other media types of the success answer, which the view returns as a Response itself. `render`
     turns the view's result into the `media_type` answer (default: JSON); `error_media_type` says in
     which media type the errors of the route come (their renderer is registered in coordinator.errors).
+    `conditional` documents the validators, 304 and byte ranges of coordinator.httpcache.conditional.
     """
     op = Operation(
         summary=summary,
@@ -237,6 +241,7 @@ def endpoint(
         alternatives=dict(alternatives or {}),
         error_media_type=error_media_type,
         render=render,
+        conditional=conditional,
     )
 
     def decorate(fn: ViewFunc) -> ViewFunc:

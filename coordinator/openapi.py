@@ -105,12 +105,34 @@ def _form_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str
     return {"$ref": REF_TEMPLATE.format(model=model.__name__)}
 
 
+CONDITIONAL_HEADERS = {
+    "ETag": {"description": "Strong validator: a hash of the content (`…-gzip` for the gzip encoding).",
+             "schema": {"type": "string"}},
+    "Last-Modified": {"description": "When the geography (boundaries, zones, squads) last changed.",
+                      "schema": {"type": "string"}},
+}  # fmt: skip
+
+
+def _conditional_responses(media_type: str) -> dict[str, Any]:
+    return {
+        "206": {
+            "description": "A byte range of the identity-encoded answer (`Range: bytes=…`; Accept-Ranges: "
+            "bytes), for clients such as GDAL's /vsicurl/",
+            "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        "304": {
+            "description": "Not modified since the ETag (If-None-Match) or date (If-Modified-Since) sent"
+        },
+    }
+
+
 _STATUS_TEXT = {
     400: "Malformed request",
     401: "Authentication required",
     403: "Not allowed for this caller",
     404: "Not found",
     409: "Conflict with the current state",
+    416: "Range not satisfiable",
     422: "Validation failed",
     429: "Too many attempts; wait Retry-After seconds",
     503: "Database unavailable",
@@ -174,6 +196,10 @@ def build_openapi(
         responses: dict[str, Any] = {str(op.status): success}
         secured = protected(rule.endpoint)
         errors = {*op.errors, 401, 403} if secured else set(op.errors)
+        if op.conditional:
+            success["headers"] = CONDITIONAL_HEADERS
+            responses.update(_conditional_responses(op.media_type))
+            errors.add(416)
         if op.query or op.body or op.form:
             errors.add(op.validation_status)
         if op.body or op.form:

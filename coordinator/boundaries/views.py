@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from coordinator.api import GEOJSON, endpoint
 from coordinator.boundaries import services
@@ -19,6 +19,7 @@ from coordinator.boundaries.schemas import (
 )
 from coordinator.extensions import db_session
 from coordinator.geojson import feature_collection, geometry_json
+from coordinator.httpcache import conditional
 from coordinator.worktime import SHANGHAI
 
 bp = Blueprint("boundaries", __name__)
@@ -52,14 +53,22 @@ def area_feature(area: AdminArea) -> dict[str, Any]:
     query=BoundaryQuery,
     response=BoundaryCollection,
     media_type=GEOJSON,
+    conditional=True,
 )
-def list_boundaries(query: BoundaryQuery) -> dict[str, Any]:
+def list_boundaries(query: BoundaryQuery) -> Response:
     session = db_session()
     areas = services.current_areas(session, level=query.level, member=query.member)
     generation = services.current_generation(session)
-    return feature_collection(
+    payload = feature_collection(
         [area_feature(a) for a in areas], generation=generation.id if generation else None
     )
+    return _layer(payload)
+
+
+def _layer(payload: dict[str, Any]) -> Response:
+    """A geography layer with validators and byte ranges (coordinator.httpcache)."""
+    changed = services.geography_changed_at(db_session())
+    return conditional(payload, media_type=GEOJSON, last_modified=changed)
 
 
 @bp.get("/boundaries/<code>")
@@ -69,9 +78,10 @@ def list_boundaries(query: BoundaryQuery) -> dict[str, Any]:
     response=BoundaryFeature,
     media_type=GEOJSON,
     errors=(404,),
+    conditional=True,
 )
-def get_boundary(code: str) -> dict[str, Any]:
-    return area_feature(services.get_area(db_session(), code))
+def get_boundary(code: str) -> Response:
+    return _layer(area_feature(services.get_area(db_session(), code)))
 
 
 @bp.get("/borders")
@@ -83,12 +93,13 @@ def get_boundary(code: str) -> dict[str, Any]:
     query=BorderQuery,
     response=BorderCollection,
     media_type=GEOJSON,
+    conditional=True,
 )
-def list_borders(query: BorderQuery) -> dict[str, Any]:
+def list_borders(query: BorderQuery) -> Response:
     session = db_session()
     borders = services.list_shared_borders(session, members_only=query.members_only)
     names = {a.code: a.name_zh for a in services.current_areas(session, level="district")}
-    return feature_collection(
+    payload = feature_collection(
         [
             {
                 "type": "Feature",
@@ -105,6 +116,7 @@ def list_borders(query: BorderQuery) -> dict[str, Any]:
             for b in borders
         ]
     )
+    return _layer(payload)
 
 
 @bp.get("/border-zones")
@@ -115,11 +127,12 @@ def list_borders(query: BorderQuery) -> dict[str, Any]:
     tags=["boundaries"],
     response=BorderZoneCollection,
     media_type=GEOJSON,
+    conditional=True,
 )
-def list_border_zones() -> dict[str, Any]:
+def list_border_zones() -> Response:
     session = db_session()
     names = {a.code: a.name_zh for a in services.current_areas(session, level="district")}
-    return feature_collection(
+    payload = feature_collection(
         [
             {
                 "type": "Feature",
@@ -136,3 +149,4 @@ def list_border_zones() -> dict[str, Any]:
             for z in services.current_border_zones(session)
         ]
     )
+    return _layer(payload)
