@@ -76,6 +76,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(squads_bp, url_prefix="/api/v1")
     app.register_blueprint(cases_bp, url_prefix="/api/v1")
     init_open311(app)
+    from coordinator.ogc.views import init_app as init_ogc
+
+    init_ogc(app)
     app.register_blueprint(openapi_bp)
     from coordinator.httpcache import compress
 

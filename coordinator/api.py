@@ -194,6 +194,13 @@ def _render(result: Any, op: Operation) -> Response:
     return response
 
 
+def add_link_headers(response: Response, links: list[dict[str, str]]) -> None:
+    """The `next` and `prev` links of a page as `Link` headers (RFC 8288), beside those in the body."""
+    for page in links:
+        if page["rel"] in ("next", "prev"):
+            response.headers.add("Link", f'<{page["href"]}>; rel="{page["rel"]}"')
+
+
 def endpoint(
     *,
     summary: str,

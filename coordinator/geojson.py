@@ -39,6 +39,15 @@ def feature_collection(features: list[dict[str, Any]], **members: Any) -> dict[s
     return {"type": "FeatureCollection", **members, "features": features}
 
 
+class Link(BaseModel):
+    """A link (RFC 8288 in JSON, as OGC API – Features writes it: `next`, `prev`, `self`, …)."""
+
+    href: str
+    rel: str
+    type: str
+    title: str
+
+
 FeatureType = Literal["Feature"]
 CollectionType = Literal["FeatureCollection"]
 

@@ -62,6 +62,14 @@ def allow(*roles: Role) -> Rule:
 
 
 ANY_ROLE = allow(*ROLES)  # type: ignore[arg-type]
+
+
+def ogc_rules(collection: str, rule: Rule) -> dict[str, Rule]:
+    """The rule of an OGC API – Features collection (coordinator/ogc): its description, items and item."""
+    key = collection.replace("-", "_")
+    return {f"ogc.{key}_{kind}": rule for kind in ("collection", "items", "item")}
+
+
 STAFF = allow("squad_leader", "squad_member", "dispatcher", "committee", "admin")  # not reporters
 DISPATCH = allow("dispatcher", "admin")
 REPORTERS = allow("reporter", "squad_leader", "squad_member", "dispatcher", "admin")  # not the committee
@@ -127,6 +135,17 @@ RULES: dict[str, Rule] = {
     "open311.get_request_xml": PUBLIC,
     "open311.post_request": PUBLIC,
     "open311.post_request_xml": PUBLIC,
+    # OGC API – Features (coordinator/ogc): the geography is public like its /api/v1 routes; squads and
+    # cases are staff's, as there (the case features carry no contact data). The collection list shows
+    # each caller the collections it may read.
+    "ogc.landing_page": PUBLIC,
+    "ogc.conformance": PUBLIC,
+    "ogc.collections": PUBLIC,
+    **ogc_rules("districts", PUBLIC),
+    **ogc_rules("towns", PUBLIC),
+    **ogc_rules("border-zones", PUBLIC),
+    **ogc_rules("squads", STAFF),
+    **ogc_rules("cases", STAFF),
 }
 
 # Endpoints that authenticate by an `api_key` parameter (Open311) instead of the hook: who may, once

@@ -8,7 +8,7 @@ from flask import Blueprint, Response
 
 from coordinator.api import GEOJSON, endpoint
 from coordinator.boundaries import services
-from coordinator.boundaries.models import AdminArea
+from coordinator.boundaries.models import AdminArea, BorderZone
 from coordinator.boundaries.schemas import (
     BorderCollection,
     BorderQuery,
@@ -131,22 +131,28 @@ def list_borders(query: BorderQuery) -> Response:
 )
 def list_border_zones() -> Response:
     session = db_session()
-    names = {a.code: a.name_zh for a in services.current_areas(session, level="district")}
-    payload = feature_collection(
-        [
-            {
-                "type": "Feature",
-                "id": f"{z.code_a}-{z.code_b}",
-                "properties": {
-                    "pair": [z.code_a, z.code_b],
-                    "names": [names.get(z.code_a, z.code_a), names.get(z.code_b, z.code_b)],
-                    "width_m": z.width_m,
-                    "area_m2": z.area_m2,
-                    "generation": z.generation_id,
-                },
-                "geometry": geometry_json(z.geom),
-            }
-            for z in services.current_border_zones(session)
-        ]
+    names = district_names()
+    return _layer(
+        feature_collection([zone_feature(z, names) for z in services.current_border_zones(session)])
     )
-    return _layer(payload)
+
+
+def district_names() -> dict[str, str]:
+    """District codes → Chinese names."""
+    return {a.code: a.name_zh for a in services.current_areas(db_session(), level="district")}
+
+
+def zone_feature(zone: BorderZone, names: dict[str, str]) -> dict[str, Any]:
+    """A border zone as a GeoJSON Feature (id = the pair, lower code first)."""
+    return {
+        "type": "Feature",
+        "id": f"{zone.code_a}-{zone.code_b}",
+        "properties": {
+            "pair": [zone.code_a, zone.code_b],
+            "names": [names.get(zone.code_a, zone.code_a), names.get(zone.code_b, zone.code_b)],
+            "width_m": zone.width_m,
+            "area_m2": zone.area_m2,
+            "generation": zone.generation_id,
+        },
+        "geometry": geometry_json(zone.geom),
+    }

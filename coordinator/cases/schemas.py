@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from coordinator.cases.intake import ReportInput
-from coordinator.geojson import BBOX_HELP, BBOX_PATTERN, CollectionType, FeatureType, Geometry
+from coordinator.geojson import BBOX_HELP, BBOX_PATTERN, CollectionType, FeatureType, Geometry, Link
 from coordinator.geolocation.schemas import CRS_HELP, CrsName, Geolocation
 from coordinator.validation import (
     MAX_PAGE,
@@ -314,6 +314,9 @@ class CaseFeatureCollection(BaseModel):
     per_page: int
     total: int
     features: list[CaseFeature]
+    links: list[Link] = Field(
+        description="`self`, and `next`/`prev` when there is such a page (also in `Link`)."
+    )
 
 
 class Inbox(BaseModel):

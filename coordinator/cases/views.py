@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from coordinator.api import GEOJSON, endpoint
+from coordinator.api import GEOJSON, add_link_headers, endpoint
 from coordinator.cases import intake, queries, workflow
 from coordinator.cases.models import CaseTransfer
 from coordinator.cases.presenters import CasePresenter
@@ -135,6 +136,7 @@ def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
     )
     cases, total = queries.list_cases(session, flt, page=query.page, per_page=query.per_page)
     presenter = CasePresenter(session, cases, now=datetime.now(SHANGHAI), viewer=current_user())
+    links = page_links(query, total)
     if query.format == "geojson":
         response = jsonify(
             {
@@ -143,16 +145,37 @@ def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
                 "per_page": query.per_page,
                 "total": total,
                 "features": [presenter.feature(c) for c in cases],
+                "links": links,
             }
         )
         response.mimetype = GEOJSON
-        return response
-    return {
-        "cases": [presenter.summary(c) for c in cases],
-        "page": query.page,
-        "per_page": query.per_page,
-        "total": total,
-    }
+    else:
+        response = jsonify(
+            {
+                "cases": [presenter.summary(c) for c in cases],
+                "page": query.page,
+                "per_page": query.per_page,
+                "total": total,
+            }
+        )
+    add_link_headers(response, links)
+    return response
+
+
+def page_links(query: CaseQuery, total: int) -> list[dict[str, str]]:
+    """`self`, `next` and `prev` of a page of the case list: the same request at another page."""
+    media = GEOJSON if query.format == "geojson" else "application/json"
+    args = {k: v for k, v in request.args.items() if k != "page" and v != ""}
+
+    def at(page: int) -> str:
+        return request.base_url + "?" + urlencode({**args, "page": page})
+
+    links = [{"href": at(query.page), "rel": "self", "type": media, "title": "This page"}]
+    if query.page * query.per_page < total:
+        links.append({"href": at(query.page + 1), "rel": "next", "type": media, "title": "Next page"})
+    if query.page > 1:
+        links.append({"href": at(query.page - 1), "rel": "prev", "type": media, "title": "Previous page"})
+    return links
 
 
 @bp.get("/cases/<id:case_id>")
