@@ -138,6 +138,20 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
         raise ValidationFailed("invalid query parameters", details=_validation_details(exc)) from exc
 
 
+def _integral_floats_as_ints(value: Any) -> Any:
+    """JSON Schema's `integer` is any number without a fraction (`7.0` too); strict pydantic wants `7`.
+    The same object back when nothing changed."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, list):
+        items = [_integral_floats_as_ints(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    if isinstance(value, dict):
+        fields = {k: _integral_floats_as_ints(v) for k, v in value.items()}
+        return value if all(fields[k] is v for k, v in value.items()) else fields
+    return value
+
+
 def parse_body(model: type[BaseModel]) -> BaseModel:
     """Validate a JSON body against `model`, strictly: no value is coerced from another JSON type (a
     number is never read from a string or a boolean, a datetime never from a number). 400 if the body is
@@ -150,6 +164,9 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     except orjson.JSONDecodeError:
         raise BadRequest("the request body is not valid JSON (UTF-8, RFC 8259)") from None
     _reject_nul(data, "request body")
+    integral = _integral_floats_as_ints(data)
+    if integral is not data:
+        raw = orjson.dumps(integral)
     try:
         return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:

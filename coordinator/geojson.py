@@ -55,7 +55,7 @@ CollectionType = Literal["FeatureCollection"]
 # one, and no bound may be infinite).
 DEGREES = r"-?(?:0|[1-9][0-9]{0,2})(?:\.[0-9]+)?"
 BBOX_PATTERN = f"^{DEGREES},{DEGREES},{DEGREES},{DEGREES}$"
-BBOX_3D_PATTERN = f"^{DEGREES},{DEGREES}(?:,{DEGREES})?,{DEGREES},{DEGREES}(?:,{DEGREES})?$"
+BBOX_3D_PATTERN = f"^{DEGREES},{DEGREES},{DEGREES},{DEGREES}(?:,{DEGREES},{DEGREES})?$"
 BBOX_HELP = (
     "west,south,east,north in WGS-84 degrees (OGC API – Features, RFC 7946 §5): features on the edges are "
     "included; west greater than east crosses the antimeridian; south and north in either order."

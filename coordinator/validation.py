@@ -30,6 +30,7 @@ from pydantic import (
     ConfigDict,
     GetJsonSchemaHandler,
     JsonValue,
+    UrlConstraints,
     ValidationError,
     WithJsonSchema,
     model_validator,
@@ -134,9 +135,11 @@ LATITUDE_SCHEMA: dict[str, JsonValue] = {"type": "number", "minimum": -90, "maxi
 Longitude = Annotated[float, AllowInfNan(False), WithJsonSchema(LONGITUDE_SCHEMA)]
 Latitude = Annotated[float, AllowInfNan(False), WithJsonSchema(LATITUDE_SCHEMA)]
 
-# A web address of a photo: http or https (pydantic's AnyHttpUrl, whose schema alone says any URI).
+# A web address of a photo: http or https (pydantic's AnyHttpUrl, whose schema alone says any URI), at
+# most 2083 characters (what browsers take).
 WebUrl = Annotated[
     AnyHttpUrl,
+    UrlConstraints(max_length=2083),
     WithJsonSchema(
         {"type": "string", "format": "uri", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://", "maxLength": 2083}
     ),

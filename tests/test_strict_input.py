@@ -309,3 +309,18 @@ def test_the_document_says_empty_means_absent_and_text_holds_no_nul(spec: dict[s
     form = schema(spec, "RequestForm")["properties"]
     assert {"const": ""} in form["media_url"]["anyOf"] and "anyOf" not in form["lat"]
     assert schema(spec, "ReportIn")["properties"]["description"]["pattern"] == "^[^\\u0000]*$"
+
+
+def test_what_the_schema_fuzzer_found(client: FlaskClient, session: Session, admin: dict[str, str]) -> None:
+    # A bbox of five numbers matched the OGC pattern and answered 500.
+    assert client.get("/ogc/collections/districts/items?bbox=0,0,1,1,4").status_code == 400
+    # JSON Schema's `integer` takes 7.0; strict validation alone refused it.
+    patched = client.patch("/api/v1/squads/SQ-310120-S07", json={"night_capacity": 7.0}, headers=admin)
+    assert patched.status_code == 200 and patched.get_json()["properties"]["night_capacity"] == 7
+    # An empty external_id was stored, and a second report with it hit the unique index: 500.
+    body = {"category": "01-11", **POINT, "external_id": ""}
+    assert "external_id" in refused_fields(client.post("/api/v1/reports", json=body, headers=admin))
+    # The document promised at most 2083 characters for a photo URL; longer ones were stored.
+    long_url = "https://example.com/" + "a" * 2100
+    body = {"category": "01-11", **POINT, "photos": [long_url]}
+    assert "photos.0" in refused_fields(client.post("/api/v1/reports", json=body, headers=admin))

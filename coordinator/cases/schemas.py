@@ -70,7 +70,10 @@ class ReportIn(BaseModel):
     photos: list[WebUrl] = Field(default_factory=list, max_length=MAX_PHOTOS, description="Photo URLs.")
     reporter: ReporterContact | None = None
     external_id: str | None = Field(
-        default=None, max_length=100, description="The sender's own id; a second report with it is a retry."
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The sender's own id; a second report with it is a retry.",
     )
 
     @field_validator("observed_at")

@@ -58,7 +58,7 @@ class RequestForm(JurisdictionParams):
     model_config = ConfigDict(
         json_schema_extra={
             "required": REQUIRED_TO_POST,
-            "patternProperties": {r"^attribute\[[^\]]+\]$": {"type": "string"}},
+            "patternProperties": {r"^attribute\[[^\]]+\]$": {"type": "string", "pattern": "^[^\\u0000]*$"}},
         }
     )
 
