@@ -72,7 +72,9 @@ MAX_PAGE = 1_000_000_000
 # document can state exactly.
 INPUT_YEARS = "between 1970-01-01 and 9000-01-01"
 _YEAR = r"(?:19[7-9][0-9]|[2-8][0-9]{3})"
-_DATE = _YEAR + r"-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+# Months with their days (29 February of every year; fromisoformat refuses it in common years).
+_MONTH_DAY = r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-9])|(?:0[13-9]|1[0-2])-30|(?:0[13578]|1[02])-31)"
+_DATE = _YEAR + "-" + _MONTH_DAY
 _HOUR_MINUTE = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
 _SECONDS = r":[0-5][0-9](?:\.[0-9]{1,6})?"
 _OFFSET = r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
