@@ -19,7 +19,7 @@ run: setup
 	@echo "serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/api/docs)"
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
 
-## scheduler: the one scheduler process (SLA sweep, webhook delivery) — run it next to `make run`
+## scheduler: the one scheduler process (SLA sweep, webhook delivery, roster drafts and reminders) — next to `make run`
 scheduler: setup
 	$(FLASK) scheduler run
 
@@ -59,6 +59,10 @@ bench: venv
 	$(if $(BENCH_POSTGIS_URL),$(BIN)/python bench/intake.py --pg-url $(BENCH_POSTGIS_URL) \
 		$(if $(BENCH_BEFORE),--before $(BENCH_BEFORE)))
 	$(if $(BENCH_POSTGIS_URL),$(BIN)/python bench/case_list.py --database-url $(BENCH_POSTGIS_URL))
+	@# roster.py exits 1 while its targets (gap ≤ 1 % in 30 s, greedy never better) are not met
+	-$(BIN)/python bench/roster.py
+	@# the review fills its own synthetic cases (REV-…): give it a database of its own
+	$(if $(BENCH_REVIEW_URL),$(BIN)/python bench/review.py --database-url $(BENCH_REVIEW_URL))
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -70,6 +70,14 @@ class Settings:
     login_window_minutes: int = 15
     # Send the session cookie over HTTPS only; turn on behind TLS in production.
     session_cookie_secure: bool = False
+    # Joint night rosters: the solver's time limit and worker threads (CP-SAT), the day and hour
+    # (Asia/Shanghai) the scheduler drafts next week's roster, and the hour it reminds the two squads
+    # of a patrol that night (the afternoon before it).
+    roster_time_limit_s: float = 20.0
+    roster_workers: int = 2
+    roster_draft_day: str = "thu"
+    roster_draft_hour: int = 10
+    roster_reminder_hour: int = 15
     testing: bool = False
 
     @classmethod

@@ -60,8 +60,12 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from coordinator.geolocation.views import bp as geolocate_bp
     from coordinator.geolocation.views import prepare_locator
     from coordinator.health import bp as health_bp
+    from coordinator.hotspots.views import bp as hotspots_bp
+    from coordinator.meetings.views import bp as meetings_bp
     from coordinator.open311.views import init_app as init_open311
     from coordinator.openapi import bp as openapi_bp
+    from coordinator.review.views import bp as review_bp
+    from coordinator.rosters.views import bp as rosters_bp
     from coordinator.squads.views import bp as squads_bp
 
     app.before_request(prepare_locator)  # before authentication opens the request's transaction
@@ -75,6 +79,10 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(auth_bp, url_prefix="/api/v1")
     app.register_blueprint(squads_bp, url_prefix="/api/v1")
     app.register_blueprint(cases_bp, url_prefix="/api/v1")
+    app.register_blueprint(hotspots_bp, url_prefix="/api/v1")
+    app.register_blueprint(rosters_bp, url_prefix="/api/v1")
+    app.register_blueprint(review_bp, url_prefix="/api/v1")
+    app.register_blueprint(meetings_bp, url_prefix="/api/v1")
     init_open311(app)
     from coordinator.ogc.views import init_app as init_ogc
 

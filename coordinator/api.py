@@ -83,6 +83,14 @@ class Operation:
     validation_status: int = 422
     # Other media types the success answer can take (e.g. GeoJSON with `format=geojson`), each its model.
     alternatives: dict[str, type[BaseModel]] = field(default_factory=dict)
+    # Files the success answer can be (CSV, XLSX, HTML, iCalendar): media type → what it holds.
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_success_body(self) -> bool:
+        """Whether the success answer has a body (a model, an alternative or a file)."""
+        return self.response is not None or bool(self.alternatives) or bool(self.files)
+
     # The media type of error answers (Open311's XML routes answer their errors in XML too).
     error_media_type: str = JSON
     # Renders the view's result when it is not JSON (`media_type` names what it makes).
@@ -95,21 +103,28 @@ def documented_model(op: Operation, status: int, media_type: str) -> type[BaseMo
     """The model the OpenAPI document names for an answer of `op` with `status` and `media_type`.
 
     The success status answers `op.response` in `op.media_type` or an `alternatives` model in its
-    media type; 4xx/5xx answer the error body (`ErrorBody`, or `op.error_model`) as JSON. None: that
-    answer is documented without a body (e.g. 204). LookupError: the operation documents no such
-    answer. Which error statuses an operation documents is the OpenAPI document's business (it adds
-    401/403 for protected routes, 400/422 for parsed input): look the status up there.
+    media type (a file in `op.files` has no model: see `documented_file`); 4xx/5xx answer the error
+    body (`ErrorBody`, or `op.error_model`) as JSON. None: that answer is documented without a body
+    (e.g. 204). LookupError: the operation documents no such answer. Which error statuses an operation
+    documents is the OpenAPI document's business (it adds 401/403 for protected routes, 400/422 for
+    parsed input): look the status up there.
     """
     if status == op.status:
-        if op.response is None:
+        if not op.has_success_body:
             return None
-        if media_type == op.media_type:
+        if op.response is not None and media_type == op.media_type:
             return op.response
         if media_type in op.alternatives:
             return op.alternatives[media_type]
     elif status >= 400 and media_type == op.error_media_type:
         return op.error_model or ErrorBody
     raise LookupError(f"no {status} answer in {media_type} is documented for {op.summary!r}")
+
+
+def documented_file(op: Operation, status: int, media_type: str) -> str | None:
+    """What a file answer of `op` (CSV, XLSX, HTML, iCalendar) with `status` in `media_type` holds, as
+    the OpenAPI document describes it; None if that answer is not a documented file."""
+    return op.files.get(media_type) if status == op.status else None
 
 
 def _reject_nul(raw: Any, what: str) -> None:
@@ -233,6 +248,7 @@ def endpoint(
     error_model: type[BaseModel] | None = None,
     validation_status: int = 422,
     alternatives: dict[str, type[BaseModel]] | None = None,
+    files: dict[str, str] | None = None,
     error_media_type: str = JSON,
     render: Callable[[Any], Response] | None = None,
     conditional: bool = False,
@@ -244,7 +260,8 @@ def endpoint(
     Response. The request's session is committed here, once, after the view succeeded.
     `error_model` / `validation_status` only change what the OpenAPI document says about errors (the
     error body itself is rendered by the handlers in coordinator.errors); `alternatives` documents
-    other media types of the success answer, which the view returns as a Response itself. `render`
+    other media types of the success answer, which the view returns as a Response itself; `files` the
+    non-JSON answers (media type → description), also returned as a Response by the view. `render`
     turns the view's result into the `media_type` answer (default: JSON); `error_media_type` says in
     which media type the errors of the route come (their renderer is registered in coordinator.errors).
     `conditional` documents the validators, 304 and byte ranges of coordinator.httpcache.conditional.
@@ -263,6 +280,7 @@ def endpoint(
         error_model=error_model,
         validation_status=validation_status,
         alternatives=dict(alternatives or {}),
+        files=dict(files or {}),
         error_media_type=error_media_type,
         render=render,
         conditional=conditional,

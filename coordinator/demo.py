@@ -1,5 +1,6 @@
-"""`seed demo`: boundaries, approximate demo jurisdictions, dispatch units, one squad per jurisdiction
-and one user per role. Idempotent: a second run adds nothing and shows no password again."""
+"""`seed demo`: boundaries, approximate demo jurisdictions, dispatch units, one squad per jurisdiction,
+demo hotspots on the member borders and one user per role. Idempotent: a second run adds nothing and
+shows no password again."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from sqlalchemy.orm import Session
 from coordinator.auth import services as auth
 from coordinator.boundaries import services as boundaries
 from coordinator.cases.seed import seed_categories_and_rules
+from coordinator.hotspots.demo import seed_demo_hotspots
 from coordinator.squads import services as squads
+from coordinator.squads.models import Squad
 
-DEMO_SQUAD = "SQ-310120-S07"  # 柘林中队 (Fengxian), on the Fengxian–Jinshan border
+DEMO_SQUAD = "SQ-310120118"  # 柘林中队 (Fengxian), on the Fengxian–Jinshan border, across from 漕泾
 DEMO_DISTRICT = "310120"
 # username, role, squad, district, display name
 DEMO_USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
@@ -67,9 +70,16 @@ def seed_demo(
         f"{len(area_plan.of_kind('changed'))} changed, {len(area_plan.of_kind('unchanged'))} unchanged"
     )
     report.lines.append(f"demo squads: {len(squad_plan.of_kind('new'))} new")
+    report.lines.append(f"demo hotspots (【演示】): {seed_demo_hotspots(session)} new")
     for username, role, squad_code, district, name in DEMO_USERS:
-        if auth.find_user(session, username) is not None:
+        existing = auth.find_user(session, username)
+        if existing is not None:
             report.existing_users.append(username)
+            if squad_code is not None and existing.squad_id is not None:
+                # A demo database from before the current territory: follow the demo squad.
+                current = squads.get_squad(session, squad_code)
+                if existing.squad_id != current.id and not session.get_one(Squad, existing.squad_id).active:
+                    existing.squad_id = current.id
             continue
         password = auth.generate_password()
         user = auth.create_user(
@@ -83,4 +93,45 @@ def seed_demo(
         )
         _, token = auth.issue_token(session, user, ttl_days=token_ttl_days, label="seed demo")
         report.credentials.append(NewCredentials(username, role, password, token))
+    report.lines.append(seed_demo_meetings(session))
     return report
+
+
+DEMO_SERIES = "ALLIANCE"
+
+
+def seed_demo_meetings(session: Session) -> str:
+    """The alliance-wide monthly liaison meeting (first working day of the month, 14:30, hosts
+    rotating 奉贤 → 金山 → 松江 → 浦东), planned by the demo admin; once."""
+    from datetime import datetime, time
+
+    from sqlalchemy import select
+
+    from coordinator.meetings import services as meetings
+    from coordinator.meetings.models import MeetingSeries
+    from coordinator.worktime import SHANGHAI
+    from coordinator.worktime.services import load_calendar
+
+    if session.scalar(select(MeetingSeries.id).where(MeetingSeries.code == DEMO_SERIES)) is not None:
+        return "demo meeting series: already there"
+    admin = auth.find_user(session, "demo_admin")
+    if admin is None:
+        return "demo meeting series: no demo_admin"
+    _, plan = meetings.create_series(
+        session,
+        meetings.SeriesInput(
+            code=DEMO_SERIES,
+            name_zh="交界地带联席会议",
+            scope="alliance",
+            frequency="monthly",
+            start_time=time(14, 30),
+            day_of_month=1,
+            host_rotation=["310120", "310116", "310117", "310115"],
+            location="轮值主持区城管执法局会议室",
+        ),
+        admin,
+        load_calendar(session),
+        now=datetime.now(SHANGHAI),
+    )
+    blocked = f"; {plan.blocked_year} not published yet, not planned" if plan.blocked_year else ""
+    return f"demo meeting series {DEMO_SERIES}: {len(plan.created)} meetings planned{blocked}"

@@ -12,6 +12,7 @@ calls the function below that names the difference, and never looks at the diale
   yields to a concurrent SQLite writer).
 * Statements: `insert_for` (the upsert flavour), `spatial_box_prefilter` and `plan_with_values`
   (the map-box filter's index and plan).
+* Expressions: `local_week_start` (the Shanghai week of a stored time, for the committee's review).
 * Values: `stores_naive_datetimes` (SQLite has no timezone type), `backend_name` (for /healthz).
 """
 
@@ -24,12 +25,15 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Engine, create_engine, event, exc, func, text
+from sqlalchemy import ColumnElement, Engine, String, create_engine, event, exc, func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import GenerativeSelect
 
 POSTGRESQL = "postgresql"
@@ -261,3 +265,36 @@ def plan_with_values(session: Session) -> None:
     whole area). SQLite plans every statement afresh anyway."""
     if _is_postgresql(session):
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+# -- expressions -------------------------------------------------------------------------------------
+
+
+class _LocalWeekStart(FunctionElement[str]):
+    type = String()
+    name = "local_week_start"
+    inherit_cache = True
+
+
+@compiles(_LocalWeekStart, POSTGRESQL)
+def _local_week_start_postgresql(element: _LocalWeekStart, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"to_char(date_trunc('week', ({column}) AT TIME ZONE 'Asia/Shanghai'), 'YYYY-MM-DD')"
+
+
+@compiles(_LocalWeekStart, SQLITE)
+def _local_week_start_sqlite(element: _LocalWeekStart, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    # 'weekday 0' moves forward to the next Sunday (or stays on one); six days back is its Monday.
+    return f"date({column}, '+8 hours', 'weekday 0', '-6 days')"
+
+
+def local_week_start(stored: Any) -> ColumnElement[str]:
+    """The Monday (Asia/Shanghai) of the week a stored timestamp falls in, as `YYYY-MM-DD` text.
+
+    One expression that compiles for each database, so a statement using it is built once for both.
+    PostgreSQL converts the `timestamptz` to Shanghai time; SQLite stores UTC without an offset and has
+    no time zones, so it adds 8 hours — Shanghai's offset for every date since 1991 (China has kept no
+    daylight saving time since).
+    """
+    return _LocalWeekStart(stored)

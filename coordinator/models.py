@@ -19,16 +19,40 @@ from coordinator.cases.models import (
     Report,
     RoutingRule,
 )
+from coordinator.hotspots.models import Hotspot
+from coordinator.meetings.models import (
+    ActionItem,
+    ActionItemCase,
+    AgendaItem,
+    CalendarFeedToken,
+    Meeting,
+    MeetingAttendance,
+    MeetingDecision,
+    MeetingSeries,
+)
 from coordinator.notifications.models import OutboxMessage, WebhookDelivery, WebhookSubscription
+from coordinator.rosters.models import (
+    PatrolFinding,
+    PatrolLog,
+    Roster,
+    RosterShift,
+    SquadFeedToken,
+    SquadNightPreference,
+    SquadUnavailability,
+)
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.worktime.models import CalendarOverride, CalendarYear
 
 __all__ = [
+    "ActionItem",
+    "ActionItemCase",
     "AdminArea",
+    "AgendaItem",
     "ApiToken",
     "BorderZone",
     "BorderZoneSetting",
     "BoundaryGeneration",
+    "CalendarFeedToken",
     "CalendarOverride",
     "CalendarYear",
     "Case",
@@ -40,11 +64,23 @@ __all__ = [
     "Category",
     "ContactAccessLog",
     "DispatchUnit",
+    "Hotspot",
+    "Meeting",
+    "MeetingAttendance",
+    "MeetingDecision",
+    "MeetingSeries",
     "OutboxMessage",
+    "PatrolFinding",
+    "PatrolLog",
     "Report",
+    "Roster",
+    "RosterShift",
     "RoutingRule",
     "SharedBorder",
     "Squad",
+    "SquadFeedToken",
+    "SquadNightPreference",
+    "SquadUnavailability",
     "User",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -155,6 +155,11 @@ SECURITY_SCHEMES = {
 }
 
 
+def file_schema(media_type: str, what: str) -> dict[str, Any]:
+    """The schema of a file answer (CSV, XLSX, HTML, iCalendar): a string of that media type."""
+    return {"type": "string", "contentMediaType": media_type, "description": what}
+
+
 def build_openapi(
     app: Flask,
     *,
@@ -189,10 +194,15 @@ def build_openapi(
         if op.query is not None:
             parameters += _query_parameters(op.query, components)
         success: dict[str, Any] = {"description": op.summary}
+        content: dict[str, Any] = {}
         if op.response is not None:
-            success["content"] = {op.media_type: {"schema": _schema_of(op.response, components)}}
-            for media_type, model in op.alternatives.items():
-                success["content"][media_type] = {"schema": _schema_of(model, components)}
+            content[op.media_type] = {"schema": _schema_of(op.response, components)}
+        for media_type, model in op.alternatives.items():
+            content[media_type] = {"schema": _schema_of(model, components)}
+        for media_type, what in op.files.items():
+            content[media_type] = {"schema": file_schema(media_type, what)}
+        if content:
+            success["content"] = content
         responses: dict[str, Any] = {str(op.status): success}
         secured = protected(rule.endpoint)
         errors = {*op.errors, 401, 403} if secured else set(op.errors)

@@ -1,9 +1,11 @@
 """Permissions that depend on the data: pure functions of a user and the rows they act on.
 
-Which squads a dispatcher may manage, how much of a reporter's contact data a role sees, who may claim,
-work, transfer or decide on a case. They look only at their arguments — never at the request — so
-services and the case lifecycle call them inside or outside a request alike. Which roles may use an
-endpoint at all is the web edge's table (coordinator.policy.RULES).
+Which squads a dispatcher may manage, how much of a reporter's contact data a role sees, who may plan
+a liaison meeting series, change a meeting, keep its record, update an action item or make a meetings
+calendar feed URL, who may claim, work, transfer or decide on a case, who plans a squad's nights and who
+records a joint patrol. They look only at their arguments — never at the request — so services and the
+case lifecycle call them inside or outside a request alike. Which roles may use an endpoint at all is
+the web edge's table (coordinator.policy.RULES).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Literal
 from coordinator.auth.models import SQUAD_ROLES, User
 from coordinator.cases.models import Case, CaseTransfer
 from coordinator.errors import Forbidden
+from coordinator.rosters.models import RosterShift
 from coordinator.squads.models import Squad
 
 Visibility = Literal["full", "masked", "absent"]
@@ -38,6 +41,24 @@ def require_manage_squad(user: User, squad: Squad) -> None:
         )
 
 
+def can_plan_squad_nights(user: User, squad: Squad) -> bool:
+    """The squad's leader (中队长), or whoever may manage the squad, sets its unavailable nights, night
+    preferences and calendar feed URL."""
+    if user.role == "squad_leader" and user.squad_id == squad.id:
+        return True
+    return can_manage_squad(user, squad)
+
+
+def require_plan_squad_nights(user: User, squad: Squad) -> None:
+    """403 unless `user` may plan `squad`'s nights."""
+    if not can_plan_squad_nights(user, squad):
+        raise Forbidden(
+            f"only the leader of squad {squad.code}, its district's dispatcher or an admin may change "
+            "its nights and calendar feed",
+            details={"squad": squad.code, "district": squad.district_code},
+        )
+
+
 def contact_visibility(role: str, *, export: bool = False) -> Visibility:
     """How much of a reporter's contact data (name, phone) a role sees.
 
@@ -51,6 +72,58 @@ def contact_visibility(role: str, *, export: bool = False) -> Visibility:
     if role in ("squad_leader", "squad_member"):
         return "masked"
     return "absent"
+
+
+# -- liaison meetings --------------------------------------------------------------------------------
+# A meeting belongs to the districts of its series: all members (alliance) or the two of a border pair.
+
+
+def can_manage_series(user: User, *, scope: str, pair: tuple[str, str] | None) -> bool:
+    """Admins and alliance dispatchers manage every series; a district's dispatcher manages the series
+    of the border pairs its district is in (alliance-wide series are the alliance desk's)."""
+    if user.role == "admin" or (user.role == "dispatcher" and user.district_code is None):
+        return True
+    return (
+        user.role == "dispatcher"
+        and scope == "border_pair"
+        and pair is not None
+        and user.district_code in pair
+    )
+
+
+def can_manage_meeting(user: User, *, scope: str, pair: tuple[str, str] | None, host: str) -> bool:
+    """Who may move, re-host or cancel one meeting: whoever manages its series, and the dispatcher of
+    the district hosting it."""
+    if can_manage_series(user, scope=scope, pair=pair):
+        return True
+    return user.role == "dispatcher" and user.district_code == host
+
+
+def can_keep_record(user: User, *, host: str) -> bool:
+    """Who edits a meeting's agenda, minutes, attendance and action items: the host district's
+    dispatcher (and admins and alliance dispatchers)."""
+    if user.role == "admin" or (user.role == "dispatcher" and user.district_code is None):
+        return True
+    return user.role == "dispatcher" and user.district_code == host
+
+
+def can_update_action_item(user: User, *, owner_district: str, host: str) -> bool:
+    """Who may mark an action item done (or change it): the owner's district dispatcher (for a squad
+    owner, its district's) and whoever keeps the record of the meeting that raised it."""
+    if can_keep_record(user, host=host):
+        return True
+    return user.role == "dispatcher" and user.district_code == owner_district
+
+
+def can_make_meetings_feed(user: User, district: str | None) -> bool:
+    """Who may make a meetings calendar feed URL for `district` (None: every district's meetings): a
+    district's dispatcher only for its own district; the committee, the alliance desk and admins for any."""
+    return district is None or user.role != "dispatcher" or user.district_code in (None, district)
+
+
+def can_revoke_meetings_feed(user: User, token_created_by_id: int | None) -> bool:
+    """A meetings calendar feed URL is revoked by the user who made it, or by an admin."""
+    return user.role == "admin" or token_created_by_id == user.id
 
 
 # -- cases -------------------------------------------------------------------------------------------
@@ -93,3 +166,13 @@ def is_transfer_receiver(user: User, transfer: CaseTransfer | None) -> bool:
         and user.role == "squad_leader"
         and user.squad_id == transfer.to_squad_id
     )
+
+
+# -- joint night patrols -----------------------------------------------------------------------------
+
+
+def may_record_patrol(user: User, shift: RosterShift) -> bool:
+    """Members of the shift's two squads, dispatchers and admins record its patrol."""
+    if user.role in ("dispatcher", "admin"):
+        return True
+    return user.squad_id is not None and user.squad_id in (shift.squad_a_id, shift.squad_b_id)

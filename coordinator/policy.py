@@ -40,10 +40,13 @@ SESSION_FINGERPRINT = "pwfp"
 
 @dataclass(frozen=True)
 class Rule:
-    """Access to one endpoint: public, or any of `roles` (authenticated)."""
+    """Access to one endpoint: public, or any of `roles` (authenticated). With `feed`, a request that
+    brings no credentials may instead carry a calendar feed token in `?token=` (calendar apps send no
+    bearer token): the view then answers for that token's feed."""
 
     public: bool = False
     roles: frozenset[str] = frozenset()
+    feed: bool = False
 
     def allows(self, role: str) -> bool:
         """Whether an authenticated user of `role` passes."""
@@ -72,6 +75,8 @@ def ogc_rules(collection: str, rule: Rule) -> dict[str, Rule]:
 
 STAFF = allow("squad_leader", "squad_member", "dispatcher", "committee", "admin")  # not reporters
 DISPATCH = allow("dispatcher", "admin")
+READ_MEETINGS = allow("dispatcher", "committee", "admin", "squad_leader", "squad_member")
+CALENDAR_FEED = Rule(roles=READ_MEETINGS.roles, feed=True)
 REPORTERS = allow("reporter", "squad_leader", "squad_member", "dispatcher", "admin")  # not the committee
 
 # Endpoint → rule. Listed even when a route is added by another branch (geolocate, border zones):
@@ -119,6 +124,67 @@ RULES: dict[str, Rule] = {
     "cases.request_transfer": allow("squad_leader", "dispatcher", "admin"),
     "cases.accept_transfer": allow("squad_leader"),
     "cases.decline_transfer": allow("squad_leader"),
+    # hotspots: staff read them; dispatchers create, edit, retire and read proposals
+    "hotspots.list_hotspots": STAFF,
+    "hotspots.get_hotspot": STAFF,
+    "hotspots.create_hotspot": DISPATCH,
+    "hotspots.update_hotspot": DISPATCH,
+    "hotspots.retire_hotspot": DISPATCH,
+    "hotspots.list_proposals": DISPATCH,
+    # joint night rosters: the alliance's, so any dispatcher (or admin) drafts, edits and publishes
+    "rosters.create_roster": DISPATCH,
+    "rosters.list_rosters": STAFF,
+    "rosters.get_roster": STAFF,
+    "rosters.update_shift": DISPATCH,
+    "rosters.swap_shifts": DISPATCH,
+    "rosters.cancel_shift": DISPATCH,
+    "rosters.publish_roster": DISPATCH,
+    "rosters.roster_calendar": STAFF,
+    # a squad's feed is read by calendar apps, which send no bearer token: public HERE because it
+    # authenticates by the secret token in its URL (coordinator/rosters/calendar.py), answering 403
+    "rosters.squad_calendar": PUBLIC,
+    # feed tokens, unavailability, preferences: the squad's leader, its district's dispatcher, admins
+    # (checked per squad in the view); staff read
+    "rosters.issue_feed_token": allow("squad_leader", "dispatcher", "admin"),
+    "rosters.revoke_feed_token": allow("squad_leader", "dispatcher", "admin"),
+    "rosters.list_unavailability": STAFF,
+    "rosters.add_unavailability": allow("squad_leader", "dispatcher", "admin"),
+    "rosters.remove_unavailability": allow("squad_leader", "dispatcher", "admin"),
+    "rosters.get_preferences": STAFF,
+    "rosters.set_preferences": allow("squad_leader", "dispatcher", "admin"),
+    # patrol logs: the shift's two squads (checked per shift), dispatchers and admins record them
+    "rosters.list_patrol_logs": STAFF,
+    "rosters.record_patrol": allow("squad_leader", "squad_member", "dispatcher", "admin"),
+    # the committee's review: every staff role reads it (aggregates and case lists without personal data)
+    "review.review_summary": STAFF,
+    "review.export_summary": STAFF,
+    "review.export_cases": STAFF,
+    "review.repeat_locations": STAFF,
+    "review.hotspots": STAFF,
+    "review.patrol_coverage": STAFF,
+    "review.report": STAFF,
+    # liaison meetings: staff read them; dispatchers manage them, and which meeting a dispatcher may
+    # change is decided per meeting by the predicates in coordinator.permissions
+    "meetings.list_series": READ_MEETINGS,
+    "meetings.get_series": READ_MEETINGS,
+    "meetings.create_series": DISPATCH,
+    "meetings.update_series": DISPATCH,
+    "meetings.add_meeting": DISPATCH,
+    "meetings.list_meetings": READ_MEETINGS,
+    "meetings.get_meeting": READ_MEETINGS,
+    "meetings.update_meeting": DISPATCH,
+    "meetings.cancel_meeting": DISPATCH,
+    "meetings.replace_agenda": DISPATCH,
+    "meetings.build_agenda": DISPATCH,
+    "meetings.record_minutes": DISPATCH,
+    "meetings.record_attendance": DISPATCH,
+    "meetings.add_action_item": DISPATCH,
+    "meetings.list_action_items": READ_MEETINGS,
+    "meetings.update_action_item": DISPATCH,
+    "meetings.calendar_feed": CALENDAR_FEED,
+    "meetings.create_feed_token": allow("committee", "dispatcher", "admin"),
+    "meetings.list_feed_tokens": allow("committee", "dispatcher", "admin"),
+    "meetings.revoke_feed_token": allow("committee", "dispatcher", "admin"),
     # Open311 GeoReport v2: discovery, services and requests are public (request answers carry no
     # personal data); POST requests.json is public HERE because it authenticates itself by its
     # `api_key` form field, as the spec says, answering 403 — see API_KEY_RULES. Each route also
@@ -282,6 +348,11 @@ def enforce() -> None:
     if rule.public:
         return
     principal = authenticate(db_session())
+    if principal is None and rule.feed and request.args.get("token"):
+        from coordinator.meetings.feeds import check_feed_token
+
+        g.feed_token = check_feed_token(db_session(), request.args["token"])  # 401 unless live
+        return
     if principal is None:
         raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
     g.principal = principal

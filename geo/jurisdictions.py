@@ -1,10 +1,10 @@
 """Demo squad jurisdictions: Voronoi cells of town seats, clipped to their district.
 
 Official town (街镇) polygons are not public. Until they are imported, each member district is divided
-among the towns whose seats we know (geo/data/town_seats.json, from GeoNames): every point of the
-district goes to the nearest seat, measured in metres (geo.metric), never in degrees. Towns without a
-known seat are absorbed by their neighbours' cells, so the cells cover the district with no hole and
-no overlap. The result is *approximate* and is labelled so wherever it shows.
+among its current towns (geo/data/town_seats.json: the 街镇 list with 9-digit codes, one seat point per
+town from GeoNames or placed by hand): every point of the district goes to the nearest seat, measured
+in metres (geo.metric), never in degrees, so the cells cover the district with no hole and no overlap.
+The result is *approximate* and is labelled so wherever it shows.
 
 The nearest-seat regions are computed in metres; they are then unprojected and clipped in lon/lat
 against the stored district polygon itself, so the cells' union is the district exactly (not a
@@ -57,12 +57,17 @@ class TownSeat:
     lon: float
     lat: float
     district: str
+    seat_source: str = "geonames"
     geonameid: int | None = None
 
 
-def synthetic_town_code(district: str, number: int) -> str:
-    """A code for a demo town: clearly not a GB/T 2260 9-digit town code (`310120-S01`)."""
-    return f"{district}-S{number:02d}"
+def bare_town_name(name: str) -> str:
+    """A town's name without its suffix, as squads are named: 柘林镇 → 柘林, 川沙新镇 → 川沙,
+    花木街道 → 花木; a one-character stem keeps it (唐镇)."""
+    for suffix in ("街道", "新镇", "镇"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name.removesuffix(suffix)
+    return name
 
 
 def town_seats_path() -> Path:
@@ -81,6 +86,7 @@ def load_town_seats(path: str | Path | None = None) -> list[TownSeat]:
             lon=float(s["lon"]),
             lat=float(s["lat"]),
             district=s["district"],
+            seat_source=s.get("seat_source", "geonames"),
             geonameid=s.get("geonameid"),
         )
         for s in doc["seats"]

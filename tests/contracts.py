@@ -14,7 +14,10 @@ answer to `check_answer`, which fails the request at once with `ContractViolatio
   holes clockwise): `winding_problems`;
 - an XML answer (Open311) is not UTF-8 with the XML declaration, or its elements are not the model's
   fields under the spec's names (coordinator.open311.xml); and for a GET, its content differs from the
-  JSON route's answer to the same request (the client fetches that twin and compares them).
+  JSON route's answer to the same request (the client fetches that twin and compares them);
+- a file answer (`files=` of the endpoint: CSV, XLSX, HTML, iCalendar) is documented with another
+  schema than `coordinator.openapi.file_schema`, is empty, or is not a readable file of its media type
+  (FILE_READERS: each is opened with the library a user's program would use).
 
 Success answers are recorded in `checked`; the run fails at the end (tests/conftest.py) if a documented
 success answer of some route was never checked.
@@ -22,17 +25,21 @@ success answer of some route was never checked.
 
 from __future__ import annotations
 
+import csv
 import gc
 import gzip
+import io
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, get_args, get_origin
 from weakref import WeakKeyDictionary
 
+import icalendar
 import numpy as np
+import openpyxl
 import orjson
 import shapely
 from flask import Flask
@@ -41,12 +48,12 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import TestResponse
 
-from coordinator.api import GEOJSON, JSON, ErrorBody, Operation, documented_model
+from coordinator.api import GEOJSON, JSON, ErrorBody, Operation, documented_file, documented_model
 from coordinator.errors import RENDERERS_KEY, ErrorRenderer
 from coordinator.open311 import views as open311
 from coordinator.open311 import xml as open311_xml
 from coordinator.open311.schemas import Open311Errors
-from coordinator.openapi import REF_TEMPLATE, openapi_document
+from coordinator.openapi import REF_TEMPLATE, file_schema, openapi_document
 
 # Routes that are not API operations: their answers are not JSON documents of a model.
 NON_API_ENDPOINTS = {
@@ -56,6 +63,47 @@ NON_API_ENDPOINTS = {
 }
 # The model of each error body that replaces ours under a path prefix.
 ERROR_RENDERER_MODELS: dict[ErrorRenderer, type[BaseModel]] = {open311.render_error: Open311Errors}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BOM = "\ufeff"
+
+
+def _read_csv(body: bytes) -> None:
+    # Excel needs the BOM to read UTF-8 (Chinese) correctly: every CSV of the service starts with one.
+    text = body.decode("utf-8")
+    if not text.startswith(BOM):
+        raise ValueError("no UTF-8 byte order mark")
+    rows = list(csv.reader(io.StringIO(text[1:], newline="")))
+    if not rows or any(len(row) != len(rows[0]) for row in rows):
+        raise ValueError("no header row, or rows of another width than the header")
+
+
+def _read_xlsx(body: bytes) -> None:
+    workbook = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+    try:
+        if not any(sheet.max_row for sheet in workbook.worksheets):
+            raise ValueError("no worksheet with rows")
+    finally:
+        workbook.close()
+
+
+def _read_calendar(body: bytes) -> None:
+    calendar = icalendar.Calendar.from_ical(body)
+    if calendar.name != "VCALENDAR":
+        raise ValueError(f"a {calendar.name}, not a VCALENDAR")
+
+
+def _read_html(body: bytes) -> None:
+    if not body.decode("utf-8").lstrip().lower().startswith("<!doctype html>"):
+        raise ValueError("no <!doctype html>")
+
+
+# How each media type of a file answer is opened: the check that it is a file of that type at all.
+FILE_READERS: dict[str, Callable[[bytes], None]] = {
+    "text/csv": _read_csv,
+    XLSX: _read_xlsx,
+    "text/calendar": _read_calendar,
+    "text/html": _read_html,
+}
 # Automatic answers of Flask: HEAD has no body, OPTIONS lists the allowed methods.
 UNCHECKED_METHODS = frozenset({"HEAD", "OPTIONS"})
 # Schema keywords that document rather than constrain (the structure check ignores them).
@@ -190,6 +238,11 @@ def check_answer(app: Flask, answer: Answer) -> None:
             f"{answer} ({endpoint}): Content-Type {answer.media_type!r} is not documented for "
             f"{answer.status} (documented: {', '.join(sorted(content))})"
         )
+    what = documented_file(op, answer.status, answer.media_type)
+    if what is not None:
+        _check_file(answer, endpoint, content[answer.media_type]["schema"], what)
+        _record(op, endpoint, answer, answer.media_type)
+        return
     try:
         model = documented_model(op, answer.status, answer.media_type)
     except LookupError as exc:
@@ -223,8 +276,11 @@ def documented_success_answers(app: Flask) -> set[tuple[str, str | None]]:
     for endpoint, view in app.view_functions.items():
         op: Operation | None = getattr(view, "__api_operation__", None)
         if op is not None:
-            wanted.add((endpoint, op.media_type if op.response is not None else None))
-            wanted |= {(endpoint, media_type) for media_type in op.alternatives}
+            if not op.has_success_body:
+                wanted.add((endpoint, None))
+            elif op.response is not None:
+                wanted.add((endpoint, op.media_type))
+            wanted |= {(endpoint, media_type) for media_type in [*op.alternatives, *op.files]}
     return wanted
 
 
@@ -237,6 +293,25 @@ def _routing_error_model(app: Flask, path: str) -> type[BaseModel]:
                 raise ContractViolation(f"{path}: no model is known for the error renderer of {prefix}")
             return ERROR_RENDERER_MODELS[renderer]
     return ErrorBody
+
+
+def _check_file(answer: Answer, endpoint: str, schema: dict[str, Any], what: str) -> None:
+    """A file answer: documented as a file of its media type, and readable as one."""
+    if schema != file_schema(answer.media_type, what):
+        raise ContractViolation(f"{answer} ({endpoint}): the OpenAPI document describes the file as {schema}")
+    if not answer.body:
+        raise ContractViolation(f"{answer} ({endpoint}): a file is documented, but the body is empty")
+    reader = FILE_READERS.get(answer.media_type)
+    if reader is None:
+        raise ContractViolation(
+            f"{answer} ({endpoint}): no reader for {answer.media_type} files: add one to FILE_READERS"
+        )
+    try:
+        reader(answer.body)
+    except Exception as exc:  # whatever the library raises for a file it cannot read
+        raise ContractViolation(
+            f"{answer} ({endpoint}): the body is not a readable {answer.media_type} file: {exc!r}"
+        ) from None
 
 
 def _record(op: Operation, endpoint: str, answer: Answer, media_type: str | None) -> None:

@@ -12,12 +12,14 @@ from flask.testing import FlaskClient
 from pydantic import BaseModel, create_model
 
 from coordinator import create_app, policy
-from coordinator.api import GEOJSON, JSON, ErrorBody, Operation, documented_model, endpoint
+from coordinator.api import GEOJSON, JSON, ErrorBody, Operation, documented_file, documented_model, endpoint
 from coordinator.cases.schemas import CaseFeatureCollection, CasePage
 from coordinator.health import Liveness
 from coordinator.open311.schemas import Open311Errors
+from coordinator.review.schemas import CaseExportCollection
 from tests.contracts import (
     FREE_FORM_FIELDS,
+    XLSX,
     Answer,
     ContractClient,
     ContractViolation,
@@ -170,9 +172,22 @@ def test_documented_model_per_status_and_media_type(app: Flask) -> None:
             documented_model(cases, status, media_type)
 
 
+def test_a_file_answer_passes_in_its_documented_media_type_and_not_empty(app: Flask) -> None:
+    ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+    check_answer(app, answer("/api/v1/rosters/1.ics", ics, media_type="text/calendar"))
+    with pytest.raises(ContractViolation, match="a file is documented, but the body is empty"):
+        check_answer(app, answer("/api/v1/rosters/1.ics", b"", media_type="text/calendar"))
+    with pytest.raises(ContractViolation, match="Content-Type 'text/csv' is not documented"):
+        check_answer(app, answer("/api/v1/rosters/1.ics", b"a,b", media_type="text/csv"))
+    check_answer(app, answer("/api/v1/rosters/1.ics", NOT_FOUND, status=404))
+
+
 def test_coverage_counts_every_media_type_of_every_success_answer(app: Flask) -> None:
     wanted = documented_success_answers(app)
     assert {("cases.list_cases", JSON), ("cases.list_cases", GEOJSON), ("auth.logout", None)} <= wanted
+    # a route that answers only a file is covered by that file, not by an answer without a body
+    assert ("rosters.roster_calendar", "text/calendar") in wanted
+    assert ("rosters.roster_calendar", None) not in wanted
     assert ("openapi.docs", "text/html") not in {(e, m) for e, m in wanted}
 
 
@@ -180,3 +195,42 @@ def test_response_models_type_every_field_but_the_listed_free_form_ones(app: Fla
     models: set[type[BaseModel]] = documented_models(app)
     found = set().union(*(free_form_fields(model) for model in models))
     assert found == set(FREE_FORM_FIELDS)
+
+
+def test_a_file_answer_must_be_a_readable_file_of_its_media_type(app: Flask) -> None:
+    export, report, feed = (
+        "/api/v1/review/summary/export",
+        "/api/v1/review/report",
+        "/api/v1/meetings/calendar.ics",
+    )
+    table = "交界区对,新立案件\r\n奉贤-金山,3\r\n".encode()
+    check_answer(app, answer(export, b"\xef\xbb\xbf" + table, media_type="text/csv"))
+    with pytest.raises(ContractViolation, match=r"not a readable text/csv file: .*byte order mark"):
+        check_answer(app, answer(export, table, media_type="text/csv"))
+    with pytest.raises(ContractViolation, match=r"not a readable application/vnd\.openxml"):
+        check_answer(app, answer(export, b"not a workbook", media_type=XLSX))
+    with pytest.raises(ContractViolation, match="not a readable text/html file"):
+        check_answer(app, answer(report, b"<p>no page</p>", media_type="text/html"))
+    with pytest.raises(ContractViolation, match="not a readable text/calendar file"):
+        check_answer(app, answer(feed, b"BEGIN:VEVENT\r\n", media_type="text/calendar"))
+    with pytest.raises(ContractViolation, match="Content-Type 'text/calendar' is not documented"):
+        check_answer(app, answer(export, b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", media_type="text/calendar"))
+
+
+def test_documented_file_and_model_of_an_export(app: Flask) -> None:
+    export = operation(app, "review.export_cases")
+    assert documented_model(export, 200, GEOJSON) is CaseExportCollection
+    assert documented_file(export, 200, "text/csv") == export.files["text/csv"]
+    assert documented_file(export, 200, GEOJSON) is None
+    assert documented_file(export, 422, "text/csv") is None
+    with pytest.raises(LookupError):
+        documented_model(export, 200, "text/csv")
+    wanted = documented_success_answers(app)
+    assert {
+        ("review.export_cases", "text/csv"),
+        ("review.export_cases", XLSX),
+        ("review.export_cases", GEOJSON),
+        ("meetings.calendar_feed", "text/calendar"),
+        ("review.report", "text/html"),
+    } <= wanted
+    assert ("review.export_cases", None) not in wanted

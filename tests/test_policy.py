@@ -23,6 +23,9 @@ OGC_KINDS = ("collection", "items", "item")  # the endpoints of each OGC API –
 REPORTERS = {"reporter", "squad_leader", "squad_member", "dispatcher", "admin"}
 STAFF = {"squad_leader", "squad_member", "dispatcher", "committee", "admin"}
 ALL = set(ROLES)
+# Public for the hook, but the view checks the secret token in the URL (calendar apps send no bearer
+# token): without it every caller, with or without a bearer token, gets 403.
+FEED_TOKEN = "feed_token"
 
 # endpoint → "public" or the roles that get through. Written out by hand on purpose: it is the
 # reviewed statement of who may do what, checked against what the app actually does.
@@ -62,6 +65,58 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "cases.request_transfer": {"squad_leader", "dispatcher", "admin"},
     "cases.accept_transfer": {"squad_leader"},
     "cases.decline_transfer": {"squad_leader"},
+    "hotspots.list_hotspots": STAFF,
+    "hotspots.get_hotspot": STAFF,
+    "hotspots.create_hotspot": {"dispatcher", "admin"},
+    "hotspots.update_hotspot": {"dispatcher", "admin"},
+    "hotspots.retire_hotspot": {"dispatcher", "admin"},
+    "hotspots.list_proposals": {"dispatcher", "admin"},
+    "rosters.create_roster": {"dispatcher", "admin"},
+    "rosters.list_rosters": STAFF,
+    "rosters.get_roster": STAFF,
+    "rosters.update_shift": {"dispatcher", "admin"},
+    "rosters.swap_shifts": {"dispatcher", "admin"},
+    "rosters.cancel_shift": {"dispatcher", "admin"},
+    "rosters.publish_roster": {"dispatcher", "admin"},
+    "rosters.roster_calendar": STAFF,
+    "rosters.squad_calendar": FEED_TOKEN,
+    "rosters.issue_feed_token": {"squad_leader", "dispatcher", "admin"},
+    "rosters.revoke_feed_token": {"squad_leader", "dispatcher", "admin"},
+    "rosters.list_unavailability": STAFF,
+    "rosters.add_unavailability": {"squad_leader", "dispatcher", "admin"},
+    "rosters.remove_unavailability": {"squad_leader", "dispatcher", "admin"},
+    "rosters.get_preferences": STAFF,
+    "rosters.set_preferences": {"squad_leader", "dispatcher", "admin"},
+    "rosters.list_patrol_logs": STAFF,
+    "rosters.record_patrol": {"squad_leader", "squad_member", "dispatcher", "admin"},
+    "review.review_summary": STAFF,
+    "review.export_summary": STAFF,
+    "review.export_cases": STAFF,
+    "review.repeat_locations": STAFF,
+    "review.hotspots": STAFF,
+    "review.patrol_coverage": STAFF,
+    "review.report": STAFF,
+    "meetings.list_series": STAFF,
+    "meetings.get_series": STAFF,
+    "meetings.create_series": {"dispatcher", "admin"},
+    "meetings.update_series": {"dispatcher", "admin"},
+    "meetings.add_meeting": {"dispatcher", "admin"},
+    "meetings.list_meetings": STAFF,
+    "meetings.get_meeting": STAFF,
+    "meetings.update_meeting": {"dispatcher", "admin"},
+    "meetings.cancel_meeting": {"dispatcher", "admin"},
+    "meetings.replace_agenda": {"dispatcher", "admin"},
+    "meetings.build_agenda": {"dispatcher", "admin"},
+    "meetings.record_minutes": {"dispatcher", "admin"},
+    "meetings.record_attendance": {"dispatcher", "admin"},
+    "meetings.add_action_item": {"dispatcher", "admin"},
+    "meetings.list_action_items": STAFF,
+    "meetings.update_action_item": {"dispatcher", "admin"},
+    # calendar apps may instead bring a feed token in ?token= (tests/meetings/test_calendar.py)
+    "meetings.calendar_feed": STAFF,
+    "meetings.create_feed_token": {"committee", "dispatcher", "admin"},
+    "meetings.list_feed_tokens": {"committee", "dispatcher", "admin"},
+    "meetings.revoke_feed_token": {"committee", "dispatcher", "admin"},
     "open311.discovery": PUBLIC,
     "open311.discovery_xml": PUBLIC,
     "open311.list_services": PUBLIC,
@@ -89,6 +144,13 @@ PATH_VALUES = {
     "case_id": 2_000_000_000,
     "transfer_id": 1,
     "request_id": 1,
+    "roster_id": 2_000_000_000,
+    "shift_id": 2_000_000_000,
+    "hotspot_id": 2_000_000_000,
+    "item_id": 2_000_000_000,
+    "series_id": 2_000_000_000,
+    "meeting_id": 2_000_000_000,
+    "token_id": 2_000_000_000,
     "feature_id": "1",
 }
 PATH_VALUES_BY_ENDPOINT = {"boundaries.get_boundary": {"code": "310120"}}
@@ -134,8 +196,8 @@ def test_every_route_has_an_expectation_and_a_policy_rule(app: Flask) -> None:
             assert set(API_KEY_RULES[name].roles) == expected[1], name
             continue
         assert name not in API_KEY_RULES, name
-        assert rule.public == (expected == PUBLIC), name
-        if expected != PUBLIC:
+        assert rule.public == (expected in (PUBLIC, FEED_TOKEN)), name
+        if expected not in (PUBLIC, FEED_TOKEN):
             assert set(rule.roles) == expected, name
 
 
@@ -176,6 +238,8 @@ def test_route_by_role_table(app: Flask, client: FlaskClient, session: Session) 
             if expected == PUBLIC:
                 ok = status not in (401, 403)
                 want = "not 401/403"
+            elif expected == FEED_TOKEN:
+                ok, want = status == 403, "403 (no feed token)"
             elif caller in ("anonymous", "bad token"):
                 ok, want = status == 401, "401"
             elif caller in expected:

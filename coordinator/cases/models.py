@@ -29,7 +29,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coordinator.db import Base, UtcDateTime, utcnow
 
-REPORT_SOURCES = ("citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol")
+REPORT_SOURCES = (
+    "citizen",
+    "grid_worker",
+    "volunteer",
+    "camera",
+    "drone",
+    "hotline_12345",
+    "patrol",
+    "joint_patrol",  # found on a joint night patrol (coordinator/rosters/patrols.py)
+)
 # The lifecycle (issue 6 adds the transitions); statuses a report can join by dedup are "open".
 CASE_STATUSES = ("reported", "routed", "claimed", "in_progress", "resolved", "verified", "closed", "void")
 OPEN_STATUSES = ("reported", "routed", "claimed", "in_progress")
@@ -116,6 +125,8 @@ class Case(Base):
         # The SLA sweep scans open cases by deadline.
         Index("ix_case_status_claim_by", "status", "claim_by"),
         Index("ix_case_status_resolve_by", "status", "resolve_by"),
+        # The committee's review takes the cases opened in a period (coordinator/review).
+        Index("ix_case_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -156,6 +167,10 @@ class Case(Base):
     evidence_waived_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Working hours on the SLA clock (coordinator.worktime) from creation to the latest claim and to
+    # the latest close, stamped by the workflow when it happens, so the review aggregates them in SQL.
+    claim_work_h: Mapped[float | None] = mapped_column(Float)
+    close_work_h: Mapped[float | None] = mapped_column(Float)
 
     reports: Mapped[list[Report]] = relationship(back_populates="case", order_by="Report.id")
     partners: Mapped[list[CasePartner]] = relationship(back_populates="case", order_by="CasePartner.id")
@@ -220,6 +235,8 @@ class CaseEvent(Base):
     """One entry of a case's audit trail. Rows are only ever inserted (never updated or deleted)."""
 
     __tablename__ = "case_event"
+    # Which cases had an event of a kind (the review's reopened cases) without reading every trail.
+    __table_args__ = (Index("ix_case_event_kind_case", "kind", "case_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)

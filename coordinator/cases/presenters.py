@@ -159,7 +159,37 @@ class CasePresenter:
             }
             for e in case.events
         ]
-        return {**self.summary(case), "routing": case.routing, "reports": reports, "events": events}
+        return {
+            **self.summary(case),
+            "routing": case.routing,
+            "reports": reports,
+            "events": events,
+            "action_items": self.action_items(case),
+        }
+
+    def action_items(self, case: Case) -> list[dict[str, Any]]:
+        """The open liaison-meeting action items linked to the case."""
+        # Imported here: meetings build on cases (agendas list cases), not the other way round.
+        from coordinator.meetings.actions import open_action_items_for_case
+        from coordinator.meetings.agenda import owner_label
+        from coordinator.meetings.models import Meeting
+
+        today = self.now.astimezone(SHANGHAI).date()
+        out = []
+        for item in open_action_items_for_case(self.session, case.id):
+            meeting = self.session.get_one(Meeting, item.meeting_id)
+            out.append(
+                {
+                    "id": item.id,
+                    "title": item.title,
+                    "due_date": item.due_date,
+                    "overdue": item.due_date < today,
+                    "owner": owner_label(self.session, item, self.districts),
+                    "meeting_id": meeting.id,
+                    "meeting_title": meeting.title,
+                }
+            )
+        return out
 
     def feature(self, case: Case) -> dict[str, Any]:
         """The case as a GeoJSON Point feature."""

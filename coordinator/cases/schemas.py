@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -21,6 +21,10 @@ from coordinator.validation import (
 )
 
 Source = Literal["citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol"]
+# Reports found on a joint night patrol come in through the patrol log, not POST /reports.
+StoredSource = Literal[
+    "citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol", "joint_patrol"
+]
 Status = Literal["reported", "routed", "claimed", "in_progress", "resolved", "verified", "closed", "void"]
 MAX_PHOTOS = 9
 # A device clock a little ahead is normal; an observation later than this is a wrong date.
@@ -240,7 +244,7 @@ class ReportOut(BaseModel):
     """A report inside a case."""
 
     id: int
-    source: Source
+    source: StoredSource
     description: str
     observed_at: datetime
     received_at: datetime
@@ -267,12 +271,28 @@ class EventOut(BaseModel):
     payload: dict[str, Any] = Field(description="Details of the event; their keys depend on its kind.")
 
 
+class CaseActionItem(BaseModel):
+    """An open action item of a liaison meeting that concerns the case."""
+
+    id: int
+    title: str
+    due_date: date
+    overdue: bool = Field(description="Past its due date.")
+    owner: str = Field(description="The squad or district answerable (Chinese name).")
+    meeting_id: int
+    meeting_title: str
+
+
 class CaseDetail(CaseOut):
     """A case with its reports, routing decision and audit trail."""
 
     routing: Routing
     reports: list[ReportOut]
     events: list[EventOut]
+    action_items: list[CaseActionItem] = Field(
+        default_factory=list,
+        description="Open action items of liaison meetings linked to the case (gone once done or dropped).",
+    )
 
 
 class CaseQuery(QueryModel):

@@ -235,7 +235,9 @@ def _case_answer(case_id: int) -> dict[str, Any]:
     errors=ACTION_ERRORS,
 )
 def claim_case(case_id: int) -> dict[str, Any]:
-    workflow.claim(db_session(), case_id, current_user(), now=datetime.now(SHANGHAI))
+    workflow.claim(
+        db_session(), case_id, current_user(), now=datetime.now(SHANGHAI), calendar=current_calendar()
+    )
     return _case_answer(case_id)
 
 
@@ -294,7 +296,14 @@ def verify_case(case_id: int, body: ActionIn) -> dict[str, Any]:
     errors=ACTION_ERRORS,
 )
 def close_case(case_id: int, body: ActionIn) -> dict[str, Any]:
-    workflow.close(db_session(), case_id, current_user(), now=datetime.now(SHANGHAI), note=body.note)
+    workflow.close(
+        db_session(),
+        case_id,
+        current_user(),
+        now=datetime.now(SHANGHAI),
+        note=body.note,
+        calendar=current_calendar(),
+    )
     return _case_answer(case_id)
 
 

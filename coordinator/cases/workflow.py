@@ -25,8 +25,10 @@ from coordinator.cases.queries import get_case
 from coordinator.dialects import begin_write
 from coordinator.errors import Forbidden, NotFound, ValidationFailed
 from coordinator.permissions import is_case_dispatcher
+from coordinator.refcache import cached
 from coordinator.squads.models import Squad
 from coordinator.worktime import WorkCalendar
+from coordinator.worktime.services import load_calendar
 
 VOID_REASONS = ("duplicate", "not_actionable")
 
@@ -87,16 +89,29 @@ def _move(
     return seen
 
 
-def claim(session: Session, case_id: int, user: User, *, now: datetime) -> Case:
+def working_hours_since_created(
+    session: Session, case: Case, now: datetime, calendar: WorkCalendar | None
+) -> float:
+    """Working hours on the SLA clock from the case's creation to `now` (the review's time to claim and
+    time to close). Without a calendar, the stored one (holidays, 调休, overrides) through the cache."""
+    if calendar is None:
+        calendar = cached(session, "calendar", load_calendar)
+    return round(calendar.working_hours_between(case.created_at, now), 4)
+
+
+def claim(
+    session: Session, case_id: int, user: User, *, now: datetime, calendar: WorkCalendar | None = None
+) -> Case:
     """Claim a routed case for the caller (lead or partner squad). Exactly one concurrent claim wins."""
     case = get_case(session, case_id)
+    work_h = working_hours_since_created(session, case, now, calendar)
     seen = _move(
         session,
         case,
         "claim",
         user,
         now=now,
-        values={"claimed_by_id": user.id, "claimed_at": now},
+        values={"claimed_by_id": user.id, "claimed_at": now, "claim_work_h": work_h},
         guard=[Case.claimed_by_id.is_(None)],
     )
     squad = "lead" if user.squad_id == case.lead_squad_id else "partner"
@@ -185,16 +200,41 @@ def verify(session: Session, case_id: int, user: User, *, now: datetime, note: s
     return _simple(session, case_id, "verify", user, now=now, reason=note)
 
 
-def close(session: Session, case_id: int, user: User, *, now: datetime, note: str = "") -> Case:
+def close(
+    session: Session,
+    case_id: int,
+    user: User,
+    *,
+    now: datetime,
+    note: str = "",
+    calendar: WorkCalendar | None = None,
+) -> Case:
     """Close a verified case (结案)."""
-    return _simple(session, case_id, "close", user, now=now, reason=note, values={"closed_at": now})
+    work_h = working_hours_since_created(session, get_case(session, case_id), now, calendar)
+    return _simple(
+        session,
+        case_id,
+        "close",
+        user,
+        now=now,
+        reason=note,
+        values={"closed_at": now, "close_work_h": work_h},
+    )
 
 
 def reopen(session: Session, case_id: int, user: User, *, now: datetime, reason: str) -> Case:
     """Send a resolved/verified/closed case back to work (the claimant keeps it)."""
     if not reason.strip():
         raise ValidationFailed("reopening needs a reason")
-    return _simple(session, case_id, "reopen", user, now=now, reason=reason, values={"closed_at": None})
+    return _simple(
+        session,
+        case_id,
+        "reopen",
+        user,
+        now=now,
+        reason=reason,
+        values={"closed_at": None, "close_work_h": None},
+    )
 
 
 def void(
@@ -336,6 +376,7 @@ def accept_transfer(
             "queue_unit_id": None,
             "claimed_by_id": None,
             "claimed_at": None,
+            "claim_work_h": None,
             "claim_by": claim_by,
             "escalated_at": None,
             "escalated_to_unit_id": None,

@@ -25,9 +25,14 @@ from coordinator.db import session_scope
 from coordinator.dialects import begin_write, skip_locked
 from coordinator.notifications.models import OutboxMessage, WebhookDelivery, WebhookSubscription
 
-# Events other systems may subscribe to (each is also a case event kind).
+# Events other systems may subscribe to: case event kinds, and liaison meeting notices (agenda built,
+# reminder, moved or cancelled; their messages carry no case id).
 NOTIFY_KINDS = frozenset(
     {
+        "meeting_agenda",
+        "meeting_reminder",
+        "meeting_changed",
+        "meeting_cancelled",
         "routed",
         "claimed",
         "resolved",
@@ -39,6 +44,9 @@ NOTIFY_KINDS = frozenset(
         "transfer_accepted",
         "transfer_declined",
         "escalated",
+        # joint night rosters (coordinator/rosters): not case events, told to the squads concerned
+        "roster_published",
+        "patrol_reminder",
     }
 )
 SIGNATURE_HEADER = "X-Jiaojie-Signature"

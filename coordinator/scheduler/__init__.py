@@ -17,11 +17,17 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine
 
+from config import Settings
 from coordinator.scheduler import jobs
 from coordinator.worktime import SHANGHAI
 
 SWEEP_JOB_ID = "sla_sweep"
 DELIVERY_JOB_ID = "webhook_delivery"
+ROSTER_DRAFT_JOB_ID = "roster_draft"
+PATROL_REMINDER_JOB_ID = "patrol_reminders"
+AGENDA_JOB_ID = "meeting_agendas"
+REMINDER_JOB_ID = "meeting_reminders"
+PLAN_JOB_ID = "plan_meetings"
 JOB_DEFAULTS: dict[str, Any] = {
     # A sweep that could not run on time (process down, machine asleep) still runs once it can, and
     # missed runs collapse into one: the sweep is idempotent and catches up from the tables anyway.
@@ -32,9 +38,21 @@ JOB_DEFAULTS: dict[str, Any] = {
 
 
 def configure(
-    scheduler: BaseScheduler, engine: Engine, *, sweep_seconds: int = 60, delivery_seconds: int = 30
+    scheduler: BaseScheduler,
+    engine: Engine,
+    *,
+    sweep_seconds: int = 60,
+    delivery_seconds: int = 30,
+    meeting_seconds: int = 300,
+    settings: Settings | None = None,
 ) -> BaseScheduler:
-    """Give `scheduler` our job store, defaults and the two jobs (idempotent: ids are fixed)."""
+    """Give `scheduler` our job store, defaults and its jobs (idempotent: ids are fixed): SLA sweep,
+    webhook delivery, meeting agendas and reminders (every `meeting_seconds`), meeting planning (daily).
+
+    Rosters: `roster_draft` drafts next week's roster on `roster_draft_day` at `roster_draft_hour`;
+    `patrol_reminders` reminds the squads of tonight's patrols at `roster_reminder_hour` (Asia/Shanghai).
+    """
+    settings = settings or Settings()
     # Pass our engine, not a URL: SQLite needs pysqlite3 + SpatiaLite loaded the way make_engine does.
     scheduler.configure(
         jobstores={"default": SQLAlchemyJobStore(engine=engine)},
@@ -57,11 +75,54 @@ def configure(
         name="Deliver outbox messages to webhooks",
         replace_existing=True,
     )
+    scheduler.add_job(
+        jobs.draft_next_roster,
+        "cron",
+        day_of_week=settings.roster_draft_day,
+        hour=settings.roster_draft_hour,
+        kwargs={"time_limit_s": settings.roster_time_limit_s, "workers": settings.roster_workers},
+        id=ROSTER_DRAFT_JOB_ID,
+        name="Draft next week's joint night roster",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        jobs.remind_patrols,
+        "cron",
+        hour=settings.roster_reminder_hour,
+        id=PATROL_REMINDER_JOB_ID,
+        name="Remind the squads of tonight's joint patrols",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        jobs.meeting_agendas,
+        "interval",
+        seconds=meeting_seconds,
+        id=AGENDA_JOB_ID,
+        name="Build liaison meeting agendas that fell due",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        jobs.meeting_reminders,
+        "interval",
+        seconds=meeting_seconds,
+        id=REMINDER_JOB_ID,
+        name="Queue liaison meeting reminders that fell due",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        jobs.plan_meetings,
+        "cron",
+        hour=2,
+        minute=30,
+        id=PLAN_JOB_ID,
+        name="Plan monthly meeting series ahead (working days, rotating hosts)",
+        replace_existing=True,
+    )
     return scheduler
 
 
-def blocking_scheduler(engine: Engine, **kwargs: int) -> BlockingScheduler:
+def blocking_scheduler(engine: Engine, settings: Settings | None = None, **kwargs: int) -> BlockingScheduler:
     """The production scheduler: blocks the process until SIGTERM/SIGINT."""
     scheduler = BlockingScheduler()
-    configure(scheduler, engine, **kwargs)
+    configure(scheduler, engine, settings=settings, **kwargs)
     return scheduler

@@ -9,7 +9,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-scheduler_cli = AppGroup("scheduler", help="The scheduler process (SLA sweep, webhook delivery).")
+scheduler_cli = AppGroup(
+    "scheduler",
+    help="The scheduler process (SLA sweep, webhook delivery, meeting agendas and reminders, roster drafts, "
+    "patrol reminders).",
+)
 webhooks_cli = AppGroup("webhooks", help="Webhook subscriptions for case events.")
 
 
@@ -21,14 +25,23 @@ def run(once: bool, sweep_seconds: int, delivery_seconds: int) -> None:
     """Run the scheduler in this process (exactly one such process per database)."""
     from coordinator.extensions import get_engine, get_sessionmaker
     from coordinator.scheduler import blocking_scheduler, jobs
+    from coordinator.settings import get_settings
 
+    settings = get_settings()
     jobs.bind(get_sessionmaker(current_app))
     if once:
         click.echo(f"sla_sweep: {jobs.sla_sweep()}")
+        click.echo(f"plan_meetings: {jobs.plan_meetings()}")
+        click.echo(f"meeting_agendas: {jobs.meeting_agendas()}")
+        click.echo(f"meeting_reminders: {jobs.meeting_reminders()}")
         click.echo(f"webhook_delivery: {jobs.deliver_webhooks()}")
+        click.echo(
+            f"roster_draft: {jobs.draft_next_roster(settings.roster_time_limit_s, settings.roster_workers)}"
+        )
+        click.echo(f"patrol_reminders: {jobs.remind_patrols()}")
         return
     scheduler = blocking_scheduler(
-        get_engine(current_app), sweep_seconds=sweep_seconds, delivery_seconds=delivery_seconds
+        get_engine(current_app), settings, sweep_seconds=sweep_seconds, delivery_seconds=delivery_seconds
     )
 
     def stop(signum: int, _frame: FrameType | None) -> None:

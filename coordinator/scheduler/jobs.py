@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from coordinator.db import session_scope
@@ -56,3 +57,130 @@ def deliver_webhooks() -> dict[str, int]:
             stats.failed_for_good,
         )
     return {"attempted": stats.attempted, "delivered": stats.delivered, "failed": stats.failed_for_good}
+
+
+def draft_next_roster(time_limit_s: float = 20.0, workers: int = 2) -> dict[str, object]:
+    """Draft next week's joint night roster (Monday to Sunday) unless a roster for it already exists.
+
+    Idempotent: a second run finds the roster and does nothing. A year whose holidays are not
+    published is not planned here (a dispatcher confirms it through the API); an impossible roster is
+    logged with the reason, not retried.
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from coordinator.errors import ApiError
+    from coordinator.rosters.models import Roster
+    from coordinator.rosters.services import RosterOptions, generate_roster
+    from coordinator.worktime import SHANGHAI
+    from coordinator.worktime.services import load_calendar
+
+    now = clock()
+    today = now.astimezone(SHANGHAI).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    with session_scope(_sessions()) as session:
+        existing = session.scalar(select(Roster.id).where(Roster.period_start == monday).limit(1))
+        if existing is not None:
+            return {"week": monday.isoformat(), "roster": existing, "created": False}
+        try:
+            roster = generate_roster(
+                session,
+                start=monday,
+                options=RosterOptions(weeks=1, time_limit_s=time_limit_s, workers=workers),
+                calendar=load_calendar(session),
+                now=now,
+                origin="scheduler",
+            )
+        except ApiError as exc:
+            log.warning("roster draft for the week of %s: %s %s", monday, exc.code, exc.message)
+            return {"week": monday.isoformat(), "error": exc.code}
+        log.info("drafted roster %d for the week of %s (%d shifts)", roster.id, monday, len(roster.shifts))
+        return {"week": monday.isoformat(), "roster": roster.id, "created": True}
+
+
+def remind_patrols() -> dict[str, int]:
+    """Remind the two squads of each published patrol tonight (webhook outbox), once per shift."""
+    from sqlalchemy import select
+
+    from coordinator.notifications.services import enqueue
+    from coordinator.rosters.models import Roster, RosterShift
+    from coordinator.rosters.services import squads_of
+    from coordinator.worktime import SHANGHAI
+
+    now = clock()
+    tonight = now.astimezone(SHANGHAI).date()
+    with session_scope(_sessions()) as session:
+        shifts = list(
+            session.scalars(
+                select(RosterShift)
+                .join(Roster, Roster.id == RosterShift.roster_id)
+                .where(
+                    Roster.status == "published",
+                    RosterShift.status == "planned",
+                    RosterShift.night == tonight,
+                    RosterShift.reminded_at.is_(None),
+                )
+                .order_by(RosterShift.id)
+                .with_for_update()
+            )
+        )
+        squads = squads_of(session, shifts)
+        for shift in shifts:
+            enqueue(
+                session,
+                "patrol_reminder",
+                None,
+                {
+                    "shift_uid": shift.uid,
+                    "night": shift.night.isoformat(),
+                    "hotspot_id": shift.hotspot_id,
+                    "squads": [squads[shift.squad_a_id].code, squads[shift.squad_b_id].code],
+                },
+                now=now,
+            )
+            shift.reminded_at = now
+    if shifts:
+        log.info("patrol reminders: %d shifts tonight", len(shifts))
+    return {"reminded": len(shifts)}
+
+
+def meeting_agendas() -> dict[str, int]:
+    """Build the agendas that fell due (idempotent: each meeting's agenda is built once)."""
+    from coordinator.meetings.agenda import build_due_agendas
+
+    with session_scope(_sessions()) as session:
+        result = build_due_agendas(session, now=clock())
+    if result.meeting_ids:
+        log.info("meeting agendas built: %s", result.meeting_ids)
+    return {"built": len(result.meeting_ids)}
+
+
+def meeting_reminders() -> dict[str, int]:
+    """Queue the meeting reminders that fell due (webhook outbox; each meeting is reminded once)."""
+    from coordinator.meetings.agenda import send_due_reminders
+
+    with session_scope(_sessions()) as session:
+        result = send_due_reminders(session, now=clock())
+    if result.meeting_ids:
+        log.info("meeting reminders queued: %s", result.meeting_ids)
+    return {"reminded": len(result.meeting_ids)}
+
+
+def plan_meetings() -> dict[str, int]:
+    """Keep every active monthly series planned `HORIZON` meetings ahead (idempotent)."""
+    from coordinator.dialects import begin_write
+    from coordinator.meetings.models import MeetingSeries
+    from coordinator.meetings.planning import plan_series
+    from coordinator.worktime.services import load_calendar
+
+    created = changed = 0
+    with session_scope(_sessions()) as session:
+        begin_write(session)
+        calendar = load_calendar(session)
+        for series in session.scalars(select(MeetingSeries).where(MeetingSeries.active.is_(True))):
+            result = plan_series(session, series, calendar, now=clock())
+            created, changed = created + len(result.created), changed + len(result.changed)
+            if result.blocked_year is not None:
+                log.warning("series %s: %s not published, not planned", series.code, result.blocked_year)
+    return {"created": created, "changed": changed}

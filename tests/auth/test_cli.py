@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coordinator.auth.models import User
+from coordinator.hotspots.models import Hotspot
 from coordinator.squads.models import Squad
 from tests.factories import bearer, make_squad
 
@@ -81,6 +82,7 @@ def test_seed_demo_is_idempotent_and_shows_passwords_once(
     assert first.exit_code == 0, first.output
     assert "近似 approximate" in first.output
     assert "synthetic caseload (合成演示数据): 100 reports" in first.output
+    assert "demo meeting series ALLIANCE: " in first.output  # at least December's meeting is planned
     rows = [line.split("\t") for line in first.output.splitlines() if line.startswith("demo_")]
     assert {r[1] for r in rows} == {
         "squad_leader",
@@ -94,12 +96,17 @@ def test_seed_demo_is_idempotent_and_shows_passwords_once(
         me = client.get("/api/v1/me", headers=bearer(token)).get_json()
         assert (me["username"], me["role"]) == (username, role)
     counts = (session.scalar(select(func.count(Squad.id))), session.scalar(select(func.count(User.id))))
-    assert counts[0] is not None and counts[0] >= 30
+    assert counts[0] is not None and counts[0] >= 75
+    # The demo hotspots are there, and so is everything seeded before them in the same transaction.
+    assert session.scalar(select(func.count(Hotspot.id))) >= 5
+    leader = session.scalars(select(User).where(User.username == "demo_leader")).one()
+    assert session.get_one(Squad, leader.squad_id).code == "SQ-310120118"
 
     second = cli.invoke(args=["seed", "demo", "--reports", "100"])
     assert second.exit_code == 0, second.output
     assert "credentials not shown again" in second.output
     assert "synthetic caseload: already there" in second.output
+    assert "demo meeting series: already there" in second.output
     assert not any(line.startswith("demo_") for line in second.output.splitlines())
     assert all(password not in second.output for _, _, password, _ in rows)
     assert (

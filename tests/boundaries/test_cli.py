@@ -21,7 +21,8 @@ TOWN = {
     "features": [
         {
             "type": "Feature",
-            "properties": {"code": "310120118", "name": "柘林镇", "name_en": "Zhelin"},
+            # Not a real town code: the demo territory holds every real one (importing those adds versions).
+            "properties": {"code": "310120900", "name": "测试镇", "name_en": "Test town"},
             "geometry": {
                 "type": "Polygon",
                 "coordinates": [
@@ -61,8 +62,8 @@ def test_commit_writes_a_new_generation_and_is_idempotent(
     assert result.exit_code == 0, result.output
     assert "committed as boundary generation" in result.output
     assert counts(session) == (areas + 1, generations + 1)
-    town = session.scalars(select(AdminArea).where(AdminArea.code == "310120118")).one()
-    assert (town.level, town.parent_code, town.name_zh) == ("town", "310120", "柘林镇")
+    town = session.scalars(select(AdminArea).where(AdminArea.code == "310120900")).one()
+    assert (town.level, town.parent_code, town.name_zh) == ("town", "310120", "测试镇")
 
     again = cli.invoke(args=["boundaries", "import", path, "--level", "town", "--commit"])
     assert again.exit_code == 0 and "nothing changed" in again.output
@@ -112,7 +113,7 @@ def test_self_intersecting_polygon_is_repaired_and_reported(
     )
     assert result.exit_code == 0, result.output
     assert "repaired invalid geometry" in result.output and "Self-intersection" in result.output
-    town = session.scalars(select(AdminArea).where(AdminArea.code == "310120118")).one()
+    town = session.scalars(select(AdminArea).where(AdminArea.code == "310120900")).one()
     assert town.geom is not None
 
 

@@ -61,6 +61,16 @@ def test_border_report_opens_a_joint_case_and_a_nearby_one_merges(
     assert [e["kind"] for e in case["events"]] == ["reported", "routed", "report_merged"]
 
 
+def test_report_in_zhelin_near_jinshan_gets_caojing_as_partner(post_report: PostReport) -> None:
+    # 121.435, 30.818 lies in 柘林 (奉贤) ~150 m from 金山; 漕泾 is the nearest 金山 squad across.
+    response = post_report(lon=121.435, lat=30.818)
+    assert response.status_code == 201, response.get_json()
+    routing = response.get_json()["routing"]
+    assert routing["rule"] == "member-border-zone"
+    assert (routing["lead"]["code"], routing["lead"]["name"]) == ("SQ-310120118", "柘林中队")
+    assert [(p["code"], p["name"]) for p in routing["partners"]] == [("SQ-310116112", "漕泾中队")]
+
+
 def staff_token(session: Session) -> str:
     token = make_token(session, make_user(session, "dispatcher", district=FENGXIAN))
     session.commit()

@@ -21,9 +21,29 @@ from coordinator.cases.models import Case, CaseEvent
 from coordinator.cases.retention import purge_cases
 from coordinator.cases.sla import SweepResult, sweep
 from coordinator.db import session_scope
-from coordinator.scheduler import DELIVERY_JOB_ID, SWEEP_JOB_ID, configure, jobs
+from coordinator.scheduler import (
+    AGENDA_JOB_ID,
+    DELIVERY_JOB_ID,
+    PATROL_REMINDER_JOB_ID,
+    PLAN_JOB_ID,
+    REMINDER_JOB_ID,
+    ROSTER_DRAFT_JOB_ID,
+    SWEEP_JOB_ID,
+    configure,
+    jobs,
+)
 from coordinator.squads.models import Squad
 from tests.factories import bearer, make_case, make_squad, make_token, make_user
+
+ALL_JOBS = {
+    SWEEP_JOB_ID,
+    DELIVERY_JOB_ID,
+    ROSTER_DRAFT_JOB_ID,
+    PATROL_REMINDER_JOB_ID,
+    AGENDA_JOB_ID,
+    REMINDER_JOB_ID,
+    PLAN_JOB_ID,
+}
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Shanghai
 
@@ -159,7 +179,7 @@ def test_scheduler_restart_loses_no_escalation(
     first = configure(BackgroundScheduler(), engine)
     first.start(paused=True)
     try:
-        assert {j.id for j in first.get_jobs()} == {SWEEP_JOB_ID, DELIVERY_JOB_ID}
+        assert {j.id for j in first.get_jobs()} == ALL_JOBS
         stored = first.get_job(SWEEP_JOB_ID)
         assert stored is not None and str(stored.trigger.timezone) == "Asia/Shanghai"
         assert stored.misfire_grace_time == 3600 and stored.coalesce is True
@@ -175,9 +195,7 @@ def test_scheduler_restart_loses_no_escalation(
     second.start(paused=True)
     try:
         restored = second.get_jobs()
-        assert sorted(j.id for j in restored) == sorted(
-            [DELIVERY_JOB_ID, SWEEP_JOB_ID]
-        )  # replaced, not duplicated
+        assert sorted(j.id for j in restored) == sorted(ALL_JOBS)  # replaced, not duplicated
         job = second.get_job(SWEEP_JOB_ID)
         assert job is not None
         job.func()  # the first sweep after the restart catches up

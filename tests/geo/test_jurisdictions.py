@@ -77,17 +77,35 @@ def test_cells_of_a_district_with_a_hole_and_an_island_cover_it_exactly() -> Non
     assert sum(c.contains(Point(121.555, 30.955)) for c in cells.values()) == 1
 
 
-def test_shipped_seats_are_inside_their_districts_with_synthetic_codes() -> None:
+def test_shipped_seats_are_the_current_towns_with_their_codes_inside_their_districts() -> None:
     districts = shipped_members()
     seats = load_town_seats()
-    assert {s.district for s in seats} == set(MEMBER_DISTRICTS)
-    assert len(seats) >= 30
+    per_district = {d: sum(s.district == d for s in seats) for d in MEMBER_DISTRICTS}
+    assert per_district == {"310115": 36, "310116": 10, "310117": 17, "310120": 12}
     assert len({s.code for s in seats}) == len(seats)
     for s in seats:
         assert districts[s.district].contains(Point(s.lon, s.lat)), s
-        assert s.code.startswith(f"{s.district}-S")  # synthetic, never mistaken for an adcode
+        assert len(s.code) == 9 and s.code.isdigit() and s.code.startswith(s.district), s
+        assert s.seat_source in ("geonames", "manual")
+        assert (s.geonameid is not None) == (s.seat_source == "geonames"), s
+    by_code = {s.code: s.name_zh for s in seats}
+    assert by_code["310120118"] == "柘林镇" and by_code["310116112"] == "漕泾镇"
     doc = json.loads(Path(town_seats_path()).read_text(encoding="utf-8"))
-    assert "CC BY 4.0" in doc["source"]
+    assert "CC BY 4.0" in doc["source_towns"] and "CC BY 4.0" in doc["source_seats"]
+
+
+def test_zhelin_and_caojing_share_the_jinshan_fengxian_border() -> None:
+    features = {f.code: f for f in demo_jurisdictions(shipped_members())}
+    zhelin, caojing = features["310120118"].geometry, features["310116112"].geometry
+    assert to_metric(zhelin).distance(to_metric(caojing)) < 1.0  # neighbouring cells across the border
+    report = Point(121.435, 30.818)
+    assert zhelin.contains(report)
+    across = sorted(
+        (to_metric(f.geometry).distance(to_metric(report)), code)
+        for code, f in features.items()
+        if f.parent_code == "310116"
+    )
+    assert across[0][1] == "310116112" and across[0][0] < 500  # 漕泾 is the nearest 金山 cell, in the zone
 
 
 def test_demo_jurisdictions_partition_every_member_district() -> None:

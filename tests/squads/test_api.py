@@ -18,7 +18,7 @@ def test_squads_with_approximate_jurisdictions(client: FlaskClient, demo_territo
     token = token_for(demo_territory, "committee")
     body = client.get("/api/v1/squads?district=310120", headers=bearer(token)).get_json()
     assert body["type"] == "FeatureCollection" and len(body["features"]) >= 5
-    zhelin = next(f for f in body["features"] if f["id"] == "SQ-310120-S07")
+    zhelin = next(f for f in body["features"] if f["id"] == "SQ-310120118")
     props = zhelin["properties"]
     assert props["name"] == "柘林中队" and props["district"] == {"code": "310120", "name": "奉贤区"}
     assert props["approximate"] is True

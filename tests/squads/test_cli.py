@@ -18,8 +18,8 @@ def test_list_marks_approximate_jurisdictions_and_reports_coverage(
 ) -> None:
     result = cli.invoke(args=["squads", "list", "--district", "310116"])
     assert result.exit_code == 0, result.output
-    rows = [line for line in result.output.splitlines() if line.startswith("SQ-310116-")]
-    assert len(rows) == 7 and all("[近似 approximate]" in row for row in rows)
+    rows = [line for line in result.output.splitlines() if line.startswith("SQ-310116")]
+    assert len(rows) == 10 and all("[近似 approximate]" in row for row in rows)
     assert "coverage 310116: 0.0 m² in no jurisdiction, 0.0 m² in two" in result.output
 
 

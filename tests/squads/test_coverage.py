@@ -12,6 +12,7 @@ from coordinator.boundaries.services import get_area
 from coordinator.squads import services
 from geo.jurisdictions import MEMBER_DISTRICTS
 from geo.metric import to_lonlat, to_metric
+from tests.factories import make_area, make_squad
 
 GRID_M = 2000.0
 
@@ -54,8 +55,25 @@ def test_a_point_outside_the_alliance_has_no_squad(demo_territory: Session) -> N
 
 def test_deactivating_a_squad_opens_a_hole_that_the_check_sees(demo_territory: Session) -> None:
     session = demo_territory
-    squad = services.get_squad(session, "SQ-310120-S07")
+    squad = services.get_squad(session, "SQ-310120118")
     squad.active = False
     session.flush()
     uncovered, _ = services.coverage_defects(session, "310120")
     assert uncovered > 1e6  # a whole town's worth of square metres
+
+
+def test_an_older_demo_territory_is_retired_when_the_demo_is_seeded_again(demo_territory: Session) -> None:
+    # A demo jurisdiction of an earlier seed (the old synthetic codes) and its squad.
+    session = demo_territory
+    old = make_area(session, code="310120-S07", level="town", approximate=True)
+    old.source = "demo: Voronoi cells of GeoNames town seats"
+    squad = make_squad(session, code="SQ-310120-S07", jurisdiction=old.code)
+    official = make_area(session, code="310120-X01", level="custom")  # never a demo area
+    session.flush()
+    assert len(services.squads_at(session, 121.46, 30.85)) == 2  # the old and the new demo squad
+    services.seed_demo_territory(session)
+    session.flush()
+    assert old.valid_to is not None and squad.active is False
+    assert official.valid_to is None
+    inside_old = services.squads_at(session, 121.46, 30.85)  # a point of the old area's box
+    assert len(inside_old) == 1 and inside_old[0].code != "SQ-310120-S07"
