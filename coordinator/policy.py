@@ -211,6 +211,7 @@ RULES: dict[str, Rule] = {
     **ogc_rules("towns", PUBLIC),
     **ogc_rules("border-zones", PUBLIC),
     **ogc_rules("squads", STAFF),
+    **ogc_rules("hotspots", STAFF),
     **ogc_rules("cases", STAFF),
 }
 

@@ -120,6 +120,24 @@ Rfc3339DateTime = Annotated[
 ]
 
 
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, str):
+        if not re.match(DATE_PATTERN, value):
+            raise ValueError(f"must be a date YYYY-MM-DD {INPUT_YEARS}")
+        return date.fromisoformat(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise PydanticCustomError("date_type", "must be a date string YYYY-MM-DD")
+
+
+# A date in a JSON body: `YYYY-MM-DD`, never a number or a Unix time in a string.
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_iso_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
+]
+
+
 def check_input_datetime(value: datetime | None) -> datetime | None:
     """For an aware datetime's field validator: ValueError (a 4xx) unless its year, as written, is one
     a request may carry (1970 … 8999)."""

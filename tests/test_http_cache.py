@@ -17,7 +17,7 @@ from tests.factories import bearer, make_token, make_user
 from tests.live import live_server
 
 LAYERS = ["/api/v1/boundaries", "/api/v1/boundaries/310120", "/api/v1/borders", "/api/v1/border-zones"]
-SQUAD_LAYERS = ["/api/v1/squads", "/api/v1/squads/SQ-310120-S07"]
+SQUAD_LAYERS = ["/api/v1/squads", "/api/v1/squads/SQ-310120118"]
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_validators_and_304(client: FlaskClient, admin: dict[str, str], path: st
 
 def test_a_change_moves_the_validators(client: FlaskClient, admin: dict[str, str]) -> None:
     before = client.get("/api/v1/squads", headers=admin)
-    patched = client.patch("/api/v1/squads/SQ-310120-S07", json={"night_capacity": 5}, headers=admin)
+    patched = client.patch("/api/v1/squads/SQ-310120118", json={"night_capacity": 5}, headers=admin)
     assert patched.status_code == 200
     after = client.get("/api/v1/squads", headers={**admin, "If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]

@@ -133,7 +133,7 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "ogc.conformance": PUBLIC,
     "ogc.collections": PUBLIC,
     **{f"ogc.{c}_{kind}": PUBLIC for c in ("districts", "towns", "border_zones") for kind in OGC_KINDS},
-    **{f"ogc.{c}_{kind}": STAFF for c in ("squads", "cases") for kind in OGC_KINDS},
+    **{f"ogc.{c}_{kind}": STAFF for c in ("squads", "hotspots", "cases") for kind in OGC_KINDS},
 }
 
 SQUAD_CODE = "SQ-POLICY"

@@ -28,14 +28,14 @@ POLYGON_ROUTES = [
     ("GET", "/api/v1/boundaries/310120", False),
     ("GET", "/api/v1/border-zones", False),
     ("GET", "/api/v1/squads", True),
-    ("GET", "/api/v1/squads/SQ-310120-S07", True),
-    ("PATCH", "/api/v1/squads/SQ-310120-S07", True),
+    ("GET", "/api/v1/squads/SQ-310120118", True),
+    ("PATCH", "/api/v1/squads/SQ-310120118", True),
     ("GET", "/ogc/collections/districts/items?limit=100", False),
     ("GET", "/ogc/collections/districts/items/310120", False),
     ("GET", "/ogc/collections/towns/items?limit=100", False),
     ("GET", "/ogc/collections/border-zones/items", False),
     ("GET", "/ogc/collections/squads/items?limit=100", True),
-    ("GET", "/ogc/collections/squads/items/SQ-310120-S07", True),
+    ("GET", "/ogc/collections/squads/items/SQ-310120118", True),
 ]
 
 

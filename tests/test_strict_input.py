@@ -315,7 +315,7 @@ def test_what_the_schema_fuzzer_found(client: FlaskClient, session: Session, adm
     # A bbox of five numbers matched the OGC pattern and answered 500.
     assert client.get("/ogc/collections/districts/items?bbox=0,0,1,1,4").status_code == 400
     # JSON Schema's `integer` takes 7.0; strict validation alone refused it.
-    patched = client.patch("/api/v1/squads/SQ-310120-S07", json={"night_capacity": 7.0}, headers=admin)
+    patched = client.patch("/api/v1/squads/SQ-310120118", json={"night_capacity": 7.0}, headers=admin)
     assert patched.status_code == 200 and patched.get_json()["properties"]["night_capacity"] == 7
     # An empty external_id was stored, and a second report with it hit the unique index: 500.
     body = {"category": "01-11", **POINT, "external_id": ""}

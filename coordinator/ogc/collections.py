@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import shapely
@@ -31,6 +31,9 @@ from coordinator.cases.queries import bbox_condition
 from coordinator.cases.schemas import CaseFeature
 from coordinator.errors import NotFound
 from coordinator.geojson import Bbox
+from coordinator.hotspots import services as hotspot_services
+from coordinator.hotspots.schemas import HotspotFeature
+from coordinator.hotspots.views import hotspot_feature
 from coordinator.squads import services as squads
 from coordinator.squads.schemas import SquadFeature
 from coordinator.squads.views import squad_feature
@@ -158,6 +161,19 @@ def _squads(session: Session) -> list[LayerItem]:
     return items
 
 
+def _hotspots(session: Session) -> list[LayerItem]:
+    active = hotspot_services.list_hotspots(session, active=True)
+    weight = hotspot_services.weights(session, active, now=datetime.now(UTC))
+    return [
+        LayerItem(
+            hotspot_feature(h, weight[h.id]).model_dump(mode="json"),
+            shapely.Point(h.lon, h.lat),
+            (h.created_at, h.retired_at),
+        )
+        for h in active
+    ]
+
+
 class CaseSource:
     """The caseload, filtered and paged in SQL (newest first), as the case list shows it: no contact data."""
 
@@ -253,6 +269,13 @@ COLLECTIONS: tuple[Collection, ...] = (
         "Active squads; each geometry is the squad's jurisdiction.",
         SquadFeature,
         LayerSource(_squads, temporal=False),
+    ),
+    Collection(
+        "hotspots",
+        "巡查热点 Hotspots",
+        "Active dumping hotspots on the member borders, with their caseload weight.",
+        HotspotFeature,
+        LayerSource(_hotspots),
     ),
     Collection(
         "cases",

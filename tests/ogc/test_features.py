@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 from coordinator.cases.demo_caseload import seed_demo_caseload
 from coordinator.cases.models import Case
 from coordinator.geolocation.services import LocatorCache
+from coordinator.hotspots.services import create_hotspot
 from coordinator.ogc.collections import COLLECTIONS
 from coordinator.worktime import SHANGHAI
+from tests.cases.conftest import zone_point
 from tests.factories import bearer, make_token, make_user
 from tests.live import live_server
 
@@ -81,7 +83,12 @@ def test_every_collection_describes_pages_and_serves_one_item(
 
 @pytest.fixture
 def post_some_cases(session: Session, locator_cache: LocatorCache) -> None:
-    seed_demo_caseload(session, locator_cache.get(lambda: session), reports=30, seed=3)
+    """A small demo caseload, and three hotspots in the Jinshan–Fengxian border zone."""
+    locator = locator_cache.get(lambda: session)
+    seed_demo_caseload(session, locator, reports=30, seed=3)
+    for index in range(3):
+        lon, lat = zone_point(session, ("310116", "310120"), "310120")
+        create_hotspot(session, locator, name=f"沟渠 {index}", kind="ditch", lon=lon + index * 1e-3, lat=lat)
     session.commit()
 
 
