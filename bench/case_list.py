@@ -1,5 +1,5 @@
 """Case list by map box: `GET /api/v1/cases?bbox=…`'s query with a million cases as the service runs it
-(on PostgreSQL through the GiST index, `coordinator.cases.queries.bbox_conditions`) and, as the baseline
+(on PostgreSQL through the GiST index, `coordinator.cases.queries.bbox_condition`) and, as the baseline
 in the same run, as the plain `lon`/`lat` range test it was before (still SQLite's: there both are the
 same query).
 
@@ -48,6 +48,7 @@ def main() -> None:
     from coordinator.cases import queries
     from coordinator.cases.models import Case
     from coordinator.db import make_engine
+    from coordinator.geojson import Bbox
 
     engine = make_engine(args.database_url)
     factory = sessionmaker(engine)
@@ -111,7 +112,7 @@ def main() -> None:
     x, y = (x0 + x1) / 2, (y0 + y1) / 2
     with factory() as session:
         stmt = select(func.count()).select_from(
-            select(Case).where(*queries.bbox_conditions(session, (x, y, x + 0.1, y + 0.1))).subquery()
+            select(Case).where(queries.bbox_condition(session, Bbox(x, y, x + 0.1, y + 0.1))).subquery()
         )
         sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
         explain = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "

@@ -84,7 +84,13 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(review_bp, url_prefix="/api/v1")
     app.register_blueprint(meetings_bp, url_prefix="/api/v1")
     init_open311(app)
+    from coordinator.ogc.views import init_app as init_ogc
+
+    init_ogc(app)
     app.register_blueprint(openapi_bp)
+    from coordinator.httpcache import compress
+
+    app.after_request(compress)
 
     from coordinator.cli import register_cli
 

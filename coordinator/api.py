@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
+import orjson
 from flask import Response, jsonify, request
 from pydantic import BaseModel, Field, ValidationError
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
@@ -90,6 +91,13 @@ class Operation:
         """Whether the success answer has a body (a model, an alternative or a file)."""
         return self.response is not None or bool(self.alternatives) or bool(self.files)
 
+    # The media type of error answers (Open311's XML routes answer their errors in XML too).
+    error_media_type: str = JSON
+    # Renders the view's result when it is not JSON (`media_type` names what it makes).
+    render: Callable[[Any], Response] | None = None
+    # The view answers through coordinator.httpcache.conditional: validators, 304, byte ranges (206/416).
+    conditional: bool = False
+
 
 def documented_model(op: Operation, status: int, media_type: str) -> type[BaseModel] | None:
     """The model the OpenAPI document names for an answer of `op` with `status` and `media_type`.
@@ -108,7 +116,7 @@ def documented_model(op: Operation, status: int, media_type: str) -> type[BaseMo
             return op.response
         if media_type in op.alternatives:
             return op.alternatives[media_type]
-    elif status >= 400 and media_type == JSON:
+    elif status >= 400 and media_type == op.error_media_type:
         return op.error_model or ErrorBody
     raise LookupError(f"no {status} answer in {media_type} is documented for {op.summary!r}")
 
@@ -145,16 +153,37 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
         raise ValidationFailed("invalid query parameters", details=_validation_details(exc)) from exc
 
 
+def _integral_floats_as_ints(value: Any) -> Any:
+    """JSON Schema's `integer` is any number without a fraction (`7.0` too); strict pydantic wants `7`.
+    The same object back when nothing changed."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, list):
+        items = [_integral_floats_as_ints(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    if isinstance(value, dict):
+        fields = {k: _integral_floats_as_ints(v) for k, v in value.items()}
+        return value if all(fields[k] is v for k, v in value.items()) else fields
+    return value
+
+
 def parse_body(model: type[BaseModel]) -> BaseModel:
-    """Validate a JSON body against `model`; 400 if it is not JSON, 422 if it breaks the schema."""
+    """Validate a JSON body against `model`, strictly: no value is coerced from another JSON type (a
+    number is never read from a string or a boolean, a datetime never from a number). 400 if the body is
+    not JSON, 422 if it breaks the schema."""
     if not request.is_json:
         raise BadRequest("expected a JSON body with Content-Type: application/json")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest("the request body is not valid JSON")
-    _reject_nul(data, "request body")
+    raw = request.get_data()
     try:
-        return model.model_validate(data)
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest("the request body is not valid JSON (UTF-8, RFC 8259)") from None
+    _reject_nul(data, "request body")
+    integral = _integral_floats_as_ints(data)
+    if integral is not data:
+        raw = orjson.dumps(integral)
+    try:
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise ValidationFailed("invalid request body", details=_validation_details(exc)) from exc
 
@@ -187,10 +216,21 @@ def _render(result: Any, op: Operation) -> Response:
         result, status = result
     if isinstance(result, BaseModel):
         result = result.model_dump(mode="json", by_alias=True)
+    if op.render is not None:
+        rendered = op.render(result)
+        rendered.status_code = status
+        return rendered
     response = jsonify(result)
     response.status_code = status
     response.mimetype = op.media_type
     return response
+
+
+def add_link_headers(response: Response, links: list[dict[str, str]]) -> None:
+    """The `next` and `prev` links of a page as `Link` headers (RFC 8288), beside those in the body."""
+    for page in links:
+        if page["rel"] in ("next", "prev"):
+            response.headers.add("Link", f'<{page["href"]}>; rel="{page["rel"]}"')
 
 
 def endpoint(
@@ -209,6 +249,9 @@ def endpoint(
     validation_status: int = 422,
     alternatives: dict[str, type[BaseModel]] | None = None,
     files: dict[str, str] | None = None,
+    error_media_type: str = JSON,
+    render: Callable[[Any], Response] | None = None,
+    conditional: bool = False,
 ) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a view as an API operation.
 
@@ -218,7 +261,10 @@ def endpoint(
     `error_model` / `validation_status` only change what the OpenAPI document says about errors (the
     error body itself is rendered by the handlers in coordinator.errors); `alternatives` documents
     other media types of the success answer, which the view returns as a Response itself; `files` the
-    non-JSON answers (media type → description), also returned as a Response by the view.
+    non-JSON answers (media type → description), also returned as a Response by the view. `render`
+    turns the view's result into the `media_type` answer (default: JSON); `error_media_type` says in
+    which media type the errors of the route come (their renderer is registered in coordinator.errors).
+    `conditional` documents the validators, 304 and byte ranges of coordinator.httpcache.conditional.
     """
     op = Operation(
         summary=summary,
@@ -235,6 +281,9 @@ def endpoint(
         validation_status=validation_status,
         alternatives=dict(alternatives or {}),
         files=dict(files or {}),
+        error_media_type=error_media_type,
+        render=render,
+        conditional=conditional,
     )
 
     def decorate(fn: ViewFunc) -> ViewFunc:

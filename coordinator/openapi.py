@@ -12,6 +12,8 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from coordinator import __version__, policy
 from coordinator.api import FORM, JSON, ErrorBody, Operation
@@ -20,11 +22,16 @@ from coordinator.validation import MAX_ROW_ID
 bp = Blueprint("openapi", __name__)
 REF_TEMPLATE = "#/components/schemas/{model}"
 
+TITLE = "Jiaojie Coordinator API"  # ASCII: generated clients name their package after it
 DESCRIPTION = (
-    "交界协同 — joint enforcement in the border zones (交界地带) of 奉贤, 金山, 松江 and 浦东. "
+    "交界协同 (Jiaojie Coordinator) — joint enforcement in the border zones (交界地带) of 奉贤, 金山, 松江 "
+    "and 浦东. "
     "Geometries are GeoJSON (RFC 7946) in WGS-84 longitude/latitude. Every error has the shape "
     '`{"error": {"code", "message", "details"}}`. Send `Authorization: Bearer <token>` to every operation '
-    "marked with a lock (401 without valid credentials, 403 when the role may not)."
+    "marked with a lock (401 without valid credentials, 403 when the role may not). Values are never "
+    "coerced across types: JSON numbers, booleans and RFC 3339 datetime strings in bodies; in query "
+    "strings booleans are `true`/`false`, numbers are written as JSON writes them and datetimes as RFC "
+    "3339 with an offset. An empty query value means the parameter is absent."
 )
 
 
@@ -43,8 +50,24 @@ def _add_component(components: dict[str, Any], name: str, definition: dict[str, 
         raise ValueError(f"two different schemas are both named {name!r}: rename one of the models")
 
 
-def _schema_of(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+class RequestSchema(GenerateJsonSchema):
+    """JSON schemas of what requests carry: text holds no U+0000, which the server refuses (the databases
+    cannot store it; coordinator.validation), so a string without a pattern of its own says so."""
+
+    def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
+        json_schema = super().str_schema(schema)
+        json_schema.setdefault("pattern", NO_NUL_PATTERN)
+        return json_schema
+
+
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def _schema_of(
+    model: type[BaseModel], components: dict[str, Any], *, request: bool = False
+) -> dict[str, Any]:
+    generator = RequestSchema if request else GenerateJsonSchema
+    schema = model.model_json_schema(ref_template=REF_TEMPLATE, schema_generator=generator)
     for name, definition in schema.pop("$defs", {}).items():
         _add_component(components, name, definition)
     _add_component(components, model.__name__, schema)
@@ -52,7 +75,7 @@ def _schema_of(model: type[BaseModel], components: dict[str, Any]) -> dict[str, 
 
 
 def _query_parameters(model: type[BaseModel], components: dict[str, Any]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+    schema = model.model_json_schema(ref_template=REF_TEMPLATE, schema_generator=RequestSchema)
     for name, definition in schema.pop("$defs", {}).items():
         _add_component(components, name, definition)
     required = set(schema.get("required", []))
@@ -61,9 +84,46 @@ def _query_parameters(model: type[BaseModel], components: dict[str, Any]) -> lis
         param: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
         if "description" in prop:
             param["description"] = prop["description"]
+        if name not in required:
+            param["allowEmptyValue"] = True  # an empty value means absent (coordinator.validation)
         param["schema"] = {k: v for k, v in prop.items() if k not in {"description", "title"}}
         params.append(param)
     return params
+
+
+def _form_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    """A form body's schema: as in a query string, an optional field sent empty is absent."""
+    schema = model.model_json_schema(ref_template=REF_TEMPLATE, schema_generator=RequestSchema)
+    for name, definition in schema.pop("$defs", {}).items():
+        _add_component(components, name, definition)
+    required = set(schema.get("required", []))
+    schema["properties"] = {
+        name: prop if name in required else {"anyOf": [prop, {"const": ""}]}
+        for name, prop in schema.get("properties", {}).items()
+    }
+    _add_component(components, model.__name__, schema)
+    return {"$ref": REF_TEMPLATE.format(model=model.__name__)}
+
+
+CONDITIONAL_HEADERS = {
+    "ETag": {"description": "Strong validator: a hash of the content (`…-gzip` for the gzip encoding).",
+             "schema": {"type": "string"}},
+    "Last-Modified": {"description": "When the geography (boundaries, zones, squads) last changed.",
+                      "schema": {"type": "string"}},
+}  # fmt: skip
+
+
+def _conditional_responses(media_type: str) -> dict[str, Any]:
+    return {
+        "206": {
+            "description": "A byte range of the identity-encoded answer (`Range: bytes=…`; Accept-Ranges: "
+            "bytes), for clients such as GDAL's /vsicurl/",
+            "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        "304": {
+            "description": "Not modified since the ETag (If-None-Match) or date (If-Modified-Since) sent"
+        },
+    }
 
 
 _STATUS_TEXT = {
@@ -72,6 +132,7 @@ _STATUS_TEXT = {
     403: "Not allowed for this caller",
     404: "Not found",
     409: "Conflict with the current state",
+    416: "Range not satisfiable",
     422: "Validation failed",
     429: "Too many attempts; wait Retry-After seconds",
     503: "Database unavailable",
@@ -145,6 +206,10 @@ def build_openapi(
         responses: dict[str, Any] = {str(op.status): success}
         secured = protected(rule.endpoint)
         errors = {*op.errors, 401, 403} if secured else set(op.errors)
+        if op.conditional:
+            success["headers"] = CONDITIONAL_HEADERS
+            responses.update(_conditional_responses(op.media_type))
+            errors.add(416)
         if op.query or op.body or op.form:
             errors.add(op.validation_status)
         if op.body or op.form:
@@ -153,7 +218,7 @@ def build_openapi(
         for status in sorted(errors):
             responses[str(status)] = {
                 "description": _STATUS_TEXT.get(status, "Error"),
-                "content": {JSON: {"schema": op_error_ref}},
+                "content": {op.error_media_type: {"schema": op_error_ref}},
             }
         operation: dict[str, Any] = {
             "operationId": rule.endpoint.replace(".", "_"),
@@ -169,12 +234,12 @@ def build_openapi(
         if op.body is not None:
             operation["requestBody"] = {
                 "required": True,
-                "content": {JSON: {"schema": _schema_of(op.body, components)}},
+                "content": {JSON: {"schema": _schema_of(op.body, components, request=True)}},
             }
         if op.form is not None:
             operation["requestBody"] = {
                 "required": True,
-                "content": {FORM: {"schema": _schema_of(op.form, components)}},
+                "content": {FORM: {"schema": _form_schema(op.form, components)}},
             }
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = operation
@@ -190,7 +255,7 @@ def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of the running app."""
     return build_openapi(
         current_app,
-        title="交界协同 API",
+        title=TITLE,
         version=__version__,
         description=DESCRIPTION,
         protected=policy.is_protected,

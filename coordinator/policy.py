@@ -65,6 +65,14 @@ def allow(*roles: Role) -> Rule:
 
 
 ANY_ROLE = allow(*ROLES)  # type: ignore[arg-type]
+
+
+def ogc_rules(collection: str, rule: Rule) -> dict[str, Rule]:
+    """The rule of an OGC API – Features collection (coordinator/ogc): its description, items and item."""
+    key = collection.replace("-", "_")
+    return {f"ogc.{key}_{kind}": rule for kind in ("collection", "items", "item")}
+
+
 STAFF = allow("squad_leader", "squad_member", "dispatcher", "committee", "admin")  # not reporters
 DISPATCH = allow("dispatcher", "admin")
 READ_MEETINGS = allow("dispatcher", "committee", "admin", "squad_leader", "squad_member")
@@ -179,19 +187,39 @@ RULES: dict[str, Rule] = {
     "meetings.revoke_feed_token": allow("committee", "dispatcher", "admin"),
     # Open311 GeoReport v2: discovery, services and requests are public (request answers carry no
     # personal data); POST requests.json is public HERE because it authenticates itself by its
-    # `api_key` form field, as the spec says, answering 403 — see API_KEY_RULES.
+    # `api_key` form field, as the spec says, answering 403 — see API_KEY_RULES. Each route also
+    # answers in XML (`…_xml`, the spec's required format) under the same rule.
     "open311.discovery": PUBLIC,
+    "open311.discovery_xml": PUBLIC,
     "open311.list_services": PUBLIC,
+    "open311.list_services_xml": PUBLIC,
     "open311.get_service": PUBLIC,
+    "open311.get_service_xml": PUBLIC,
     "open311.list_requests": PUBLIC,
+    "open311.list_requests_xml": PUBLIC,
     "open311.get_request": PUBLIC,
+    "open311.get_request_xml": PUBLIC,
     "open311.post_request": PUBLIC,
+    "open311.post_request_xml": PUBLIC,
+    # OGC API – Features (coordinator/ogc): the geography is public like its /api/v1 routes; squads and
+    # cases are staff's, as there (the case features carry no contact data). The collection list shows
+    # each caller the collections it may read.
+    "ogc.landing_page": PUBLIC,
+    "ogc.conformance": PUBLIC,
+    "ogc.collections": PUBLIC,
+    **ogc_rules("districts", PUBLIC),
+    **ogc_rules("towns", PUBLIC),
+    **ogc_rules("border-zones", PUBLIC),
+    **ogc_rules("squads", STAFF),
+    **ogc_rules("hotspots", STAFF),
+    **ogc_rules("cases", STAFF),
 }
 
 # Endpoints that authenticate by an `api_key` parameter (Open311) instead of the hook: who may, once
 # the key (the same API token the Bearer header carries) is known.
 API_KEY_RULES: dict[str, Rule] = {
     "open311.post_request": REPORTERS,
+    "open311.post_request_xml": REPORTERS,
 }
 
 

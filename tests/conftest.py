@@ -67,7 +67,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """How many answers were checked, and the routes whose success answer no test checked."""
     tally = contracts.tally
-    line = f"response contracts: {tally.answers} answers checked in {tally.seconds:.1f} s"
+    line = (
+        f"response contracts: {tally.answers} answers checked in {tally.seconds:.1f} s "
+        f"({tally.rings} GeoJSON polygon rings wound as RFC 7946 says)"
+    )
     if tally.unchecked is None:
         terminalreporter.write_line(line + " (route coverage is asserted when the whole suite passes)")
     elif not tally.unchecked:

@@ -10,6 +10,11 @@ answer to `check_answer`, which fails the request at once with `ContractViolatio
 - the body is not valid for the model (`model_validate_json(strict=True)`: types, required, nullable,
   literals), or differs from the validated model dumped back to JSON — which catches every field the
   server sends but the model does not document, at any depth;
+- a GeoJSON answer holds a polygon not wound as RFC 7946 §3.1.6 says (exterior rings counter-clockwise,
+  holes clockwise): `winding_problems`;
+- an XML answer (Open311) is not UTF-8 with the XML declaration, or its elements are not the model's
+  fields under the spec's names (coordinator.open311.xml); and for a GET, its content differs from the
+  JSON route's answer to the same request (the client fetches that twin and compares them);
 - a file answer (`files=` of the endpoint: CSV, XLSX, HTML, iCalendar) is documented with another
   schema than `coordinator.openapi.file_schema`, is empty, or is not a readable file of its media type
   (FILE_READERS: each is opened with the library a user's program would use).
@@ -22,27 +27,31 @@ from __future__ import annotations
 
 import csv
 import gc
+import gzip
 import io
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args, get_origin
 from weakref import WeakKeyDictionary
 
 import icalendar
+import numpy as np
 import openpyxl
 import orjson
+import shapely
 from flask import Flask
 from flask.testing import FlaskClient
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import TestResponse
 
-from coordinator.api import JSON, ErrorBody, Operation, documented_file, documented_model
+from coordinator.api import GEOJSON, JSON, ErrorBody, Operation, documented_file, documented_model
 from coordinator.errors import RENDERERS_KEY, ErrorRenderer
 from coordinator.open311 import views as open311
+from coordinator.open311 import xml as open311_xml
 from coordinator.open311.schemas import Open311Errors
 from coordinator.openapi import REF_TEMPLATE, file_schema, openapi_document
 
@@ -112,6 +121,7 @@ class Tally:
 
     answers: int = 0
     seconds: float = 0.0
+    rings: int = 0  # polygon rings of GeoJSON answers checked for their winding
     partial_run: bool = False  # tests were deselected: route coverage is not asserted
     unchecked: list[str] | None = None  # set when coverage was asserted
 
@@ -155,7 +165,10 @@ class ContractClient(FlaskClient):
     def open(self, *args: Any, **kwargs: Any) -> TestResponse:
         response = super().open(*args, **kwargs)
         request = response.request
-        answer = Answer(request.method, request.path, response.status_code, response.mimetype, response.data)
+        body = response.data
+        if response.headers.get("Content-Encoding") == "gzip":  # the document is what was compressed
+            body = gzip.decompress(body)
+        answer = Answer(request.method, request.path, response.status_code, response.mimetype, body)
         started = time.perf_counter()
         try:
             check_answer(self.application, answer)
@@ -163,7 +176,24 @@ class ContractClient(FlaskClient):
             with _lock:
                 tally.answers += 1
                 tally.seconds += time.perf_counter() - started
+        if answer.media_type == open311_xml.XML and answer.method == "GET":
+            self._compare_with_json_twin(answer, response)
         return response
+
+    def _compare_with_json_twin(self, answer: Answer, response: TestResponse) -> None:
+        """An XML answer says what the JSON route answers to the same request."""
+        request = response.request
+        twin_path = request.path.removesuffix(".xml") + ".json"
+        query = request.query_string.decode()
+        twin = self.open(f"{twin_path}?{query}" if query else twin_path, headers=dict(request.headers))
+        model = _xml_model(self.application, answer)
+        sent = open311_xml.parse(model, answer.body)
+        expected = open311_xml.as_text(orjson.loads(twin.data))
+        if twin.status_code != answer.status or sent != expected:
+            lines = differences(sent, expected) or [
+                f"status {answer.status}, the JSON twin {twin.status_code}"
+            ]
+            raise ContractViolation(f"{answer}: differs from {twin_path}'s answer:" + _listing(lines))
 
 
 def check_answer(app: Flask, answer: Answer) -> None:
@@ -173,7 +203,7 @@ def check_answer(app: Flask, answer: Answer) -> None:
     try:
         endpoint, _ = app.url_map.bind("localhost").match(answer.path, answer.method)
     except HTTPException:  # no route (404/405) or a redirect: the error handlers' answer
-        if answer.media_type == JSON:
+        if answer.media_type in (JSON, open311_xml.XML):
             _check_body(answer, _routing_error_model(app, answer.path), "no route")
         return
     op: Operation | None = getattr(app.view_functions[endpoint], "__api_operation__", None)
@@ -194,6 +224,8 @@ def check_answer(app: Flask, answer: Answer) -> None:
                 f"(documented: {', '.join(sorted(responses))})"
             )
         _check_body(answer, op.error_model or ErrorBody, endpoint)
+        return
+    if answer.status == 206:  # a byte range of the documented answer: no document of its own
         return
     content = documented.get("content")
     if content is None:
@@ -231,6 +263,10 @@ def check_answer(app: Flask, answer: Answer) -> None:
             + _listing(problems)
         )
     _check_body(answer, model, endpoint)
+    if answer.media_type == GEOJSON:
+        problems = winding_problems(orjson.loads(answer.body))
+        if problems:
+            raise ContractViolation(f"{answer} ({endpoint}): not RFC 7946 §3.1.6:" + _listing(problems))
     _record(op, endpoint, answer, answer.media_type)
 
 
@@ -284,7 +320,42 @@ def _record(op: Operation, endpoint: str, answer: Answer, media_type: str | None
             checked.add((endpoint, media_type))
 
 
+def _xml_model(app: Flask, answer: Answer) -> type[BaseModel]:
+    """The model an XML answer renders (that of the route's answer, or the error list)."""
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(answer.path, answer.method)
+    except HTTPException:
+        return _routing_error_model(app, answer.path)
+    op: Operation = app.view_functions[endpoint].__api_operation__
+    model = documented_model(op, answer.status, answer.media_type)
+    assert model is not None
+    return model
+
+
+def _check_xml(answer: Answer, model: type[BaseModel], endpoint: str) -> None:
+    try:
+        data = open311_xml.parse(model, answer.body)
+    except (ValueError, SyntaxError) as exc:  # ElementTree.ParseError is a SyntaxError
+        raise ContractViolation(
+            f"{answer} ({endpoint}): not an XML answer of {model.__name__}: {exc}"
+        ) from None
+    item = model.model_fields["root"].annotation if "root" in model.model_fields else model
+    if get_origin(item) is list:
+        item = get_args(item)[0]
+    fields = {f.alias or name for name, f in item.model_fields.items()}  # type: ignore[union-attr]
+    records = data if isinstance(data, list) else [data]
+    for index, record in enumerate(records):
+        if set(record) != fields:
+            raise ContractViolation(
+                f"{answer} ({endpoint}): record {index} has the elements {sorted(record)}, "
+                f"{model.__name__} the fields {sorted(fields)}"
+            )
+
+
 def _check_body(answer: Answer, model: type[BaseModel], endpoint: str) -> None:
+    if answer.media_type == open311_xml.XML:
+        _check_xml(answer, model, endpoint)
+        return
     # Parsing a large body (boundaries: ~1e5 objects) would start full garbage collections of the whole
     # test process, ten times the cost of the check; what is built here holds no reference cycles.
     collecting = gc.isenabled()
@@ -362,6 +433,41 @@ def _path(loc: tuple[int | str, ...]) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+# ------------------------------------------------------------------------------- RFC 7946 winding
+
+
+def winding_problems(document: Any, path: str = "") -> list[str]:
+    """Where the polygons of a GeoJSON document break RFC 7946 §3.1.6: an exterior ring that is not
+    counter-clockwise, or a hole that is not clockwise (by the signed area in lon/lat, as the RFC says)."""
+    if isinstance(document, list):
+        return [p for index, item in enumerate(document) for p in winding_problems(item, _join(path, index))]
+    if not isinstance(document, dict):
+        return []
+    kind = document.get("type")
+    if kind in ("Polygon", "MultiPolygon") and isinstance(document.get("coordinates"), list):
+        polygons = document["coordinates"] if kind == "MultiPolygon" else [document["coordinates"]]
+        return _ring_problems(polygons, path)
+    return [
+        p
+        for key, value in document.items()
+        if isinstance(value, dict | list) and key != "coordinates"
+        for p in winding_problems(value, _join(path, key))
+    ]
+
+
+def _ring_problems(polygons: list[Any], path: str) -> list[str]:
+    rings = [(p, r, ring) for p, polygon in enumerate(polygons) for r, ring in enumerate(polygon)]
+    ccw = shapely.is_ccw([shapely.linearrings(np.asarray(ring, dtype=float)[:, :2]) for _, _, ring in rings])
+    with _lock:
+        tally.rings += len(rings)
+    return [
+        f"{_join(path, 'coordinates')}[{p}][{r}]: the {'exterior' if r == 0 else 'hole'} is "
+        f"{'counter-clockwise' if counter else 'clockwise'}"
+        for (p, r, _), counter in zip(rings, ccw, strict=True)
+        if bool(counter) != (r == 0)
+    ]
 
 
 # ------------------------------------------------------------------------ the OpenAPI document

@@ -17,6 +17,7 @@ from coordinator.policy import API_KEY_RULES, RULES
 from tests.factories import bearer, make_squad, make_token, make_user
 
 PUBLIC = "public"
+OGC_KINDS = ("collection", "items", "item")  # the endpoints of each OGC API – Features collection
 # Public for the policy hook, but the view authenticates the `api_key` form field itself (Open311):
 # these roles get through with their token as api_key, everyone else gets 403 (the spec's status).
 REPORTERS = {"reporter", "squad_leader", "squad_member", "dispatcher", "admin"}
@@ -117,11 +118,22 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "meetings.list_feed_tokens": {"committee", "dispatcher", "admin"},
     "meetings.revoke_feed_token": {"committee", "dispatcher", "admin"},
     "open311.discovery": PUBLIC,
+    "open311.discovery_xml": PUBLIC,
     "open311.list_services": PUBLIC,
+    "open311.list_services_xml": PUBLIC,
     "open311.get_service": PUBLIC,
+    "open311.get_service_xml": PUBLIC,
     "open311.list_requests": PUBLIC,
+    "open311.list_requests_xml": PUBLIC,
     "open311.get_request": PUBLIC,
+    "open311.get_request_xml": PUBLIC,
     "open311.post_request": ("api_key", REPORTERS),
+    "open311.post_request_xml": ("api_key", REPORTERS),
+    "ogc.landing_page": PUBLIC,
+    "ogc.conformance": PUBLIC,
+    "ogc.collections": PUBLIC,
+    **{f"ogc.{c}_{kind}": PUBLIC for c in ("districts", "towns", "border_zones") for kind in OGC_KINDS},
+    **{f"ogc.{c}_{kind}": STAFF for c in ("squads", "hotspots", "cases") for kind in OGC_KINDS},
 }
 
 SQUAD_CODE = "SQ-POLICY"
@@ -139,6 +151,7 @@ PATH_VALUES = {
     "series_id": 2_000_000_000,
     "meeting_id": 2_000_000_000,
     "token_id": 2_000_000_000,
+    "feature_id": "1",
 }
 PATH_VALUES_BY_ENDPOINT = {"boundaries.get_boundary": {"code": "310120"}}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 import shapely
@@ -115,6 +116,18 @@ def current_generation(session: Session) -> BoundaryGeneration | None:
     return session.scalars(
         select(BoundaryGeneration).order_by(BoundaryGeneration.id.desc()).limit(1)
     ).one_or_none()
+
+
+def geography_changed_at(session: Session) -> datetime | None:
+    """When the boundaries or border zones last changed: the newest generation, or a zone rebuilt (a
+    width changed). The `Last-Modified` of the layers made from them (coordinator.httpcache)."""
+    times = [
+        session.scalar(select(func.max(BoundaryGeneration.created_at))),
+        session.scalar(select(func.max(BorderZone.created_at))),
+        session.scalar(select(func.max(BorderZone.superseded_at))),
+    ]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
 
 
 def _differences(feature: AreaFeature, current: AdminArea) -> tuple[str, ...]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from coordinator.api import GEOJSON, endpoint
 from coordinator.boundaries import services
-from coordinator.boundaries.models import AdminArea
+from coordinator.boundaries.models import AdminArea, BorderZone
 from coordinator.boundaries.schemas import (
     BorderCollection,
     BorderQuery,
@@ -19,6 +19,7 @@ from coordinator.boundaries.schemas import (
 )
 from coordinator.extensions import db_session
 from coordinator.geojson import feature_collection, geometry_json
+from coordinator.httpcache import conditional
 from coordinator.worktime import SHANGHAI
 
 bp = Blueprint("boundaries", __name__)
@@ -52,14 +53,22 @@ def area_feature(area: AdminArea) -> dict[str, Any]:
     query=BoundaryQuery,
     response=BoundaryCollection,
     media_type=GEOJSON,
+    conditional=True,
 )
-def list_boundaries(query: BoundaryQuery) -> dict[str, Any]:
+def list_boundaries(query: BoundaryQuery) -> Response:
     session = db_session()
     areas = services.current_areas(session, level=query.level, member=query.member)
     generation = services.current_generation(session)
-    return feature_collection(
+    payload = feature_collection(
         [area_feature(a) for a in areas], generation=generation.id if generation else None
     )
+    return _layer(payload)
+
+
+def _layer(payload: dict[str, Any]) -> Response:
+    """A geography layer with validators and byte ranges (coordinator.httpcache)."""
+    changed = services.geography_changed_at(db_session())
+    return conditional(payload, media_type=GEOJSON, last_modified=changed)
 
 
 @bp.get("/boundaries/<code>")
@@ -69,9 +78,10 @@ def list_boundaries(query: BoundaryQuery) -> dict[str, Any]:
     response=BoundaryFeature,
     media_type=GEOJSON,
     errors=(404,),
+    conditional=True,
 )
-def get_boundary(code: str) -> dict[str, Any]:
-    return area_feature(services.get_area(db_session(), code))
+def get_boundary(code: str) -> Response:
+    return _layer(area_feature(services.get_area(db_session(), code)))
 
 
 @bp.get("/borders")
@@ -83,12 +93,13 @@ def get_boundary(code: str) -> dict[str, Any]:
     query=BorderQuery,
     response=BorderCollection,
     media_type=GEOJSON,
+    conditional=True,
 )
-def list_borders(query: BorderQuery) -> dict[str, Any]:
+def list_borders(query: BorderQuery) -> Response:
     session = db_session()
     borders = services.list_shared_borders(session, members_only=query.members_only)
     names = {a.code: a.name_zh for a in services.current_areas(session, level="district")}
-    return feature_collection(
+    payload = feature_collection(
         [
             {
                 "type": "Feature",
@@ -105,6 +116,7 @@ def list_borders(query: BorderQuery) -> dict[str, Any]:
             for b in borders
         ]
     )
+    return _layer(payload)
 
 
 @bp.get("/border-zones")
@@ -115,24 +127,32 @@ def list_borders(query: BorderQuery) -> dict[str, Any]:
     tags=["boundaries"],
     response=BorderZoneCollection,
     media_type=GEOJSON,
+    conditional=True,
 )
-def list_border_zones() -> dict[str, Any]:
+def list_border_zones() -> Response:
     session = db_session()
-    names = {a.code: a.name_zh for a in services.current_areas(session, level="district")}
-    return feature_collection(
-        [
-            {
-                "type": "Feature",
-                "id": f"{z.code_a}-{z.code_b}",
-                "properties": {
-                    "pair": [z.code_a, z.code_b],
-                    "names": [names.get(z.code_a, z.code_a), names.get(z.code_b, z.code_b)],
-                    "width_m": z.width_m,
-                    "area_m2": z.area_m2,
-                    "generation": z.generation_id,
-                },
-                "geometry": geometry_json(z.geom),
-            }
-            for z in services.current_border_zones(session)
-        ]
+    names = district_names()
+    return _layer(
+        feature_collection([zone_feature(z, names) for z in services.current_border_zones(session)])
     )
+
+
+def district_names() -> dict[str, str]:
+    """District codes → Chinese names."""
+    return {a.code: a.name_zh for a in services.current_areas(db_session(), level="district")}
+
+
+def zone_feature(zone: BorderZone, names: dict[str, str]) -> dict[str, Any]:
+    """A border zone as a GeoJSON Feature (id = the pair, lower code first)."""
+    return {
+        "type": "Feature",
+        "id": f"{zone.code_a}-{zone.code_b}",
+        "properties": {
+            "pair": [zone.code_a, zone.code_b],
+            "names": [names.get(zone.code_a, zone.code_a), names.get(zone.code_b, zone.code_b)],
+            "width_m": zone.width_m,
+            "area_m2": zone.area_m2,
+            "generation": zone.generation_id,
+        },
+        "geometry": geometry_json(zone.geom),
+    }

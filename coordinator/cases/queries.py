@@ -18,6 +18,7 @@ from coordinator.auth.models import User
 from coordinator.cases.models import OPEN_STATUSES, Case, CasePartner, CaseTransfer, Category
 from coordinator.dialects import plan_with_values, spatial_box_prefilter
 from coordinator.errors import NotFound
+from coordinator.geojson import Bbox
 from coordinator.squads.models import DispatchUnit, Squad
 
 
@@ -50,7 +51,7 @@ class CaseFilter:
     district: str | None = None
     category: str | None = None
     in_border_zone: bool | None = None
-    bbox: tuple[float, float, float, float] | None = None
+    bbox: Bbox | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
 
@@ -72,7 +73,7 @@ def list_cases(session: Session, flt: CaseFilter, *, page: int, per_page: int) -
         stmt = stmt.where(Case.in_border_zone.is_(flt.in_border_zone))
     if flt.bbox:
         plan_with_values(session)  # a cached generic plan cannot tell a street from the whole area
-        stmt = stmt.where(*bbox_conditions(session, flt.bbox))
+        stmt = stmt.where(bbox_condition(session, flt.bbox))
     if flt.created_from:
         stmt = stmt.where(Case.created_at >= flt.created_from)
     if flt.created_to:
@@ -87,13 +88,20 @@ def list_cases(session: Session, flt: CaseFilter, *, page: int, per_page: int) -
     return list(rows), total
 
 
-def bbox_conditions(session: Session, bbox: tuple[float, float, float, float]) -> list[ColumnElement[bool]]:
-    """Cases inside the WGS-84 box, edges included: the exact test on `lon`/`lat`, after whatever lets the
-    database's spatial index find the rows first (on PostgreSQL `&&` against the GiST index of
-    `case_file.geom`; docs/cases.md has the measurements)."""
-    x0, y0, x1, y1 = bbox
-    exact: list[ColumnElement[bool]] = [Case.lon.between(x0, x1), Case.lat.between(y0, y1)]
-    return [*spatial_box_prefilter(session, Case.geom, bbox), *exact]
+def bbox_condition(session: Session, bbox: Bbox) -> ColumnElement[bool]:
+    """Cases inside the WGS-84 box, edges included (two boxes where it crosses the antimeridian): the exact
+    test on `lon`/`lat`, after whatever lets the database's spatial index find the rows first (on
+    PostgreSQL `&&` against the GiST index of `case_file.geom`; docs/cases.md has the measurements)."""
+    return or_(
+        *(
+            and_(
+                *spatial_box_prefilter(session, Case.geom, box),
+                Case.lon.between(box[0], box[2]),
+                Case.lat.between(box[1], box[3]),
+            )
+            for box in bbox.boxes()
+        )
+    )
 
 
 def squads_by_id(session: Session, ids: set[int]) -> dict[int, Squad]:

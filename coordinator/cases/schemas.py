@@ -5,12 +5,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from coordinator.cases.intake import ReportInput
-from coordinator.geojson import CollectionType, FeatureType, Geometry
+from coordinator.geojson import BBOX_HELP, BBOX_PATTERN, CollectionType, FeatureType, Geometry, Link
 from coordinator.geolocation.schemas import CRS_HELP, CrsName, Geolocation
-from coordinator.validation import MAX_PAGE, QueryModel, check_input_datetime
+from coordinator.validation import (
+    MAX_PAGE,
+    Latitude,
+    Longitude,
+    QueryModel,
+    Rfc3339DateTime,
+    WebUrl,
+    check_input_datetime,
+)
 
 Source = Literal["citizen", "grid_worker", "volunteer", "camera", "drone", "hotline_12345", "patrol"]
 # Reports found on a joint night patrol come in through the patrol log, not POST /reports.
@@ -56,15 +64,20 @@ class ReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category: str = Field(min_length=1, max_length=16, description="A code from GET /api/v1/categories.")
     description: str = Field(default="", max_length=4000)
-    lon: float = Field(allow_inf_nan=False, description="Longitude (经度).")
-    lat: float = Field(allow_inf_nan=False, description="Latitude (纬度).")
+    lon: Longitude = Field(description="Longitude (经度).")
+    lat: Latitude = Field(description="Latitude (纬度).")
     crs: CrsName = Field(default="wgs84", description=CRS_HELP)
-    observed_at: datetime | None = Field(default=None, description="When it was seen (ISO 8601 with offset).")
+    observed_at: Rfc3339DateTime | None = Field(
+        default=None, description="When it was seen (RFC 3339 with offset)."
+    )
     source: Source = "citizen"
-    photos: list[AnyHttpUrl] = Field(default_factory=list, max_length=MAX_PHOTOS, description="Photo URLs.")
+    photos: list[WebUrl] = Field(default_factory=list, max_length=MAX_PHOTOS, description="Photo URLs.")
     reporter: ReporterContact | None = None
     external_id: str | None = Field(
-        default=None, max_length=100, description="The sender's own id; a second report with it is a retry."
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The sender's own id; a second report with it is a retry.",
     )
 
     @field_validator("observed_at")
@@ -290,35 +303,12 @@ class CaseQuery(QueryModel):
     district: str | None = None
     category: str | None = None
     in_border_zone: bool | None = None
-    bbox: str | None = Field(
-        default=None, description="min_lon,min_lat,max_lon,max_lat (WGS-84; cases on the edges are included)."
-    )
-    created_from: datetime | None = None
-    created_to: datetime | None = None
+    bbox: str | None = Field(default=None, pattern=BBOX_PATTERN, description=BBOX_HELP)
+    created_from: datetime | None = Field(default=None, description="Created at or after (RFC 3339).")
+    created_to: datetime | None = Field(default=None, description="Created before (RFC 3339).")
     page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=50, ge=1, le=500)
     format: Literal["json", "geojson"] = "json"
-
-    @field_validator("bbox")
-    @classmethod
-    def _bbox(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = value.split(",")
-        try:
-            x0, y0, x1, y1 = (float(p) for p in parts)
-        except ValueError as exc:
-            raise ValueError("bbox must be four numbers: min_lon,min_lat,max_lon,max_lat") from exc
-        if not (x0 < x1 and y0 < y1):
-            raise ValueError("bbox must have min < max")
-        return value
-
-    @field_validator("created_from", "created_to")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("needs a timezone offset, e.g. 2026-11-01T00:00:00+08:00")
-        return check_input_datetime(value)
 
 
 class CasePage(BaseModel):
@@ -347,6 +337,9 @@ class CaseFeatureCollection(BaseModel):
     per_page: int
     total: int
     features: list[CaseFeature]
+    links: list[Link] = Field(
+        description="`self`, and `next`/`prev` when there is such a page (also in `Link`)."
+    )
 
 
 class Inbox(BaseModel):
@@ -367,7 +360,7 @@ class ResolveIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     note: str = Field(default="", max_length=2000, description="What was done (处置情况).")
-    photos: list[AnyHttpUrl] = Field(default_factory=list, max_length=MAX_PHOTOS, description="After photos.")
+    photos: list[WebUrl] = Field(default_factory=list, max_length=MAX_PHOTOS, description="After photos.")
     waive_evidence: str | None = Field(
         default=None, max_length=500, description="Dispatchers only: why no photo evidence is needed."
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from coordinator.api import GEOJSON, endpoint
+from coordinator.api import GEOJSON, add_link_headers, endpoint
 from coordinator.cases import intake, queries, workflow
 from coordinator.cases.models import CaseTransfer
 from coordinator.cases.presenters import CasePresenter
@@ -30,6 +31,7 @@ from coordinator.cases.schemas import (
 )
 from coordinator.errors import BadRequest
 from coordinator.extensions import db_session, writes_on_read
+from coordinator.geojson import Bbox
 from coordinator.geolocation.views import current_locator, needs_locator
 from coordinator.policy import current_caller, current_user
 from coordinator.refcache import cached
@@ -122,19 +124,19 @@ def submit_report(body: ReportIn) -> Response:
 )
 def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
     session = db_session()
-    bbox = tuple(float(v) for v in query.bbox.split(",")) if query.bbox else None
     flt = queries.CaseFilter(
         status=[query.status] if query.status else [],
         squad=query.squad,
         district=query.district,
         category=query.category,
         in_border_zone=query.in_border_zone,
-        bbox=bbox,  # type: ignore[arg-type]
+        bbox=Bbox.parse(query.bbox) if query.bbox else None,
         created_from=query.created_from,
         created_to=query.created_to,
     )
     cases, total = queries.list_cases(session, flt, page=query.page, per_page=query.per_page)
     presenter = CasePresenter(session, cases, now=datetime.now(SHANGHAI), viewer=current_user())
+    links = page_links(query, total)
     if query.format == "geojson":
         response = jsonify(
             {
@@ -143,16 +145,37 @@ def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
                 "per_page": query.per_page,
                 "total": total,
                 "features": [presenter.feature(c) for c in cases],
+                "links": links,
             }
         )
         response.mimetype = GEOJSON
-        return response
-    return {
-        "cases": [presenter.summary(c) for c in cases],
-        "page": query.page,
-        "per_page": query.per_page,
-        "total": total,
-    }
+    else:
+        response = jsonify(
+            {
+                "cases": [presenter.summary(c) for c in cases],
+                "page": query.page,
+                "per_page": query.per_page,
+                "total": total,
+            }
+        )
+    add_link_headers(response, links)
+    return response
+
+
+def page_links(query: CaseQuery, total: int) -> list[dict[str, str]]:
+    """`self`, `next` and `prev` of a page of the case list: the same request at another page."""
+    media = GEOJSON if query.format == "geojson" else "application/json"
+    args = {k: v for k, v in request.args.items() if k != "page" and v != ""}
+
+    def at(page: int) -> str:
+        return request.base_url + "?" + urlencode({**args, "page": page})
+
+    links = [{"href": at(query.page), "rel": "self", "type": media, "title": "This page"}]
+    if query.page * query.per_page < total:
+        links.append({"href": at(query.page + 1), "rel": "next", "type": media, "title": "Next page"})
+    if query.page > 1:
+        links.append({"href": at(query.page - 1), "rel": "prev", "type": media, "title": "Previous page"})
+    return links
 
 
 @bp.get("/cases/<id:case_id>")

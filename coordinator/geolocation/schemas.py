@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from coordinator.geojson import CollectionType, FeatureType
-from coordinator.validation import QueryModel
+from coordinator.validation import LATITUDE_SCHEMA, LONGITUDE_SCHEMA, Latitude, Longitude, QueryModel
 
 CrsName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 MAX_BATCH = 10_000
@@ -21,8 +21,8 @@ CRS_HELP = (
 class GeolocateQuery(QueryModel):
     """One point to locate."""
 
-    lon: float = Field(allow_inf_nan=False, description="Longitude (经度), e.g. 121.45.")
-    lat: float = Field(allow_inf_nan=False, description="Latitude (纬度), e.g. 30.92.")
+    lon: Longitude = Field(description="Longitude (经度), e.g. 121.45.")
+    lat: Latitude = Field(description="Latitude (纬度), e.g. 30.92.")
     crs: CrsName = Field(default="wgs84", description=CRS_HELP)
 
 
@@ -76,7 +76,10 @@ class PointGeometry(BaseModel):
     model_config = ConfigDict(extra="ignore")
     type: Literal["Point"]
     coordinates: list[float] = Field(
-        min_length=2, max_length=3, description="[lon, lat] in the request's crs."
+        min_length=2,
+        max_length=3,
+        description="[lon, lat] (and an ignored height) in the request's crs: numbers, in range.",
+        json_schema_extra={"prefixItems": [LONGITUDE_SCHEMA, LATITUDE_SCHEMA, {"type": "number"}]},
     )
 
 

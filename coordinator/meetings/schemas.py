@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from coordinator.validation import QueryModel, check_input_datetime
+from coordinator.validation import IsoDate, QueryModel, Rfc3339DateTime, check_input_datetime
 
 Scope = Literal["alliance", "border_pair"]
 Frequency = Literal["monthly", "on_demand"]
@@ -45,7 +45,9 @@ class SeriesIn(BaseModel):
         max_length=16,
         description="District codes in hosting order; default: the series' districts by code.",
     )
-    first_month: date | None = Field(default=None, description="Month of occurrence 1 (default: this month).")
+    first_month: IsoDate | None = Field(
+        default=None, description="Month of occurrence 1 (default: this month)."
+    )
     agenda_lead_h: float = Field(default=48.0, ge=0, le=24 * 30, description="Agenda built this long before.")
     reminder_lead_h: float = Field(
         default=24.0, ge=0, le=24 * 30, description="Reminder sent this long before."
@@ -81,7 +83,7 @@ class MeetingIn(BaseModel):
     """One more meeting of a series (a border pair's meeting on demand)."""
 
     model_config = ConfigDict(extra="forbid")
-    starts_at: datetime = Field(description="Start, with offset; must be on a working day.")
+    starts_at: Rfc3339DateTime = Field(description="Start, with offset; must be on a working day.")
     host: str | None = Field(
         default=None, max_length=32, description="Host district (default: the rotation's)."
     )
@@ -97,7 +99,7 @@ class MeetingPatch(BaseModel):
     """Move, re-host or relocate one meeting."""
 
     model_config = ConfigDict(extra="forbid")
-    starts_at: datetime | None = None
+    starts_at: Rfc3339DateTime | None = None
     host: str | None = Field(default=None, max_length=32)
     location: str | None = Field(default=None, max_length=200)
 
@@ -170,7 +172,7 @@ class ActionItemIn(BaseModel):
     detail: str = Field(default="", max_length=4000)
     owner_squad: str | None = Field(default=None, max_length=32)
     owner_district: str | None = Field(default=None, max_length=32)
-    due_date: date
+    due_date: IsoDate
     case_numbers: list[str] = Field(default_factory=list, max_length=200)
 
     @model_validator(mode="after")
@@ -188,7 +190,7 @@ class ActionItemPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: ActionStatus | None = None
     done_note: str | None = Field(default=None, max_length=500)
-    due_date: date | None = None
+    due_date: IsoDate | None = None
     title: str | None = Field(default=None, min_length=1, max_length=200)
     case_numbers: list[str] | None = Field(default=None, max_length=200)
 

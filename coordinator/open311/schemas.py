@@ -1,60 +1,74 @@
 """Open311 GeoReport v2 parameters and answers (they validate requests and document the routes).
 
-Spec rules every model here follows: an empty optional parameter means "absent"; dates are ISO 8601
-with an offset (a date without one is read as Asia/Shanghai time, what a local client means).
+Spec rules every model here follows: an empty optional parameter means "absent" (our own API's rule too,
+coordinator.validation.QueryModel); dates are the W3C profile of ISO 8601 — a date, or a date and time
+with an optional offset (a time without one is read as Asia/Shanghai time, what a local client means) —
+never a number.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, RootModel, field_validator, model_validator
 
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
-from coordinator.validation import MAX_PAGE, check_input_datetime
+from coordinator.validation import MAX_PAGE, W3C_DATETIME_PATTERN, Latitude, Longitude, QueryModel, WebUrl
 from coordinator.worktime import SHANGHAI
 
 MAX_RESULTS = 1000
 MAX_SPAN_DAYS = 90
 
 
-class Open311Params(BaseModel):
-    """Base of Open311 query/form models: unknown parameters are an error, empty ones are absent."""
+class Open311Params(QueryModel):
+    """Base of Open311 query/form models: unknown parameters are an error, empty ones are absent, values
+    have one spelling each (coordinator.validation.QueryModel) and datetimes are W3C/ISO 8601."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _empty_is_absent(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
-        return data
+    datetime_pattern: ClassVar[str] = W3C_DATETIME_PATTERN
 
 
 def _local_aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         value = value.replace(tzinfo=SHANGHAI)
-    return check_input_datetime(value)
+    return value
 
 
 class JurisdictionParams(Open311Params):
-    """`jurisdiction_id` is accepted everywhere and ignored: this endpoint serves one jurisdiction."""
+    """`jurisdiction_id` is accepted everywhere and ignored: this endpoint serves one jurisdiction.
+    `api_key` is accepted everywhere: reads are public and ignore it; a POST reads it from its form
+    or, failing that, from its query string."""
 
     jurisdiction_id: str | None = Field(default=None, description="Ignored (one jurisdiction).")
+    api_key: str | None = Field(
+        default=None,
+        description="The API token of a user allowed to report (needed to POST; ignored on reads).",
+    )
+
+
+# What the server requires of a POST, though the model lets the view answer the spec's own errors: a
+# missing api_key is 403 (it may also come in the query string), a missing location a 400 that says
+# why an address alone is not enough.
+REQUIRED_TO_POST: list[JsonValue] = ["service_code", "lat", "long"]
 
 
 class RequestForm(JurisdictionParams):
     """POST requests.json (form-encoded). A location by lat/long is required here."""
 
-    api_key: str | None = Field(default=None, description="The API token of a user allowed to report.")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "required": REQUIRED_TO_POST,
+            "patternProperties": {r"^attribute\[[^\]]+\]$": {"type": "string", "pattern": "^[^\\u0000]*$"}},
+        }
+    )
+
     service_code: str | None = Field(default=None, max_length=16, description="From services.json.")
-    lat: float | None = Field(default=None, allow_inf_nan=False, description="Latitude (WGS-84).")
-    long: float | None = Field(default=None, allow_inf_nan=False, description="Longitude (WGS-84).")
+    lat: Latitude | None = Field(default=None, description="Latitude (WGS-84).")
+    long: Longitude | None = Field(default=None, description="Longitude (WGS-84).")
     address_string: str | None = Field(default=None, max_length=500, description="Not enough alone.")
     address_id: str | None = Field(default=None, max_length=100, description="Not enough alone.")
     description: str = Field(default="", max_length=4000)
-    media_url: AnyHttpUrl | None = Field(default=None, description="A photo URL.")
+    media_url: WebUrl | None = Field(default=None, description="A photo URL (http or https).")
     email: str | None = Field(default=None, max_length=200, description="Not stored (no place for it).")
     device_id: str | None = Field(default=None, max_length=200, description="Not stored.")
     account_id: str | None = Field(default=None, max_length=200, description="Echoed in the answer.")
@@ -79,21 +93,19 @@ class RequestsQuery(JurisdictionParams):
         default=None, description="Comma-separated ids; when given, every other filter is ignored."
     )
     service_code: str | None = Field(default=None, description="Comma-separated service codes.")
-    start_date: datetime | None = Field(default=None, description="Earliest requested_datetime.")
+    start_date: datetime | None = Field(
+        default=None,
+        description="Earliest requested_datetime (e.g. 2026-11-01 or 2026-11-01T08:00:00+08:00).",
+    )
     end_date: datetime | None = Field(default=None, description="Latest requested_datetime.")
-    status: str | None = Field(default=None, description="`open`, `closed` or `open,closed`.")
+    status: Literal["open", "closed", "open,closed", "closed,open"] | None = Field(
+        default=None, description="`open`, `closed` or both (comma-separated)."
+    )
     page: int = Field(default=1, ge=1, le=MAX_PAGE, description="Extension: page number.")
     page_size: int = Field(default=MAX_RESULTS, ge=1, le=MAX_RESULTS, description="Extension.")
-    extensions: str | None = Field(default=None, description="Accepted; no extended attributes.")
+    extensions: bool | None = Field(default=None, description="Accepted; no extended attributes.")
 
     _aware = field_validator("start_date", "end_date")(_local_aware)
-
-    @field_validator("status")
-    @classmethod
-    def _status(cls, value: str | None) -> str | None:
-        if value is not None and not {s.strip() for s in value.split(",")} <= {"open", "closed"}:
-            raise ValueError("status must be open or closed")
-        return value
 
 
 class DiscoveryEndpoint(BaseModel):

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
+from pydantic import BaseModel
 
 from coordinator.api import ViewFunc, endpoint
 from coordinator.cases.models import Category
@@ -21,10 +22,11 @@ from coordinator.cases.views import IDEMPOTENCY_HEADER, current_calendar
 from coordinator.errors import ValidationFailed, register_error_renderer
 from coordinator.extensions import db_session
 from coordinator.geolocation.views import current_locator, needs_locator
-from coordinator.open311 import services
+from coordinator.open311 import services, xml
 from coordinator.open311.schemas import (
     CreatedList,
     Discovery,
+    JurisdictionParams,
     Open311Errors,
     RequestForm,
     RequestsQuery,
@@ -43,9 +45,35 @@ TAGS = ("open311",)
 bp = Blueprint("open311", __name__)
 
 
-def open311_endpoint(**kwargs: Any) -> Callable[[ViewFunc], ViewFunc]:
-    """`coordinator.api.endpoint`, documenting the spec's error list and 400 for invalid input."""
-    return endpoint(tags=TAGS, error_model=Open311Errors, validation_status=400, **kwargs)
+def open311_route(
+    path: str, *, methods: tuple[str, ...] = ("GET",), response: type[BaseModel], **kwargs: Any
+) -> Callable[[ViewFunc], ViewFunc]:
+    """Declare a GeoReport v2 route at `path.json` and at `path.xml` (the spec's required format; the
+    client picks by extension): two operations of one view, the XML one named `<view>_xml`, both
+    answering the spec's error list (400 for invalid input) in their own format."""
+
+    def decorate(fn: ViewFunc) -> ViewFunc:
+        def declare(**media: Any) -> ViewFunc:
+            return endpoint(
+                tags=TAGS,
+                error_model=Open311Errors,
+                validation_status=400,
+                response=response,
+                **kwargs,
+                **media,
+            )(fn)
+
+        as_json = declare()
+        as_xml = declare(
+            media_type=xml.XML,
+            error_media_type=xml.XML,
+            render=lambda data: Response(xml.render(response, data), mimetype=xml.XML),
+        )
+        bp.add_url_rule(f"{path}.json", fn.__name__, as_json, methods=list(methods))
+        bp.add_url_rule(f"{path}.xml", f"{fn.__name__}_xml", as_xml, methods=list(methods))
+        return fn
+
+    return decorate
 
 
 def _open311_status(status: int) -> int:
@@ -57,19 +85,24 @@ def _open311_status(status: int) -> int:
 
 
 def render_error(status: int, code: str, message: str, details: Any) -> Response:
-    """The spec's error body: a list of {code, description}; one entry per invalid field."""
+    """The spec's error body: a list of {code, description}, one entry per invalid field; in XML
+    (`<errors><error>…`) on the `.xml` routes."""
     http = _open311_status(status)
     errors = [{"code": http, "description": message}]
     if isinstance(details, list) and details and all(isinstance(d, dict) and "field" in d for d in details):
         errors = [{"code": http, "description": f"{d['field']}: {d['message']}"} for d in details]
-    response = jsonify(errors)
+    if request.path.endswith(".xml"):
+        response = Response(xml.render(Open311Errors, errors), mimetype=xml.XML)
+    else:
+        response = jsonify(errors)
     response.status_code = http
     return response
 
 
-@bp.get("/discovery.json")
-@open311_endpoint(summary="Open311 service discovery", response=Discovery)
-def discovery() -> dict[str, Any]:
+@open311_route(
+    "/discovery", summary="Open311 service discovery", query=JurisdictionParams, response=Discovery
+)
+def discovery(query: JurisdictionParams) -> dict[str, Any]:
     return {
         "changeset": CHANGESET,
         "contact": "交界协同 联盟调度台 (alliance dispatch desk)",
@@ -81,7 +114,7 @@ def discovery() -> dict[str, Any]:
                 "url": request.host_url.rstrip("/") + PREFIX,
                 "changeset": CHANGESET,
                 "type": "production",
-                "formats": ["application/json"],
+                "formats": [xml.XML, "application/json"],
             }
         ],
     }
@@ -99,40 +132,45 @@ def _service(category: Category) -> dict[str, Any]:
     }
 
 
-@bp.get("/services.json")
-@open311_endpoint(
+@open311_route(
+    "/services",
     summary="Open311 services: our report categories",
+    query=JurisdictionParams,
     response=ServiceList,
 )
-def list_services() -> list[dict[str, Any]]:
+def list_services(query: JurisdictionParams) -> list[dict[str, Any]]:
     return [_service(c) for c in list_categories(db_session())]
 
 
-@bp.get("/services/<code>.json")
-@open311_endpoint(
+@open311_route(
+    "/services/<code>",
     summary="Open311 service definition (no extra attributes: metadata is false)",
+    query=JurisdictionParams,
     response=ServiceDefinition,
     errors=(404,),
 )
-def get_service(code: str) -> dict[str, Any]:
+def get_service(code: str, query: JurisdictionParams) -> dict[str, Any]:
     category = services.get_service(db_session(), code)
     return {"service_code": category.code, "attributes": []}
 
 
-@bp.post("/requests.json")
-@needs_locator
-@open311_endpoint(
+@open311_route(
+    "/requests",
+    methods=("POST",),
     summary="Open311: submit a service request (form-encoded, api_key, lat/long required)",
     description="The request becomes a report through the same intake as POST /api/v1/reports: it "
     "opens a routed case or joins a nearby open one. `service_request_id` is the report id; "
-    "`service_notice` carries the case number (JJ-YYYY-NNNNNN). Extension: `crs` (wgs84|gcj02|bd09).",
+    "`service_notice` carries the case number (JJ-YYYY-NNNNNN). Extension: `crs` (wgs84|gcj02|bd09). "
+    "`api_key` is read from the form, or else from the query string.",
+    query=JurisdictionParams,
     form=RequestForm,
     response=CreatedList,
     errors=(400, 403, 404),
 )
-def post_request(form: RequestForm) -> list[dict[str, Any]]:
+@needs_locator
+def post_request(query: JurisdictionParams, form: RequestForm) -> list[dict[str, Any]]:
     session = db_session()
-    user = authenticate_api_key(session, form.api_key)
+    user = authenticate_api_key(session, form.api_key or query.api_key)
     if form.service_code is None:
         raise ValidationFailed("service_code is required; see services.json")
     if form.lat is None or form.long is None:
@@ -166,8 +204,8 @@ def post_request(form: RequestForm) -> list[dict[str, Any]]:
     ]
 
 
-@bp.get("/requests.json")
-@open311_endpoint(
+@open311_route(
+    "/requests",
     summary="Open311: service requests (default: the last 90 days; at most 1000 per page)",
     query=RequestsQuery,
     response=ServiceRequestList,
@@ -188,13 +226,14 @@ def list_requests(query: RequestsQuery) -> list[dict[str, Any]]:
     return [presenter.request(r) for r in reports]
 
 
-@bp.get("/requests/<request_id>.json")
-@open311_endpoint(
+@open311_route(
+    "/requests/<request_id>",
     summary="Open311: one service request (a list of one element)",
+    query=JurisdictionParams,
     response=ServiceRequestList,
     errors=(404,),
 )
-def get_request(request_id: str) -> list[dict[str, Any]]:
+def get_request(request_id: str, query: JurisdictionParams) -> list[dict[str, Any]]:
     session = db_session()
     report = services.get_request(session, request_id)
     return [services.RequestPresenter(session, [report]).request(report)]

@@ -11,7 +11,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, 
 
 from coordinator.cases.schemas import Routing
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
-from coordinator.validation import QueryModel, check_input_datetime
+from coordinator.validation import IsoDate, QueryModel, Rfc3339DateTime, check_input_datetime
 
 
 def _date_in_range(value: date) -> date:
@@ -41,7 +41,7 @@ class RosterIn(BaseModel):
     """A roster to draft."""
 
     model_config = ConfigDict(extra="forbid")
-    start: date = Field(description="The first night (YYYY-MM-DD), usually a Monday.")
+    start: IsoDate = Field(description="The first night (YYYY-MM-DD), usually a Monday.")
     weeks: int = Field(default=2, ge=1, le=4, description="1–4 weeks of nights.")
     options: RosterOptionsIn = Field(default_factory=RosterOptionsIn)
 
@@ -190,7 +190,7 @@ class ShiftPatch(BaseModel):
     """Move a shift to another night or hotspot, or change its squads (omitted fields stay)."""
 
     model_config = ConfigDict(extra="forbid")
-    night: date | None = None
+    night: IsoDate | None = None
     hotspot_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     squad_a: str | None = Field(default=None, max_length=32, description="Squad code for side a.")
     squad_b: str | None = Field(default=None, max_length=32, description="Squad code for side b.")
@@ -236,8 +236,8 @@ class PatrolLogIn(BaseModel):
     """What the squads on a shift did."""
 
     model_config = ConfigDict(extra="forbid")
-    started_at: datetime
-    ended_at: datetime
+    started_at: Rfc3339DateTime
+    ended_at: Rfc3339DateTime
     members: list[str] = Field(min_length=1, max_length=50, description="Who went (names or ids).")
     outcome: Literal["found", "nothing_found"]
     note: str = Field(default="", max_length=2000)
@@ -295,8 +295,8 @@ class UnavailabilityIn(BaseModel):
     """Nights a squad cannot patrol (inclusive)."""
 
     model_config = ConfigDict(extra="forbid")
-    start_date: date
-    end_date: date
+    start_date: IsoDate
+    end_date: IsoDate
     reason: str = Field(default="", max_length=200)
 
     @model_validator(mode="after")

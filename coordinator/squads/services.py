@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -471,3 +472,14 @@ def seed_demo_territory(
     squad_plan = plan_squad_import(session, fresh)
     apply_squad_import(session, squad_plan, source="seed: demo squads", snap_m=snap_m)
     return area_plan, squad_plan
+
+
+def squads_changed_at(session: Session) -> datetime | None:
+    """When the squad layer last changed: a squad added or changed, or the geography under it."""
+    times = [
+        boundaries.geography_changed_at(session),
+        session.scalar(select(func.max(Squad.updated_at))),
+        session.scalar(select(func.max(Squad.created_at))),
+    ]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None

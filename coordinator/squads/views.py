@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from coordinator.api import GEOJSON, endpoint
 from coordinator.boundaries.models import AdminArea
 from coordinator.boundaries.services import current_areas
 from coordinator.extensions import db_session
 from coordinator.geojson import feature_collection, geometry_json
+from coordinator.httpcache import conditional
 from coordinator.permissions import require_manage_squad
 from coordinator.policy import current_user
 from coordinator.squads import services
@@ -85,18 +86,26 @@ def dispatch_unit_json(unit: DispatchUnit) -> dict[str, Any]:
     response=SquadCollection,
     media_type=GEOJSON,
     errors=(401, 403),
+    conditional=True,
 )
-def list_squads(query: SquadQuery) -> dict[str, Any]:
+def list_squads(query: SquadQuery) -> Response:
     session = db_session()
     squads = services.list_squads(session, district=query.district, active=query.active)
     areas = services.jurisdiction_areas(session, squads)
     names = _district_names()
-    return feature_collection(
+    payload = feature_collection(
         [
             squad_feature(s, areas.get(s.jurisdiction_code or ""), names, geometry=query.geometry)
             for s in squads
         ]
     )
+    return _layer(payload)
+
+
+def _layer(payload: dict[str, Any]) -> Response:
+    """The squad layer with validators and byte ranges (coordinator.httpcache); private: it needs a token."""
+    changed = services.squads_changed_at(db_session())
+    return conditional(payload, media_type=GEOJSON, last_modified=changed, private=True)
 
 
 @bp.get("/squads/<code>")
@@ -106,12 +115,13 @@ def list_squads(query: SquadQuery) -> dict[str, Any]:
     response=SquadFeature,
     media_type=GEOJSON,
     errors=(401, 403, 404),
+    conditional=True,
 )
-def get_squad(code: str) -> dict[str, Any]:
+def get_squad(code: str) -> Response:
     session = db_session()
     squad = services.get_squad(session, code)
     areas = services.jurisdiction_areas(session, [squad])
-    return squad_feature(squad, areas.get(squad.jurisdiction_code or ""), _district_names())
+    return _layer(squad_feature(squad, areas.get(squad.jurisdiction_code or ""), _district_names()))
 
 
 @bp.patch("/squads/<code>")

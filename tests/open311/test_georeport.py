@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -48,38 +47,6 @@ REQUEST_FIELDS = {
 Post = Callable[..., TestResponse]
 
 
-@pytest.fixture
-def api_key(session: Session) -> str:
-    """A reporter's API token, used as Open311 api_key."""
-    token = make_token(session, make_user(session, "reporter"))
-    session.commit()
-    return token
-
-
-@pytest.fixture
-def point(session: Session) -> tuple[float, float]:
-    """A point in Fengxian inside the Jinshan–Fengxian border zone."""
-    return zone_point(session, (JINSHAN, FENGXIAN), FENGXIAN)
-
-
-@pytest.fixture
-def post(client: FlaskClient, api_key: str, point: tuple[float, float]) -> Post:
-    """POST requests.json form-encoded; keyword arguments override (None drops a field)."""
-
-    def _post(**fields: Any) -> TestResponse:
-        form = {
-            "api_key": api_key,
-            "service_code": "01-11",
-            "lat": f"{point[1]:.6f}",
-            "long": f"{point[0]:.6f}",
-            "description": "沟渠边有人倾倒建筑垃圾",
-            **fields,
-        }
-        return client.post(f"{BASE}/requests.json", data={k: v for k, v in form.items() if v is not None})
-
-    return _post
-
-
 def assert_open311_error(response: TestResponse, status: int, mentions: str = "") -> None:
     assert response.status_code == status, response.get_data(as_text=True)
     body = response.get_json()
@@ -95,7 +62,7 @@ def test_discovery_names_the_v2_endpoint(client: FlaskClient) -> None:
     assert {"changeset", "contact", "key_service", "endpoints"} <= set(body)
     [ep] = body["endpoints"]
     assert ep["specification"] == "http://wiki.open311.org/GeoReport_v2"
-    assert ep["url"].endswith("/open311/v2") and ep["formats"] == ["application/json"]
+    assert ep["url"].endswith("/open311/v2") and ep["formats"] == ["text/xml", "application/json"]
     assert ep["type"] == "production"
 
 
@@ -325,7 +292,7 @@ def test_unknown_requests_and_routes_answer_in_the_spec_shape(client: FlaskClien
     assert_open311_error(client.get(f"{BASE}/requests/JJ-2026-000001.json"), 404)
     assert_open311_error(client.get(f"{BASE}/requests/%C2%B2.json"), 404)  # '²' is a digit to str.isdigit
     assert_open311_error(client.get(f"{BASE}/tokens/abc.json"), 404)
-    assert_open311_error(client.get(f"{BASE}/services.xml"), 404)
+    assert_open311_error(client.get(f"{BASE}/services.csv"), 404)
     assert client.get(f"{BASE}/requests.json", query_string={"service_request_id": "x,0,²"}).get_json() == []
     method = client.delete(f"{BASE}/requests.json")
     assert_open311_error(method, 405)

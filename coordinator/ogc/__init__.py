@@ -1,0 +1,1 @@
+"""OGC API – Features at /ogc/ for GIS tools (QGIS, GDAL, OWSLib)."""
