@@ -99,6 +99,19 @@ class TooManyRequests(ApiError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class RateLimited(TooManyRequests):
+    """A rate limit of coordinator.ratelimit is used up for this window: 429 with `Retry-After`."""
+
+    code = "rate_limited"
+
+
+class PayloadTooLarge(ApiError):
+    """The request body is larger than the configured maximum (checked before it is read)."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class ServiceUnavailable(ApiError):
     """A dependency (the database) is not answering."""
 
