@@ -160,6 +160,8 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+        if status == 413:  # Werkzeug stopped a body at the limit (no Content-Length, or a form field)
+            code = "payload_too_large"
         response = _render(status, code, exc.description or exc.name or "error")
         if status == 405 and exc.get_headers():
             for name, value in exc.get_headers():
