@@ -239,6 +239,9 @@ class Actor(Protocol):
     @property
     def username(self) -> str: ...
 
+    @property
+    def role(self) -> str: ...
+
 
 @dataclass(frozen=True)
 class Caller:
