@@ -98,6 +98,17 @@ def report_source(role: str, requested: str | None) -> str:
     return requested
 
 
+# The alliance's service area: its member districts and the border zones along their borders. Only the
+# desk files reports outside it (a call about a spot just across the line, passed on by hand); the bulk
+# import (the hotline's rows, no submitter) is the operator's and is taken as it comes.
+OUTSIDE_AREA_ROLES = ("dispatcher", "admin")
+
+
+def may_file_outside_service_area(role: str) -> bool:
+    """Whether a caller of `role` may file a report at a point outside the service area."""
+    return role in OUTSIDE_AREA_ROLES
+
+
 def contact_visibility(role: str, *, export: bool = False) -> Visibility:
     """How much of a reporter's contact data (name, phone) a role sees.
 

@@ -55,6 +55,7 @@ from coordinator.db import UtcDateTime
 from coordinator.dialects import Upsert, begin_write, insert_for, lock_keys
 from coordinator.errors import Conflict, ValidationFailed
 from coordinator.geolocation.services import check_and_locate
+from coordinator.permissions import OUTSIDE_AREA_ROLES, may_file_outside_service_area
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from geo.locator import Location, Locator
 
@@ -190,6 +191,7 @@ def submit_report(
     reference = reference_data(session)
     category = reference.category(data.category)
     location = check_and_locate(locator, data.lon, data.lat, data.crs)
+    check_service_area(location, submitter)
     session.flush()  # the Core statements below do not autoflush the caller's pending ORM objects
     lon, lat = location.lon, location.lat
     lock_keys(session, intake_lock_keys(category, lon, lat, retry_names=_retry_names(data, submitter)))
@@ -219,6 +221,28 @@ def submit_report(
     )
     facts, report_id = write_new_case(session, plan, report_row, reported, now=now)
     return IntakeResult(session, report_id, facts, merged=False, replayed=False)
+
+
+def check_service_area(location: Location, submitter: Actor | None) -> None:
+    """422 `outside_service_area` for a point outside the member districts and their border zones,
+    unless the submitter's role may file it there (coordinator.permissions) or there is no submitter
+    (the operator's bulk import)."""
+    if location.outcome == "member" or location.in_border_zone:
+        return
+    if submitter is None or may_file_outside_service_area(submitter.role):
+        return
+    district = location.district.name_zh if location.district else None
+    raise ValidationFailed(
+        "该位置不在联盟服务范围内（成员区及其交界地带）；如确需上报，请联系调度台",
+        code="outside_service_area",
+        details={
+            "lon": location.lon,
+            "lat": location.lat,
+            "outcome": location.outcome,
+            "district": district,
+            "allowed_roles": list(OUTSIDE_AREA_ROLES),
+        },
+    )
 
 
 def stored_external_id(data: ReportInput, submitter: Actor | None) -> str | None:
