@@ -10,6 +10,7 @@ the web edge's table (coordinator.policy.RULES).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Literal
 
 from coordinator.auth.models import SQUAD_ROLES, User
@@ -122,6 +123,16 @@ def contact_visibility(role: str, *, export: bool = False) -> Visibility:
     if role in ("squad_leader", "squad_member"):
         return "masked"
     return "absent"
+
+
+def contact_visibility_for(user: User, districts: Collection[str | None]) -> Visibility:
+    """How much of a case's reporter contact `user` sees, given the case's district(s) (its own and a
+    border pair's): in full only for admins, the alliance desk (a dispatcher without a district) and a
+    dispatcher of one of those districts; masked for other dispatchers and for squads; else absent."""
+    visibility = contact_visibility(user.role)
+    if visibility != "full" or user.role == "admin" or user.district_code is None:
+        return visibility
+    return "full" if user.district_code in set(districts) else "masked"
 
 
 # -- liaison meetings --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from coordinator.auth.models import LoginFailure
+from coordinator.auth.models import ContactAccessLog, LoginFailure
 from coordinator.settings import SETTINGS_KEY, get_settings
 from tests.cases.conftest import zone_point
 from tests.factories import bearer, make_token, make_user
@@ -211,3 +211,62 @@ def test_the_api_docs_page_has_a_csp_without_inline_code(client: FlaskClient) ->
 @pytest.mark.parametrize("path", ["/api/docs"])
 def test_html_pages_get_a_csp(client: FlaskClient, path: str) -> None:
     assert "default-src 'self'" in client.get(path).headers["Content-Security-Policy"]
+
+
+# -- item 5: contact scoped by district; item 9: no-store on full contact --------------------------------
+
+SONGJIANG = "310117"
+
+
+def contact_case(client: FlaskClient, session: Session) -> tuple[int, int]:
+    """A case in the Jinshan–Fengxian border zone whose report carries contact data, in its fields and
+    in its description. Returns (case id, report id)."""
+    reporter = make_token(session, make_user(session, "reporter"))
+    session.commit()
+    body = report_body(
+        session, description="请回电 138 1234 5678", reporter={"name": "张三丰", "phone": "13812341234"}
+    )
+    answer = client.post("/api/v1/reports", json=body, headers=bearer(reporter)).get_json()
+    return answer["case_id"], answer["report_id"]
+
+
+def test_full_contact_only_for_the_cases_districts_and_the_desk(
+    client: FlaskClient, session: Session
+) -> None:
+    case_id, report_id = contact_case(client, session)
+    readers = {
+        "fengxian": make_user(session, "dispatcher", district=FENGXIAN),
+        "jinshan": make_user(session, "dispatcher", district=JINSHAN),  # the border pair's other side
+        "songjiang": make_user(session, "dispatcher", district=SONGJIANG),
+        "desk": make_user(session, "dispatcher"),
+        "admin": make_user(session, "admin"),
+    }
+    tokens = {name: make_token(session, user) for name, user in readers.items()}
+    session.commit()
+    seen = {}
+    for name, token in tokens.items():
+        response = client.get(f"/api/v1/cases/{case_id}", headers=bearer(token))
+        report = response.get_json()["reports"][0]
+        seen[name] = (
+            report["reporter"]["phone"],
+            report["description"],
+            response.headers.get("Cache-Control"),
+        )
+    full = ("13812341234", "请回电 138 1234 5678", "no-store")
+    assert seen == {
+        "fengxian": full,
+        "jinshan": full,
+        "songjiang": ("138****1234", "请回电 138****5678", None),
+        "desk": full,
+        "admin": full,
+    }
+    audited = session.scalars(
+        select(ContactAccessLog).where(
+            ContactAccessLog.subject_type == "report", ContactAccessLog.subject_id == str(report_id)
+        )
+    ).all()
+    by_user = {(a.username, a.fields) for a in audited}
+    for name in ("fengxian", "jinshan", "desk", "admin"):
+        username = readers[name].username
+        assert (username, "name,phone") in by_user and (username, "description") in by_user, name
+    assert not any(a.username == readers["songjiang"].username for a in audited)

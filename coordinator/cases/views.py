@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from coordinator.api import GEOJSON, add_link_headers, endpoint
 from coordinator.cases import intake, queries, workflow
 from coordinator.cases.models import CaseTransfer
-from coordinator.cases.presenters import CasePresenter
+from coordinator.cases.presenters import CasePresenter, case_districts
 from coordinator.cases.schemas import (
     ActionIn,
     CaseDetail,
@@ -33,9 +33,10 @@ from coordinator.errors import BadRequest, ValidationFailed
 from coordinator.extensions import db_session, writes_on_read
 from coordinator.geojson import Bbox
 from coordinator.geolocation.views import current_locator, needs_locator
-from coordinator.permissions import allowed_report_sources, report_source
+from coordinator.permissions import allowed_report_sources, contact_visibility_for, report_source
 from coordinator.policy import current_caller, current_user
 from coordinator.refcache import cached
+from coordinator.security import no_store
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from coordinator.worktime.services import load_calendar
 
@@ -200,6 +201,8 @@ def get_case(case_id: int) -> dict[str, Any]:
     session = db_session()
     case = queries.get_case(session, case_id)
     viewer = current_user()
+    if contact_visibility_for(viewer, case_districts(case)) == "full":
+        no_store()  # full contact data: no cache (browser, proxy) may keep this answer
     return CasePresenter(session, [case], now=datetime.now(SHANGHAI), viewer=viewer).detail(case, viewer)
 
 
