@@ -108,11 +108,23 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
+def _create_private_file(path: str) -> None:
+    """Create the database file readable and writable by its owner only (0600) if it does not exist yet:
+    it holds reporters' phone numbers and password hashes. SQLite gives its -wal and -shm files the
+    database file's permissions."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     """An engine for a SpatiaLite file: the pysqlite3 driver, SpatiaLite and pragmas loaded on connect,
     foreign keys on, WAL, and `BEGIN IMMEDIATE` for transactions started by `begin_write`."""
     if url.database and url.database != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
+        _create_private_file(url.database)
     engine = create_engine(url.set(drivername="sqlite+pysqlite"), module=sqlite_driver(), **kwargs)
     event.listen(engine, "connect", _load_spatialite)
     event.listen(engine, "begin", _sqlite_begin)

@@ -4,6 +4,8 @@ geolocation; the request-size limit (413 before the body is read); security head
 from __future__ import annotations
 
 import io
+import stat
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coordinator.auth.models import ContactAccessLog, LoginFailure
+from coordinator.db import make_engine
 from coordinator.settings import SETTINGS_KEY, get_settings
 from tests.cases.conftest import zone_point
 from tests.factories import bearer, make_token, make_user
@@ -270,3 +273,16 @@ def test_full_contact_only_for_the_cases_districts_and_the_desk(
         username = readers[name].username
         assert (username, "name,phone") in by_user and (username, "description") in by_user, name
     assert not any(a.username == readers["songjiang"].username for a in audited)
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "private.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        for file in tmp_path.iterdir():  # the database and its -wal / -shm files
+            assert stat.S_IMODE(file.stat().st_mode) == 0o600, file.name
+    finally:
+        engine.dispose()
