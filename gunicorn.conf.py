@@ -16,6 +16,9 @@ from typing import Any
 
 log = logging.getLogger("gunicorn.error")
 
+# Access and error lines with credentials redacted (Open311 api_key=, feed token=, status links).
+logger_class = "config.gunicorn_logging.RedactingLogger"
+
 
 def post_worker_init(worker: Any) -> None:
     """Warm the worker's locator, then freeze the long-lived heap."""

@@ -4,8 +4,41 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
+
+# Secrets that could reach a log line: API tokens (`jj_…`), a bearer header, query or form parameters
+# that carry a credential, the secret status link of a report (/api/v1/status/<token>, /s/<token>).
+_SECRETS = (
+    (re.compile(r"jj_[A-Za-z0-9_\-]{8,}"), "jj_[REDACTED]"),
+    (re.compile(r"(?i)(bearer\s+)[^\s\"',]+"), r"\1[REDACTED]"),
+    (
+        re.compile(r"(?i)\b(api_key|token|password|secret|access_token|feed_token)=[^&\s\"']*"),
+        r"\1=[REDACTED]",
+    ),
+    (re.compile(r"(?i)(\"(?:password|token|api_key|secret)\"\s*:\s*\")[^\"]*"), r"\1[REDACTED]"),
+    (re.compile(r"(/(?:api/v1/status|s)/)[^/\s?\"']+"), r"\1[REDACTED]"),
+)
+
+
+def redact(text: str) -> str:
+    """`text` with every credential-shaped part replaced by [REDACTED]."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message with its secrets redacted (passwords and tokens never reach a
+    log, whatever a caller formatted into it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -31,6 +64,7 @@ def configure_logging(level: str = "INFO", as_json: bool = False) -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler._coordinator = True  # type: ignore[attr-defined]
+    handler.addFilter(RedactingFilter())
     if as_json:
         handler.setFormatter(JsonFormatter())
     else:

@@ -7,7 +7,8 @@ calls the function below that names the difference, and never looks at the diale
 
 * Engines: `sqlite_engine` (pysqlite3, SpatiaLite, `BEGIN IMMEDIATE` on request) and
   `postgresql_engine` (a ping only for pooled connections that sat idle).
-* Writers: `begin_write` (SQLite's write lock up front), `lock_keys` (PostgreSQL advisory locks),
+* Writers: `begin_write` (SQLite's write lock up front), `single_writer` (whether a second
+  connection can write meanwhile), `lock_keys` (PostgreSQL advisory locks),
   `skip_locked` (leasing rows two runners may reach for), `write_unless_busy` (bookkeeping that
   yields to a concurrent SQLite writer).
 * Statements: `insert_for` (the upsert flavour), `spatial_box_prefilter` and `plan_with_values`
@@ -107,11 +108,23 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
+def _create_private_file(path: str) -> None:
+    """Create the database file readable and writable by its owner only (0600) if it does not exist yet:
+    it holds reporters' phone numbers and password hashes. SQLite gives its -wal and -shm files the
+    database file's permissions."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     """An engine for a SpatiaLite file: the pysqlite3 driver, SpatiaLite and pragmas loaded on connect,
     foreign keys on, WAL, and `BEGIN IMMEDIATE` for transactions started by `begin_write`."""
     if url.database and url.database != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
+        _create_private_file(url.database)
     engine = create_engine(url.set(drivername="sqlite+pysqlite"), module=sqlite_driver(), **kwargs)
     event.listen(engine, "connect", _load_spatialite)
     event.listen(engine, "begin", _sqlite_begin)
@@ -181,6 +194,12 @@ def begin_write(session: Session) -> None:
     """
     if not session.in_transaction():
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def single_writer(session: Session) -> bool:
+    """Whether the database has one writer at a time (SQLite): a second connection of the same process
+    cannot write while this session's transaction holds the write lock."""
+    return not _is_postgresql(session)
 
 
 _ADVISORY_LOCKS = text(

@@ -99,6 +99,19 @@ class TooManyRequests(ApiError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class RateLimited(TooManyRequests):
+    """A rate limit of coordinator.ratelimit is used up for this window: 429 with `Retry-After`."""
+
+    code = "rate_limited"
+
+
+class PayloadTooLarge(ApiError):
+    """The request body is larger than the configured maximum (checked before it is read)."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class ServiceUnavailable(ApiError):
     """A dependency (the database) is not answering."""
 
@@ -147,6 +160,8 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+        if status == 413:  # Werkzeug stopped a body at the limit (no Content-Length, or a form field)
+            code = "payload_too_large"
         response = _render(status, code, exc.description or exc.name or "error")
         if status == 405 and exc.get_headers():
             for name, value in exc.get_headers():

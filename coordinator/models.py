@@ -1,6 +1,6 @@
 """Import every domain's models so `Base.metadata` knows all tables (Alembic and tests rely on it)."""
 
-from coordinator.auth.models import ApiToken, ContactAccessLog, User
+from coordinator.auth.models import ApiToken, ContactAccessLog, User, WebSession
 from coordinator.boundaries.models import (
     AdminArea,
     BorderZone,
@@ -31,6 +31,7 @@ from coordinator.meetings.models import (
     MeetingSeries,
 )
 from coordinator.notifications.models import OutboxMessage, WebhookDelivery, WebhookSubscription
+from coordinator.ratelimit import RateLimitCounter
 from coordinator.rosters.models import (
     PatrolFinding,
     PatrolLog,
@@ -71,6 +72,7 @@ __all__ = [
     "OutboxMessage",
     "PatrolFinding",
     "PatrolLog",
+    "RateLimitCounter",
     "Report",
     "Roster",
     "RosterShift",
@@ -80,6 +82,7 @@ __all__ = [
     "SquadNightPreference",
     "SquadUnavailability",
     "User",
+    "WebSession",
     "WebhookDelivery",
     "WebhookSubscription",
 ]

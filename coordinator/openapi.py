@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from coordinator import __version__, policy
+from coordinator import __version__, policy, security
 from coordinator.api import FORM, JSON, ErrorBody, Operation
 from coordinator.validation import MAX_ROW_ID
 
@@ -134,6 +134,7 @@ _STATUS_TEXT = {
     409: "Conflict with the current state",
     416: "Range not satisfiable",
     422: "Validation failed",
+    413: "Request body too large (answered before it is read)",
     429: "Too many attempts; wait Retry-After seconds",
     503: "Database unavailable",
 }
@@ -167,6 +168,7 @@ def build_openapi(
     version: str,
     description: str,
     protected: Callable[[str], bool] = lambda endpoint: False,
+    rate_limited: Callable[[str], bool] = lambda endpoint: False,
 ) -> dict[str, Any]:
     """Generate the OpenAPI 3.1 document from the routes declared with `endpoint`.
 
@@ -214,6 +216,10 @@ def build_openapi(
             errors.add(op.validation_status)
         if op.body or op.form:
             errors.add(400)  # not JSON / not a form at all (parse_body, parse_form)
+        if rule.methods and rule.methods & {"POST", "PUT", "PATCH"}:
+            errors.add(413)  # any body over MAX_REQUEST_BYTES (coordinator.security)
+        if rate_limited(rule.endpoint):
+            errors.add(429)
         op_error_ref = error_ref if op.error_model is None else _schema_of(op.error_model, components)
         for status in sorted(errors):
             responses[str(status)] = {
@@ -259,6 +265,7 @@ def openapi_document() -> dict[str, Any]:
         version=__version__,
         description=DESCRIPTION,
         protected=policy.is_protected,
+        rate_limited=security.is_rate_limited,
     )
 
 

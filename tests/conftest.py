@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from coordinator import CoordinatorFlask, create_app, migrate
+from coordinator import CoordinatorFlask, create_app, migrate, ratelimit
 from coordinator.db import make_engine, session_scope
 from coordinator.demo import seed_reference
 from coordinator.extensions import SESSIONMAKER_KEY
@@ -157,6 +157,10 @@ def app(
     """The app, with every request and CLI command using the test's rolled-back transaction."""
     app = create_app({"database_url": database_url, "testing": True, "secret_key": "test"})
     app.extensions[SESSIONMAKER_KEY] = session_factory
+    # Rate-limit hits are counted in the test's transaction too (and rolled back with it).
+    app.extensions[ratelimit.STORE_KEY] = ratelimit.CounterStore(
+        session_factory, shares_request_connection=True
+    )
     app.extensions["coordinator.locator_cache"] = locator_cache
     yield app
     app.extensions["coordinator.engine"].dispose()

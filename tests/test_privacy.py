@@ -47,8 +47,8 @@ def test_mask_phone(raw: str, masked: str) -> None:
         ("身份证310101199001011234号", "身份证**************1234号"),
         ("身份证 31010119900101123X", "身份证 **************123X"),
         ("联系wang.xm@example.com.cn 谢谢", "联系w***@example.com.cn 谢谢"),
-        # part of something longer, a hotline, an amount: left alone
-        ("订单号A13812341234B", "订单号A13812341234B"),
+        # glued to letters it is still a phone number (issue 17 item 4); a hotline, an amount: left alone
+        ("订单号A13812341234B", "订单号A138****1234B"),
         ("已打12345热线", "已打12345热线"),
         ("罚款 1381234123456 元", "罚款 1381234123456 元"),
         ("沟渠边有人倾倒建筑垃圾", "沟渠边有人倾倒建筑垃圾"),
@@ -134,3 +134,29 @@ def test_admin_reads_the_audit(client: FlaskClient, session: Session) -> None:
     assert [(r["username"], r["fields"], r["purpose"]) for r in reads] == [
         (admin.username, ["name", "phone"], "verify")
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # issue 17 item 4: the forms that reached the public Open311 feed unmasked
+        ("电话１３８１２３４１２３４", "电话138****1234"),  # full-width digits
+        ("座机(021)12345678", "座机021****5678"),
+        ("座机（021）12345678", "座机021****5678"),  # full-width brackets
+        ("座机02112345678", "座机021****5678"),
+        ("手机138.1234.1234", "手机138****1234"),
+        ("手机 138 1234 1234 ", "手机 138****1234 "),
+        ("手机1\u200b3\u200b8\u200b1234\u200c1234", "手机138****1234"),  # zero-width spaces
+        ("tel13812341234谢谢", "tel138****1234谢谢"),
+        ("call13812341234now", "call138****1234now"),
+        ("+８６ 138-1234-1234", "138****1234"),
+        ("身份证３１０１０１１９９００１０１１２３４", "身份证**************1234"),
+        ("身份证 310101 19900101 123X", "身份证 **************123X"),
+        ("邮箱ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ", "邮箱w***@example.com"),
+        # still left alone: longer numbers, short hotlines
+        ("罚款 1381234123456 元", "罚款 1381234123456 元"),
+        ("已打１２３４５热线", "已打１２３４５热线"),  # as written
+    ],
+)
+def test_redact_free_text_normalises_before_matching(text: str, redacted: str) -> None:
+    assert redact_free_text(text) == redacted

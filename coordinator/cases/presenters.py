@@ -24,6 +24,11 @@ def _local(value: datetime | None) -> str | None:
     return value.astimezone(SHANGHAI).isoformat() if value else None
 
 
+def case_districts(case: Case) -> set[str | None]:
+    """The districts a case belongs to: its own and, in a border zone, the pair's."""
+    return {case.district_code, case.border_pair_a, case.border_pair_b} - {None}
+
+
 class CasePresenter:
     """Serializes many cases with a handful of queries (squads, names, users looked up once)."""
 
@@ -120,6 +125,7 @@ class CasePresenter:
     def detail(self, case: Case, viewer: User) -> dict[str, Any]:
         """The case with routing, reports (contact per the viewer's role) and its audit trail."""
         reports = []
+        districts = case_districts(case)
         for r in case.reports:
             contact = None
             if r.reporter_name or r.reporter_phone:
@@ -130,12 +136,20 @@ class CasePresenter:
                     subject_type="report",
                     subject_id=r.id,
                     purpose=f"case {case.number}",
+                    districts=districts,
                 )
             reports.append(
                 {
                     "id": r.id,
                     "source": r.source,
-                    "description": free_text_for(viewer, r.description),
+                    "description": free_text_for(
+                        self.session,
+                        viewer,
+                        r.description,
+                        districts=districts,
+                        subject_id=r.id,
+                        purpose=f"case {case.number}",
+                    ),
                     "observed_at": _local(r.observed_at),
                     "received_at": _local(r.received_at),
                     "lon": r.lon,

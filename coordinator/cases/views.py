@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from coordinator.api import GEOJSON, add_link_headers, endpoint
 from coordinator.cases import intake, queries, workflow
 from coordinator.cases.models import CaseTransfer
-from coordinator.cases.presenters import CasePresenter
+from coordinator.cases.presenters import CasePresenter, case_districts
 from coordinator.cases.schemas import (
     ActionIn,
     CaseDetail,
@@ -29,12 +29,14 @@ from coordinator.cases.schemas import (
     TransferResult,
     VoidIn,
 )
-from coordinator.errors import BadRequest
+from coordinator.errors import BadRequest, ValidationFailed
 from coordinator.extensions import db_session, writes_on_read
 from coordinator.geojson import Bbox
 from coordinator.geolocation.views import current_locator, needs_locator
+from coordinator.permissions import allowed_report_sources, contact_visibility_for, report_source
 from coordinator.policy import current_caller, current_user
 from coordinator.refcache import cached
+from coordinator.security import no_store
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from coordinator.worktime.services import load_calendar
 
@@ -102,9 +104,18 @@ def submit_report(body: ReportIn) -> Response:
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not 1 <= len(key) <= 200:
         raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1–200 characters")
-    data = body.to_input(idempotency_key=key)
+    caller = current_caller()
+    try:
+        source = report_source(caller.role, body.source)
+    except ValueError as exc:
+        raise ValidationFailed(
+            str(exc),
+            code="source_not_allowed",
+            details={"allowed": list(allowed_report_sources(caller.role))},
+        ) from exc
+    data = body.to_input(source=source, idempotency_key=key)
     result = intake.submit_report(
-        db_session(), current_locator(), data, submitter=current_caller(), calendar=current_calendar()
+        db_session(), current_locator(), data, submitter=caller, calendar=current_calendar()
     )
     response = jsonify(intake_payload(result))
     response.status_code = 201
@@ -190,6 +201,8 @@ def get_case(case_id: int) -> dict[str, Any]:
     session = db_session()
     case = queries.get_case(session, case_id)
     viewer = current_user()
+    if contact_visibility_for(viewer, case_districts(case)) == "full":
+        no_store()  # full contact data: no cache (browser, proxy) may keep this answer
     return CasePresenter(session, [case], now=datetime.now(SHANGHAI), viewer=viewer).detail(case, viewer)
 
 

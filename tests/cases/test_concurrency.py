@@ -22,6 +22,7 @@ from coordinator.cases.models import Case, Report
 from coordinator.cases.retention import purge_cases
 from coordinator.db import session_scope, utcnow
 from coordinator.geolocation.services import LocatorCache
+from coordinator.ratelimit import RateLimitCounter
 from tests.contracts import undocumented_status
 from tests.factories import bearer, make_token, make_user, unique
 
@@ -48,6 +49,9 @@ def live_app(database_url: str, engine: Engine, locator_cache: LocatorCache) -> 
             purge_cases(session, ids, reason="test cleanup")
             session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
             session.execute(delete(User).where(User.id == user_id))
+            # The live app's rate-limit counts were committed; on SQLite the next test's token may get
+            # this one's id (and so its count).
+            session.execute(delete(RateLimitCounter))
 
 
 def test_twenty_simultaneous_retries_create_one_report(live_app: tuple[Flask, str], engine: Engine) -> None:
@@ -159,9 +163,9 @@ def test_opening_a_case_while_another_request_commits_still_answers(
     write lock ("database is locked", at once), so the detail view takes it up front."""
     app, token = live_app
     body = {"category": "01-01", "lon": 121.4712, "lat": 30.9031, "reporter": {"phone": "13812341234"}}
-    case_id = (
-        app.test_client().post("/api/v1/reports", json=body, headers=bearer(token)).get_json()["case_id"]
-    )
+    posted = app.test_client().post("/api/v1/reports", json=body, headers=bearer(token))
+    assert posted.status_code == 201, (posted.status_code, posted.get_json())
+    case_id = posted.get_json()["case_id"]
     with session_scope(sessionmaker(engine)) as session:
         # Committed, and kept: its audit rows are append-only. A random name survives re-runs on one database.
         admin_token = make_token(

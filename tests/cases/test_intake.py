@@ -178,22 +178,47 @@ def test_gcj02_report_lands_where_its_wgs84_twin_does(session: Session, post_rep
     assert bd["case_id"] == wgs["case_id"]
 
 
-def test_outside_alliance_and_outside_coverage_go_to_the_dispatcher(post_report: PostReport) -> None:
-    xuhui = post_report(lon=121.4367, lat=31.1883).get_json()
+@pytest.fixture
+def desk_token(session: Session) -> str:
+    """A dispatcher's token: the desk may file reports outside the service area (issue 17 item 8)."""
+    token = make_token(session, make_user(session, "dispatcher"))
+    session.commit()
+    return token
+
+
+def test_outside_alliance_and_outside_coverage_go_to_the_dispatcher(
+    post_report: PostReport, desk_token: str
+) -> None:
+    xuhui = post_report(lon=121.4367, lat=31.1883, token=desk_token).get_json()
     assert xuhui["routing"]["rule"] == "outside-alliance"
     assert xuhui["routing"]["lead"] is None and xuhui["routing"]["queue"]["code"] == "DU-ALLIANCE"
     assert xuhui["routing"]["inputs"]["location"]["district"]["name"] == "徐汇区"
-    sea = post_report(lon=122.9, lat=30.6).get_json()
+    sea = post_report(lon=122.9, lat=30.6, token=desk_token).get_json()
     assert sea["routing"]["rule"] == "outside-coverage" and sea["routing"]["queue"] is not None
 
 
-def test_null_island_reports_queue_and_merge_instead_of_failing(post_report: PostReport) -> None:
+def test_a_reporter_cannot_file_outside_the_service_area(session: Session, post_report: PostReport) -> None:
+    before = session.scalar(select(func.count()).select_from(Report))
+    for lon, lat in ((121.4367, 31.1883), (-74.006, 40.7128), (0.0, 0.0)):  # Xuhui, New York, (0, 0)
+        refused = post_report(lon=lon, lat=lat)
+        assert refused.status_code == 422, refused.get_json()
+        error = refused.get_json()["error"]
+        assert error["code"] == "outside_service_area" and error["details"]["allowed_roles"] == [
+            "dispatcher",
+            "admin",
+        ]
+    assert session.scalar(select(func.count()).select_from(Report)) == before
+
+
+def test_null_island_reports_queue_and_merge_instead_of_failing(
+    post_report: PostReport, desk_token: str
+) -> None:
     # GPS garbage a hair from 0°,0°: PostgreSQL's dedup distance between two such points underflowed
     # ("value out of range: underflow", a 500); within 1e-9° of 0 a coordinate is 0.
-    first = post_report(lon=4.297738795648005e-251, lat=-3.0250199001888497e-42)
+    first = post_report(lon=4.297738795648005e-251, lat=-3.0250199001888497e-42, token=desk_token)
     assert first.status_code == 201, first.get_json()
     assert first.get_json()["routing"]["rule"] == "outside-coverage"
-    second = post_report(lon=-1e-300, lat=2.5e-200)
+    second = post_report(lon=-1e-300, lat=2.5e-200, token=desk_token)
     assert second.status_code == 201, second.get_json()
     assert second.get_json()["merged"] and second.get_json()["case_id"] == first.get_json()["case_id"]
 
@@ -254,9 +279,9 @@ def test_a_reused_key_with_another_body_is_a_conflict(post_report: PostReport) -
     assert clash.get_json()["error"]["code"] == "idempotency_key_reused"
 
 
-def test_external_id_makes_hotline_retries_safe(post_report: PostReport) -> None:
-    first = post_report(lon=121.45, lat=30.92, source="hotline_12345", external_id="12345-2026-0001")
-    again = post_report(lon=121.45, lat=30.92, source="hotline_12345", external_id="12345-2026-0001")
+def test_external_id_makes_retries_safe(post_report: PostReport) -> None:
+    first = post_report(lon=121.45, lat=30.92, external_id="app-2026-0001")
+    again = post_report(lon=121.45, lat=30.92, external_id="app-2026-0001")
     assert again.get_json()["report_id"] == first.get_json()["report_id"]
 
 
