@@ -259,3 +259,28 @@ def test_the_subject_and_purpose_are_names(session: Session, app: Flask) -> None
             purpose="before",
             uploaded_by_id=None,
         )
+
+
+def test_the_openapi_document_describes_the_multipart_bodies(client: FlaskClient) -> None:
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    upload_op = paths["/api/v1/cases/{case_id}/evidence"]["post"]
+    assert list(upload_op["requestBody"]["content"]) == ["multipart/form-data"]  # files need multipart
+    body = upload_op["requestBody"]["content"]["multipart/form-data"]
+    assert body["schema"]["required"] == ["purpose"]
+    assert body["schema"]["properties"]["photos"]["items"]["format"] == "binary"
+    assert body["schema"]["properties"]["photos"]["maxItems"] == 9
+    assert body["encoding"]["photos"]["contentType"] == "image/jpeg, image/png, image/webp"
+    assert {"413", "415", "422"} <= set(upload_op["responses"])
+    report_op = paths["/api/v1/reports"]["post"]["requestBody"]["content"]
+    assert set(report_op) == {"application/json", "multipart/form-data"}
+    assert report_op["multipart/form-data"]["encoding"]["report"] == {"contentType": "application/json"}
+    assert report_op["multipart/form-data"]["schema"]["properties"]["report"] == {
+        "$ref": "#/components/schemas/ReportIn"
+    }
+    open311 = paths["/open311/v2/requests.json"]["post"]["requestBody"]["content"]
+    assert set(open311) == {"application/x-www-form-urlencoded", "multipart/form-data"}
+    assert open311["multipart/form-data"]["schema"]["properties"]["media"]["maxItems"] == 1
+    assert "service_code" in open311["multipart/form-data"]["schema"]["properties"]
+    file_answers = paths["/api/v1/evidence/{evidence_id}"]["get"]["responses"]
+    assert set(file_answers["200"]["content"]) == {"image/jpeg", "image/png", "image/webp", "application/pdf"}
+    assert "304" in file_answers
