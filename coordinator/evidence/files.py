@@ -108,8 +108,8 @@ def _open(data: bytes, name: str, limits: Limits) -> Image.Image:
             raise _not_an_image(name, "unidentified") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _too_many_pixels(name, limits) from None
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise _not_an_image(name, f"unreadable: {exc}") from None
+        except Exception as exc:  # whatever a decoder raises on hostile input
+            raise _not_an_image(name, f"unreadable: {type(exc).__name__}") from None
     width, height = image.size
     if width * height > limits.max_pixels or width < 1 or height < 1:
         raise _too_many_pixels(name, limits)
@@ -187,20 +187,27 @@ def prepare_image(data: bytes, *, name: str = "", limits: Limits) -> PreparedFil
     if not data:
         raise _not_an_image(name, "empty")
     image = _open(data, name, limits)
-    fmt = image.format or ""
+    # Phones write JPEGs with a second, multi-picture frame (MPO: depth maps, previews): a JPEG for us,
+    # and only its first picture is kept.
+    fmt = "JPEG" if image.format == "MPO" else image.format or ""
+    if fmt not in IMAGE_FORMATS:
+        image.close()
+        raise _not_an_image(name, f"format {image.format}")
     try:
         image.verify()  # structure and checksums, without decoding
         image = _open(data, name, limits)  # verify() leaves the image unusable: open it again
         image.load()  # decode every pixel: a truncated or corrupt image fails here
         gps = _gps(image)
         upright = ImageOps.exif_transpose(image)
-        if getattr(image, "n_frames", 1) > 1:  # an animation: keep its first frame
+        if getattr(image, "n_frames", 1) > 1:  # an animation or an MPO: keep its first frame
             upright = upright.copy()
         stored = _encode(upright, fmt)
         thumbnail = _thumbnail(upright, limits.thumbnail_px)
         width, height = upright.size
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise _not_an_image(name, f"undecodable: {exc}") from None
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(name, limits) from None
+    except Exception as exc:  # whatever a decoder raises on hostile input (struct.error, KeyError, …)
+        raise _not_an_image(name, f"undecodable: {type(exc).__name__}") from None
     finally:
         image.close()
     return PreparedFile(

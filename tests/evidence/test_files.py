@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import random
+from collections import Counter
 
 import pytest
 from PIL import Image
@@ -92,3 +94,34 @@ def test_file_names_are_for_display_only() -> None:
     assert clean_name("..\\..\\etc/passwd\x00\n.jpg") == "passwd.jpg"
     assert clean_name(None) == ""
     assert len(clean_name("a" * 500)) == 200
+
+
+def test_a_phones_multi_picture_jpeg_is_a_jpeg() -> None:
+    # Phones write JPEGs with extra pictures (MPO); Pillow opens them as "MPO".
+    first, second = Image.new("RGB", (40, 30), (10, 20, 30)), Image.new("RGB", (40, 30), (200, 0, 0))
+    out = io.BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    prepared = prepare_image(out.getvalue(), name="IMG_0002.JPG", limits=LIMITS)
+    assert prepared.media_type == "image/jpeg" and (prepared.width, prepared.height) == (40, 30)
+    stored = Image.open(io.BytesIO(prepared.data))
+    assert stored.format == "JPEG" and getattr(stored, "n_frames", 1) == 1
+
+
+def test_damaged_files_are_a_4xx_never_a_crash() -> None:
+    # Byte flips and cuts of real images, as a fuzzer would send them: each is stored or refused with
+    # 413/415, never another exception (which would be a 500).
+    rng = random.Random(14)
+    seeds = [images.jpeg(), images.png(), images.jpeg(orientation=8)]
+    outcomes: Counter[str] = Counter()
+    for _ in range(150):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 8)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            del data[rng.randrange(len(data)) :]
+        try:
+            prepare_image(bytes(data), name="fuzz", limits=LIMITS)
+            outcomes["stored"] += 1
+        except (UnsupportedMediaType, PayloadTooLarge) as refused:
+            outcomes[refused.code] += 1
+    assert outcomes["stored"] > 0 and outcomes["unsupported_media_type"] > 0, outcomes
