@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,15 +11,18 @@ from pathlib import Path
 import boto3
 import pytest
 from flask import Flask
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from config import Settings
 from coordinator.evidence import services
 from coordinator.evidence.files import Limits
+from coordinator.evidence.models import Evidence
 from coordinator.evidence.storage import BlobMissing, BlobStore, LocalStore, S3Store, blob_key, store_for
-from coordinator.settings import evidence_store
+from coordinator.settings import EVIDENCE_STORE_KEY, SETTINGS_KEY, evidence_store, get_settings
 from tests.evidence import images
+from tests.factories import bearer, make_case, make_squad, make_token, make_user
 
 
 def sha(data: bytes) -> str:
@@ -134,3 +138,36 @@ def test_the_prune_command(app: Flask, cli: FlaskCliRunner, session: Session, tm
     assert result.exit_code == 0, result.output
     assert "removed 1 unreferenced blob(s)" in result.output
     assert not path.exists() and store.exists(kept.sha256)
+
+
+def test_the_app_keeps_uploads_in_s3_when_configured(
+    app: Flask, client: FlaskClient, session: Session, s3_endpoint: str, s3_env: None, tmp_path: Path
+) -> None:
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket="evidence-app")
+    app.extensions[SETTINGS_KEY] = get_settings(app).with_overrides(
+        {
+            "evidence_store": "s3",
+            "evidence_s3_bucket": "evidence-app",
+            "evidence_s3_endpoint_url": s3_endpoint,
+        }
+    )
+    app.extensions.pop(EVIDENCE_STORE_KEY, None)  # built from the settings on first use
+    squad = make_squad(session, district="310120")
+    case = make_case(session, lead=squad)
+    token = make_token(session, make_user(session, "squad_leader", squad=squad))
+    session.commit()
+    response = client.post(
+        f"/api/v1/cases/{case.id}/evidence",
+        data={"purpose": "after", "photos": [(io.BytesIO(images.jpeg()), "after.jpg")]},
+        headers=bearer(token),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    item = response.get_json()["evidence"][0]
+    row = session.get_one(Evidence, item["id"])
+    objects = boto3.client("s3", endpoint_url=s3_endpoint).list_objects_v2(Bucket="evidence-app")
+    keys = {o["Key"] for o in objects["Contents"]}
+    assert keys == {"evidence/" + blob_key(row.sha256), "evidence/" + blob_key(row.thumbnail_sha256 or "")}
+    assert not (tmp_path / "evidence").exists()  # nothing on local disk
+    photo = client.get(item["url"], headers=bearer(token))
+    assert photo.status_code == 200 and Image.open(io.BytesIO(photo.data)).format == "JPEG"
