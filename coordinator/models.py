@@ -21,12 +21,12 @@ from coordinator.cases.models import (
 )
 from coordinator.citizen.models import StatusLink
 from coordinator.evidence.models import Evidence
+from coordinator.feedtokens.models import FeedToken
 from coordinator.hotspots.models import Hotspot
 from coordinator.meetings.models import (
     ActionItem,
     ActionItemCase,
     AgendaItem,
-    CalendarFeedToken,
     Meeting,
     MeetingAttendance,
     MeetingDecision,
@@ -39,7 +39,6 @@ from coordinator.rosters.models import (
     PatrolLog,
     Roster,
     RosterShift,
-    SquadFeedToken,
     SquadNightPreference,
     SquadUnavailability,
 )
@@ -55,7 +54,6 @@ __all__ = [
     "BorderZone",
     "BorderZoneSetting",
     "BoundaryGeneration",
-    "CalendarFeedToken",
     "CalendarOverride",
     "CalendarYear",
     "Case",
@@ -68,6 +66,7 @@ __all__ = [
     "ContactAccessLog",
     "DispatchUnit",
     "Evidence",
+    "FeedToken",
     "Hotspot",
     "Meeting",
     "MeetingAttendance",
@@ -83,7 +82,6 @@ __all__ = [
     "RoutingRule",
     "SharedBorder",
     "Squad",
-    "SquadFeedToken",
     "SquadNightPreference",
     "SquadUnavailability",
     "StatusLink",

@@ -2,7 +2,7 @@
 reports.
 
 Revision ID: 0015
-Revises: 0017
+Revises: 0017, 0018
 Create Date: 2026-11-30 15:50:00
 """
 
@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0017"
+# Also where the branches of 0017 (security, w17) and 0018 (feed tokens, on main) meet: one head.
+down_revision: str | tuple[str, ...] | None = ("0017", "0018")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
