@@ -88,6 +88,13 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class UnsupportedMediaType(ApiError):
+    """A file's content is not of a type the route takes (checked by decoding it, never by its name)."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class TooManyRequests(ApiError):
     """The caller must wait `retry_after` seconds (sent as `Retry-After`)."""
 

@@ -19,6 +19,8 @@ from coordinator.cases.models import (
     Report,
     RoutingRule,
 )
+from coordinator.citizen.models import StatusLink
+from coordinator.evidence.models import Evidence
 from coordinator.feedtokens.models import FeedToken
 from coordinator.hotspots.models import Hotspot
 from coordinator.meetings.models import (
@@ -63,6 +65,7 @@ __all__ = [
     "Category",
     "ContactAccessLog",
     "DispatchUnit",
+    "Evidence",
     "FeedToken",
     "Hotspot",
     "Meeting",
@@ -81,6 +84,7 @@ __all__ = [
     "Squad",
     "SquadNightPreference",
     "SquadUnavailability",
+    "StatusLink",
     "User",
     "WebSession",
     "WebhookDelivery",
