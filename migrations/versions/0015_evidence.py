@@ -2,7 +2,7 @@
 reports.
 
 Revision ID: 0015
-Revises: 0017, 0018
+Revises: 0017
 Create Date: 2026-11-30 15:50:00
 """
 
