@@ -12,9 +12,9 @@ Clusters are whole cells: every cell the box touches, with all its cases (also t
 box), so a cluster's count does not change as the map pans and the cells of a zoom are unions of cells
 of the next. A cluster's point is the mean position of its cases.
 
-Where the counts come from: up to FINE_ZOOM, and without a date filter, from the count table
-`case_map_cell` (coordinator/casemap/models.py: cases per zoom-13 cell × status × category × border
-pair, kept by triggers), summed over the fine cells of each cell — a zoom-z cell is exactly the fine cells
+Where the counts come from: up to FINE_ZOOM, filtered by status or not at all, from the count table
+`case_map_cell` (coordinator/casemap/models.py: cases per zoom-13 cell × status, kept by triggers),
+summed over the fine cells of each cell — a zoom-z cell is exactly the fine cells
 whose indices shifted right by 13 − z give its own, since the cell sides are powers of two apart. Else
 one GROUP BY over case_file (the case list's conditions, with the box widened to the cells it touches).
 Both give the same answer (tests/casemap).
@@ -126,9 +126,11 @@ def _cell_index(column: QueryableAttribute[float], offset: float, size: float) -
 
 
 def uses_count_table(flt: CaseFilter, zoom: int) -> bool:
-    """Whether case_map_cell can answer: it has no time, squad, district or zone-flag dimension."""
+    """Whether case_map_cell can answer: it counts by cell and status only."""
     return (
         zoom <= FINE_ZOOM
+        and flt.category is None
+        and flt.border_pair is None
         and flt.created_from is None
         and flt.created_to is None
         and flt.squad is None
@@ -181,10 +183,6 @@ def _from_count_table(session: Session, flt: CaseFilter, cells: CellRange) -> Se
     )
     if flt.status:
         stmt = stmt.where(CaseMapCell.status.in_(list(flt.status)))
-    if flt.category:
-        stmt = stmt.where(CaseMapCell.category_code == flt.category)
-    if flt.border_pair:
-        stmt = stmt.where(CaseMapCell.border_pair == "-".join(flt.border_pair))
     return [tuple(r) for r in session.execute(stmt)]
 
 

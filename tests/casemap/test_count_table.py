@@ -1,6 +1,7 @@
-"""case_map_cell equals a recount of case_file after every kind of write: inserts, status, category,
-border-pair and position changes (one row or many in one UPDATE), updates that change nothing it counts,
-and deletes — its triggers run in the writing transaction on both databases."""
+"""case_map_cell equals a recount of case_file after every kind of write: inserts, status and position
+changes (one row or many in one UPDATE), updates that change nothing it counts (category, border pair,
+a column set to its own value), and deletes — its triggers run in the writing transaction on both
+databases."""
 
 from __future__ import annotations
 
@@ -15,24 +16,15 @@ from coordinator.casemap.models import FINE_CELL_DEG, CaseMapCell
 from coordinator.cases.models import Case
 from tests.casemap.test_api import put_cases
 
-Key = tuple[int, int, str, str, str]
+Key = tuple[int, int, str]
 
 
 def recount(session: Session) -> tuple[Counter[Key], dict[Key, tuple[float, float]]]:
     """Cases per fine cell × status × category × pair, and their coordinate sums, from case_file."""
     counts: Counter[Key] = Counter()
     sums: dict[Key, tuple[float, float]] = {}
-    rows = session.execute(
-        select(Case.lon, Case.lat, Case.status, Case.category_code, Case.border_pair_a, Case.border_pair_b)
-    )
-    for lon, lat, status, category, a, b in rows:
-        key = (
-            math.floor((lat + 90.0) / FINE_CELL_DEG),
-            math.floor((lon + 180.0) / FINE_CELL_DEG),
-            status,
-            category,
-            f"{a}-{b}" if a and b else "",
-        )
+    for lon, lat, status in session.execute(select(Case.lon, Case.lat, Case.status)):
+        key = (math.floor((lat + 90.0) / FINE_CELL_DEG), math.floor((lon + 180.0) / FINE_CELL_DEG), status)
         counts[key] += 1
         lon_sum, lat_sum = sums.get(key, (0.0, 0.0))
         sums[key] = (lon_sum + lon, lat_sum + lat)
@@ -43,7 +35,7 @@ def table(session: Session) -> tuple[Counter[Key], dict[Key, tuple[float, float]
     counts: Counter[Key] = Counter()
     sums: dict[Key, tuple[float, float]] = {}
     for cell in session.scalars(select(CaseMapCell)):
-        key = (cell.cell_y, cell.cell_x, cell.status, cell.category_code, cell.border_pair)
+        key = (cell.cell_y, cell.cell_x, cell.status)
         counts[key] = cell.count
         sums[key] = (cell.lon_sum, cell.lat_sum)
     return counts, sums
