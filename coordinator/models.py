@@ -20,12 +20,12 @@ from coordinator.cases.models import (
     Report,
     RoutingRule,
 )
+from coordinator.feedtokens.models import FeedToken
 from coordinator.hotspots.models import Hotspot
 from coordinator.meetings.models import (
     ActionItem,
     ActionItemCase,
     AgendaItem,
-    CalendarFeedToken,
     Meeting,
     MeetingAttendance,
     MeetingDecision,
@@ -37,7 +37,6 @@ from coordinator.rosters.models import (
     PatrolLog,
     Roster,
     RosterShift,
-    SquadFeedToken,
     SquadNightPreference,
     SquadUnavailability,
 )
@@ -53,7 +52,6 @@ __all__ = [
     "BorderZone",
     "BorderZoneSetting",
     "BoundaryGeneration",
-    "CalendarFeedToken",
     "CalendarOverride",
     "CalendarYear",
     "Case",
@@ -66,6 +64,7 @@ __all__ = [
     "Category",
     "ContactAccessLog",
     "DispatchUnit",
+    "FeedToken",
     "Hotspot",
     "Meeting",
     "MeetingAttendance",
@@ -80,7 +79,6 @@ __all__ = [
     "RoutingRule",
     "SharedBorder",
     "Squad",
-    "SquadFeedToken",
     "SquadNightPreference",
     "SquadUnavailability",
     "User",
