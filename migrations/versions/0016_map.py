@@ -6,7 +6,7 @@ the lifecycle's conditional UPDATEs, reopen and void, the bulk import, retention
 trigger sees every one of them in the same transaction, so the table equals a recount by construction.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0018
 Create Date: 2026-11-30 16:15:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
