@@ -15,7 +15,7 @@ answer to `check_answer`, which fails the request at once with `ContractViolatio
 - an XML answer (Open311) is not UTF-8 with the XML declaration, or its elements are not the model's
   fields under the spec's names (coordinator.open311.xml); and for a GET, its content differs from the
   JSON route's answer to the same request (the client fetches that twin and compares them);
-- a file answer (`files=` of the endpoint: CSV, XLSX, HTML, iCalendar) is documented with another
+- a file answer (`files=` of the endpoint: CSV, XLSX, HTML, iCalendar, JPEG) is documented with another
   schema than `coordinator.openapi.file_schema`, is empty, or is not a readable file of its media type
   (FILE_READERS: each is opened with the library a user's program would use).
 
@@ -97,12 +97,22 @@ def _read_html(body: bytes) -> None:
         raise ValueError("no <!doctype html>")
 
 
+def _read_jpeg(body: bytes) -> None:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(body)) as image:
+        if image.format != "JPEG":
+            raise ValueError(f"a {image.format} image, not a JPEG")
+        image.verify()
+
+
 # How each media type of a file answer is opened: the check that it is a file of that type at all.
 FILE_READERS: dict[str, Callable[[bytes], None]] = {
     "text/csv": _read_csv,
     XLSX: _read_xlsx,
     "text/calendar": _read_calendar,
     "text/html": _read_html,
+    "image/jpeg": _read_jpeg,
 }
 # Automatic answers of Flask: HEAD has no body, OPTIONS lists the allowed methods.
 UNCHECKED_METHODS = frozenset({"HEAD", "OPTIONS"})
