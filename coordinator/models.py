@@ -29,6 +29,8 @@ from coordinator.field.models import (
     PatrolCheck,
     RealtimeWarning,
 )
+from coordinator.citizen.models import StatusLink
+from coordinator.evidence.models import Evidence
 from coordinator.hotspots.models import Hotspot
 from coordinator.meetings.models import (
     ActionItem,
@@ -41,6 +43,7 @@ from coordinator.meetings.models import (
     MeetingSeries,
 )
 from coordinator.notifications.models import OutboxMessage, WebhookDelivery, WebhookSubscription
+from coordinator.ratelimit import RateLimitCounter
 from coordinator.rosters.models import (
     PatrolFinding,
     PatrolLog,
@@ -80,6 +83,7 @@ __all__ = [
     "DeviceNonce",
     "DispatchUnit",
     "DroneFlight",
+    "Evidence",
     "Hotspot",
     "Meeting",
     "MeetingAttendance",
@@ -90,6 +94,7 @@ __all__ = [
     "PatrolFinding",
     "PatrolLog",
     "RealtimeWarning",
+    "RateLimitCounter",
     "Report",
     "Roster",
     "RosterShift",
@@ -99,6 +104,7 @@ __all__ = [
     "SquadFeedToken",
     "SquadNightPreference",
     "SquadUnavailability",
+    "StatusLink",
     "User",
     "WebhookDelivery",
     "WebhookSubscription",

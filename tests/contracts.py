@@ -44,6 +44,7 @@ import orjson
 import shapely
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import TestResponse
@@ -97,13 +98,16 @@ def _read_html(body: bytes) -> None:
         raise ValueError("no <!doctype html>")
 
 
-def _read_jpeg(body: bytes) -> None:
-    from PIL import Image
-
+def _read_image(body: bytes) -> None:
     with Image.open(io.BytesIO(body)) as image:
-        if image.format != "JPEG":
-            raise ValueError(f"a {image.format} image, not a JPEG")
-        image.verify()
+        image.load()
+        if image.getexif():  # what the service serves carries no EXIF (no GPS position)
+            raise ValueError("the image carries EXIF metadata")
+
+
+def _read_pdf(body: bytes) -> None:
+    if not body.startswith(b"%PDF-"):
+        raise ValueError("no %PDF- header")
 
 
 # How each media type of a file answer is opened: the check that it is a file of that type at all.
@@ -112,7 +116,10 @@ FILE_READERS: dict[str, Callable[[bytes], None]] = {
     XLSX: _read_xlsx,
     "text/calendar": _read_calendar,
     "text/html": _read_html,
-    "image/jpeg": _read_jpeg,
+    "image/jpeg": _read_image,
+    "image/png": _read_image,
+    "image/webp": _read_image,
+    "application/pdf": _read_pdf,
 }
 # Automatic answers of Flask: HEAD has no body, OPTIONS lists the allowed methods.
 UNCHECKED_METHODS = frozenset({"HEAD", "OPTIONS"})

@@ -4,7 +4,7 @@ drone flights; detection classes with their thresholds (seeded with the categori
 alerts, their receipts by device alert id, and real-time warnings.
 
 Revision ID: 0020
-Revises: 0014
+Revises: 0015
 Create Date: 2026-11-30 15:46:24
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
