@@ -59,8 +59,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from coordinator.auth.views import bp as auth_bp
     from coordinator.boundaries.views import bp as boundaries_bp
     from coordinator.cases.views import bp as cases_bp
-    from coordinator.field.views import bp as field_bp
     from coordinator.evidence.views import bp as evidence_bp
+    from coordinator.field.views import bp as field_bp
     from coordinator.geolocation.services import LocatorCache
     from coordinator.geolocation.views import bp as geolocate_bp
     from coordinator.geolocation.views import prepare_locator

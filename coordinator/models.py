@@ -19,6 +19,8 @@ from coordinator.cases.models import (
     Report,
     RoutingRule,
 )
+from coordinator.citizen.models import StatusLink
+from coordinator.evidence.models import Evidence
 from coordinator.field.models import (
     Alert,
     AlertClass,
@@ -29,8 +31,6 @@ from coordinator.field.models import (
     PatrolCheck,
     RealtimeWarning,
 )
-from coordinator.citizen.models import StatusLink
-from coordinator.evidence.models import Evidence
 from coordinator.hotspots.models import Hotspot
 from coordinator.meetings.models import (
     ActionItem,
@@ -93,8 +93,8 @@ __all__ = [
     "PatrolCheck",
     "PatrolFinding",
     "PatrolLog",
-    "RealtimeWarning",
     "RateLimitCounter",
+    "RealtimeWarning",
     "Report",
     "Roster",
     "RosterShift",
