@@ -92,6 +92,8 @@ class Settings:
     device_alert_limit: int = 240
     device_alert_window_s: int = 60
     device_throttle_s: int = 300
+    # A frame's largest size (bytes; it is kept by the evidence store, EVIDENCE_* settings). The whole
+    # request is also under MAX_REQUEST_BYTES.
     alert_frame_max_bytes: int = 1_000_000
     alert_batch_max: int = 50
     # Night (Asia/Shanghai hours) for the real-time warning: from night_start_hour to night_end_hour.
@@ -99,8 +101,6 @@ class Settings:
     night_end_hour: int = 6
     # Where people open the service (map links in notifications).
     public_base_url: str = "http://127.0.0.1:5000"
-    # Alert frames are kept here (content-addressed) until the evidence store takes them.
-    frame_dir: str = str(INSTANCE_DIR / "frames")
     # Evidence uploads (coordinator/evidence): where files are kept — `local` (content-addressed files
     # under EVIDENCE_DIR, default instance/evidence) or `s3` (an S3-compatible bucket; credentials come
     # from boto3's usual chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, an instance role).

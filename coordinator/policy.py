@@ -247,7 +247,6 @@ RULES: dict[str, Rule] = {
     "field.receive_alerts": DEVICE_SIGNED,
     "field.list_alerts": DISPATCH,
     "field.get_alert": DISPATCH,
-    "field.alert_frame": STAFF,
     "field.confirm_alert": DISPATCH,
     "field.dismiss_alert": DISPATCH,
     "field.list_alert_classes": STAFF,

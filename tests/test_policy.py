@@ -158,7 +158,6 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "field.receive_alerts": DEVICE,
     "field.list_alerts": {"dispatcher", "admin"},
     "field.get_alert": {"dispatcher", "admin"},
-    "field.alert_frame": STAFF,
     "field.confirm_alert": {"dispatcher", "admin"},
     "field.dismiss_alert": {"dispatcher", "admin"},
     "field.list_alert_classes": STAFF,

@@ -33,8 +33,9 @@ from coordinator.auth.models import User
 from coordinator.auth.services import Actor
 from coordinator.cases.intake import ReportInput, submit_report
 from coordinator.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from coordinator.evidence.files import PreparedFile
 from coordinator.field.flights import position_at
-from coordinator.field.frames import Frame
+from coordinator.field.frames import store_frame
 from coordinator.field.models import Alert, AlertClass, AlertReceipt, Device
 from coordinator.field.warnings import NightHours, frame_link, warn
 from coordinator.geolocation.services import check_and_locate
@@ -57,7 +58,7 @@ class AlertInput:
     lon: float | None = None
     lat: float | None = None
     crs: str = "wgs84"
-    frame: Frame | None = None
+    frame: PreparedFile | None = None
     note: str = ""
 
 
@@ -227,6 +228,8 @@ def receive_alerts(
                 device_id=device.id, device_alert_id=item.device_alert_id, alert_id=target.id, received_at=now
             )
         )
+        if item.frame is not None and target.frame_evidence_id is None:
+            target.frame_evidence_id = store_frame(session, item.frame, target.id).id
         if target.status == "pending_review" and target.confidence >= cls.threshold:
             confirm(
                 session, target, cls, device, None, locator=locator, calendar=calendar, policy=policy, now=now
@@ -275,8 +278,6 @@ def _fold(alert: Alert, item: AlertInput) -> None:
     alert.last_detected_at = max(alert.last_detected_at, item.detected_at)
     alert.detected_at = min(alert.detected_at, item.detected_at)
     alert.confidence = max(alert.confidence, item.confidence)
-    if alert.frame_sha256 is None and item.frame is not None:
-        alert.frame_sha256, alert.frame_type = item.frame.sha256, "image/jpeg"
 
 
 def _new_alert(
@@ -307,8 +308,6 @@ def _new_alert(
         in_border_zone=loc.in_border_zone,
         border_a=pair[0] if pair else None,
         border_b=pair[1] if pair else None,
-        frame_sha256=item.frame.sha256 if item.frame else None,
-        frame_type="image/jpeg" if item.frame else None,
         status="pending_review",
         payload={"note": item.note} if item.note else {},
     )

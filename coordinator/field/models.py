@@ -193,8 +193,8 @@ class Alert(Base):
     in_border_zone: Mapped[bool] = mapped_column(Boolean, default=False)
     border_a: Mapped[str | None] = mapped_column(String(32))
     border_b: Mapped[str | None] = mapped_column(String(32))
-    frame_sha256: Mapped[str | None] = mapped_column(String(64))
-    frame_type: Mapped[str | None] = mapped_column(String(32))
+    # The frame sent with the (first) detection, kept by the evidence store (subject "alert").
+    frame_evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
     status: Mapped[str] = mapped_column(String(20))
     # "auto" (above the class threshold) or the dispatcher who confirmed or dismissed it.
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

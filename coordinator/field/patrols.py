@@ -135,6 +135,15 @@ def record_check(
     return check
 
 
+def add_photos(session: Session, check: PatrolCheck, urls: Sequence[str]) -> None:
+    """Name uploaded photos on the check and, for a finding, on its report (the case shows them)."""
+    check.photos = [*check.photos, *urls]
+    if check.report_id is not None:
+        report = session.get_one(Report, check.report_id)
+        report.photos = [*report.photos, *urls]
+    session.flush()
+
+
 def get_check(session: Session, user: User, check_id: int) -> PatrolCheck:
     """A check by id: a patroller sees only their own (others' are 404 to them)."""
     check = session.get(PatrolCheck, check_id)
@@ -176,12 +185,15 @@ def case_summaries(session: Session, case_ids: Sequence[int]) -> dict[int, tuple
 
 
 def reported_cases(session: Session, user: User, *, limit: int = 100) -> list[dict[str, Any]]:
-    """The cases a user reported (any source), newest report first — all a patroller sees of cases."""
+    """The cases a user reported (any source), by their latest report of each, newest first — all a
+    patroller sees of cases."""
+    latest = func.max(Report.received_at, type_=UtcDateTime()).label("reported_at")
     rows = session.execute(
-        select(Case.number, Case.status, Case.category_code, Case.created_at, Report.received_at)
+        select(Case.number, Case.status, Case.category_code, Case.created_at, latest)
         .join(Report, Report.case_id == Case.id)
         .where(Report.submitted_by_id == user.id)
-        .order_by(Report.received_at.desc(), Report.id.desc())
+        .group_by(Case.id, Case.number, Case.status, Case.category_code, Case.created_at)
+        .order_by(latest.desc(), Case.id.desc())
         .limit(limit)
     )
     return [

@@ -9,27 +9,37 @@ answering 401 without a valid one — like Open311's api_key routes.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, g, request
 from pydantic import BaseModel
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
-from coordinator.api import endpoint
+from coordinator import permissions
+from coordinator.api import ViewFunc, endpoint
 from coordinator.auth.models import User
 from coordinator.cases.views import current_calendar
-from coordinator.errors import ApiError, Forbidden, NotFound, TooManyRequests, ValidationFailed, render_error
+from coordinator.errors import (
+    ApiError,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    ValidationFailed,
+    render_error,
+)
+from coordinator.evidence import services as evidence
+from coordinator.evidence.access import register_viewer
+from coordinator.evidence.files import Limits
+from coordinator.evidence.schemas import PHOTOS_PART
 from coordinator.extensions import db_session
 from coordinator.field import alerts as alert_service
 from coordinator.field import devices, flights, patrols
-from coordinator.field.frames import (
-    FRAME_MEDIA_TYPE,
-    decode_frame,
-    frame_path,
-    payload_too_large,
-    store_frame,
-)
+from coordinator.field.frames import decode_frame
 from coordinator.field.models import AlertClass, Device, DroneFlight, PatrolCheck
 from coordinator.field.schemas import (
     AlertBatchIn,
@@ -68,11 +78,19 @@ from coordinator.squads.models import Squad
 from coordinator.worktime import SHANGHAI
 
 bp = Blueprint("field", __name__)
+
+# Who sees the files attached here (coordinator/evidence serves them at /api/v1/evidence/{id}): an
+# alert's frame and a patroller's photos, like a case's photos, every staff role that reads cases
+# (whoever uploaded a file always sees it).
+register_viewer("alert", lambda session, user, evidence: permissions.can_view_case_evidence(user))
+register_viewer("patrol_check", lambda session, user, evidence: permissions.can_view_case_evidence(user))
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 GEOJSON_TYPES = frozenset({"application/geo+json", "application/json"})
 GPX_TYPES = frozenset({"application/gpx+xml", "application/xml", "text/xml"})
 MAX_TRACK_BYTES = 20_000_000
+# (MAX_REQUEST_BYTES, 1 MiB by default, refuses larger bodies of every route first)
+MAX_ALERTS_BYTES = 50 * 1_400_000
 
 
 def _now() -> datetime:
@@ -151,17 +169,25 @@ def _checks_json(checks: list[PatrolCheck]) -> list[dict[str, Any]]:
 @endpoint(
     summary="Record a patroller's check (clean, or a finding that becomes a routed report)",
     description="Grid workers (网格员) and volunteers (村民志愿者) check a hotspot or any point of their "
-    "town. A finding is filed through the normal intake (source `grid_worker` / `volunteer`).",
+    "town. A finding is filed through the normal intake (source `grid_worker` / `volunteer`). Photos: "
+    "send multipart/form-data with the check as JSON in the part `check` and up to 9 files in `photos` "
+    "(checked and kept by the evidence store: 413/415 and nothing stored), or photo URLs in the JSON.",
     tags=["field"],
     body=CheckIn,
+    file_parts=(PHOTOS_PART,),
+    json_part="check",
     response=CheckOut,
     status=201,
-    errors=(401, 403, 422),
+    errors=(401, 403, 413, 415, 422),
 )
-def record_check(body: CheckIn) -> tuple[CheckOut, int]:
+def record_check(body: CheckIn, uploads: dict[str, list[FileStorage]]) -> tuple[CheckOut, int]:
     user = current_user()
+    session = db_session()
+    photos = uploads[PHOTOS_PART.name]
+    evidence.require_count(photos, field=PHOTOS_PART.name, minimum=0, maximum=PHOTOS_PART.max_items)
+    prepared = evidence.prepare_uploads(photos, limits=evidence.current_limits())  # 413/415 first
     check = patrols.record_check(
-        db_session(),
+        session,
         user,
         patrols.CheckInput(
             lon=body.lon,
@@ -179,6 +205,20 @@ def record_check(body: CheckIn) -> tuple[CheckOut, int]:
         calendar=current_calendar(),
         now=_now(),
     )
+    if prepared:
+        base = get_settings().public_base_url.rstrip("/")
+        stored = [
+            evidence.store_prepared(
+                session,
+                p,
+                subject_type="patrol_check",
+                subject_id=check.id,
+                purpose="photo",
+                uploaded_by_id=user.id,
+            )
+            for p in prepared
+        ]
+        patrols.add_photos(session, check, [f"{base}/api/v1/evidence/{e.id}" for e in stored])
     return _show(CheckOut, _checks_json([check])[0]), 201
 
 
@@ -461,16 +501,33 @@ def _claim_nonce(device: Device) -> None:
     )
 
 
+def device_signed(limit: int) -> Callable[[ViewFunc], ViewFunc]:
+    """Authenticate the device's signature before anything else of the request is looked at (its body
+    is parsed only then): a request without a valid one is 401 whatever it holds. The device is in
+    `g.device` for the view."""
+
+    def decorate(fn: ViewFunc) -> ViewFunc:
+        @wraps(fn)  # keeps the API operation and locator marks for the app and the OpenAPI document
+        def view(*args: Any, **kwargs: Any) -> Any:
+            g.device = _signed_device(_body_limit(limit))
+            return fn(*args, **kwargs)
+
+        return view
+
+    return decorate
+
+
 def _body_limit(limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
-        raise payload_too_large(f"the request body is larger than {limit} bytes", max_bytes=limit)
+        raise PayloadTooLarge(f"the request body is larger than {limit} bytes", details={"max_bytes": limit})
     body = request.get_data(cache=True)
     if len(body) > limit:
-        raise payload_too_large(f"the request body is larger than {limit} bytes", max_bytes=limit)
+        raise PayloadTooLarge(f"the request body is larger than {limit} bytes", details={"max_bytes": limit})
     return body
 
 
 @bp.post("/flights")
+@device_signed(MAX_TRACK_BYTES)
 @endpoint(
     summary="Upload a drone flight's GPS track (GeoJSON or GPX), signed by the drone",
     description="Body: GeoJSON (`application/geo+json`: a LineString Feature with `properties.coordTimes`, "
@@ -483,8 +540,8 @@ def _body_limit(limit: int) -> bytes:
     errors=(400, 401, 403, 409, 413, 415, 422),
 )
 def upload_flight(query: FlightQuery) -> tuple[FlightOut, int]:
-    body = _body_limit(MAX_TRACK_BYTES)
-    device = _signed_device(body)
+    body = request.get_data(cache=True)
+    device: Device = g.device
     mimetype = request.mimetype
     if mimetype in GEOJSON_TYPES:
         track, fmt = flights.parse_geojson(body), "geojson"
@@ -505,6 +562,7 @@ def upload_flight(query: FlightQuery) -> tuple[FlightOut, int]:
 
 @bp.post("/alerts")
 @needs_locator
+@device_signed(MAX_ALERTS_BYTES)
 @endpoint(
     summary="Send detections (one or a batch), signed by the camera or drone",
     description="Idempotent by device + `alert_id`; repeats within the storm window fold into one alert "
@@ -518,13 +576,17 @@ def upload_flight(query: FlightQuery) -> tuple[FlightOut, int]:
 )
 def receive_alerts(body: AlertBatchIn) -> Any:
     settings = get_settings()
-    raw = _body_limit(settings.alert_batch_max * (settings.alert_frame_max_bytes * 4 // 3 + 4096) + 4096)
     session = db_session()
-    device = _signed_device(raw)
+    device: Device = g.device
     if len(body.alerts) > settings.alert_batch_max:
         raise ValidationFailed(
             f"at most {settings.alert_batch_max} alerts per request", code="batch_too_large"
         )
+    limits = Limits(
+        max_bytes=settings.alert_frame_max_bytes,
+        max_pixels=settings.evidence_max_pixels,
+        thumbnail_px=settings.evidence_thumbnail_px,
+    )
     items = [
         alert_service.AlertInput(
             device_alert_id=a.alert_id,
@@ -534,9 +596,7 @@ def receive_alerts(body: AlertBatchIn) -> Any:
             lon=a.lon,
             lat=a.lat,
             crs=a.crs,
-            frame=decode_frame(a.frame, max_bytes=settings.alert_frame_max_bytes, index=i)
-            if a.frame
-            else None,
+            frame=decode_frame(a.frame, limits=limits, index=i) if a.frame else None,
             note=a.note,
         )
         for i, a in enumerate(body.alerts)
@@ -571,9 +631,6 @@ def receive_alerts(body: AlertBatchIn) -> Any:
         policy=_policy(),
         now=now,
     )
-    for item in items:
-        if item.frame is not None:
-            store_frame(settings.frame_dir, item.frame)
     return _show(
         AlertBatchOut,
         {
@@ -649,23 +706,6 @@ def _visible_alert(alert_id: int) -> Any:
 @endpoint(summary="An alert", tags=["field"], response=AlertOut, errors=(401, 403, 404))
 def get_alert(alert_id: int) -> AlertOut:
     return _show(AlertOut, _alerts_json([_visible_alert(alert_id)])[0])
-
-
-@bp.get("/alerts/<id:alert_id>/frame")
-@endpoint(
-    summary="An alert's frame (JPEG)",
-    tags=["field"],
-    files={FRAME_MEDIA_TYPE: "the frame the device sent with the detection"},
-    errors=(401, 403, 404),
-)
-def alert_frame(alert_id: int) -> Response:
-    alert = alert_service.get_alert(db_session(), alert_id)
-    path = frame_path(get_settings().frame_dir, alert.frame_sha256) if alert.frame_sha256 else None
-    if path is None or not path.exists():
-        raise NotFound(f"alert {alert_id} has no frame", details={"id": alert_id})
-    response = Response(path.read_bytes(), mimetype=FRAME_MEDIA_TYPE)  # frames are small (≤ 1 MB)
-    response.headers["Cache-Control"] = "private, max-age=3600"  # content-addressed: never changes
-    return response
 
 
 @bp.post("/alerts/<id:alert_id>/confirm")

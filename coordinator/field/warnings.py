@@ -56,9 +56,9 @@ def map_link(base_url: str, case: Case) -> str:
 
 def frame_link(base_url: str, alert: Alert) -> str | None:
     """The URL of the alert's frame, if it has one."""
-    if alert.frame_sha256 is None:
+    if alert.frame_evidence_id is None:
         return None
-    return f"{base_url.rstrip('/')}/api/v1/alerts/{alert.id}/frame"
+    return f"{base_url.rstrip('/')}/api/v1/evidence/{alert.frame_evidence_id}"
 
 
 def tonight_squads(session: Session, pair: tuple[str, str], night: date) -> list[Squad]:

@@ -189,8 +189,7 @@ def upgrade() -> None:
         sa.Column("in_border_zone", sa.Boolean(), nullable=False),
         sa.Column("border_a", sa.String(length=32), nullable=True),
         sa.Column("border_b", sa.String(length=32), nullable=True),
-        sa.Column("frame_sha256", sa.String(length=64), nullable=True),
-        sa.Column("frame_type", sa.String(length=32), nullable=True),
+        sa.Column("frame_evidence_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("reviewed_by_id", sa.Integer(), nullable=True),
         sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
@@ -213,6 +212,9 @@ def upgrade() -> None:
             ["class_code"], ["alert_class.code"], name=op.f("fk_alert_class_code_alert_class")
         ),
         sa.ForeignKeyConstraint(["device_id"], ["device.id"], name=op.f("fk_alert_device_id_device")),
+        sa.ForeignKeyConstraint(
+            ["frame_evidence_id"], ["evidence.id"], name=op.f("fk_alert_frame_evidence_id_evidence")
+        ),
         sa.ForeignKeyConstraint(["report_id"], ["report.id"], name=op.f("fk_alert_report_id_report")),
         sa.ForeignKeyConstraint(
             ["reviewed_by_id"], ["user_account.id"], name=op.f("fk_alert_reviewed_by_id_user_account")

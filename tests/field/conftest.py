@@ -7,11 +7,9 @@ import io
 import json
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy.orm import Session
@@ -19,7 +17,6 @@ from werkzeug.test import TestResponse
 
 from coordinator.field.devices import signed_headers
 from coordinator.hotspots.models import Hotspot
-from coordinator.settings import SETTINGS_KEY, get_settings
 from coordinator.worktime import SHANGHAI
 from tests.factories import bearer, make_token, make_user
 
@@ -27,14 +24,6 @@ ZHELIN = (121.435, 30.818)  # 柘林 town (310120118), ~150 m from 金山: in th
 NANQIAO = (121.47, 30.92)  # 南桥, far from any border
 LAST_NIGHT = datetime(2026, 11, 28, 22, 30, tzinfo=SHANGHAI)  # a Saturday night, in the past
 DAYTIME = datetime(2026, 11, 28, 14, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(autouse=True)
-def frames_in_tmp(app: Flask, tmp_path: Path) -> Path:
-    """Frames go to the test's own directory, never to instance/."""
-    directory = tmp_path / "frames"
-    app.extensions[SETTINGS_KEY] = get_settings(app).with_overrides({"frame_dir": str(directory)})
-    return directory
 
 
 @pytest.fixture

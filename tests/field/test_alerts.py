@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coordinator.cases.models import Case, Report
+from coordinator.evidence.models import Evidence
 from coordinator.field.devices import signed_headers
 from coordinator.field.models import Alert, AlertReceipt, Device, DeviceNonce, DroneFlight, RealtimeWarning
 from coordinator.field.warnings import NightHours, roster_night
@@ -68,14 +69,22 @@ def test_a_signed_alert_above_threshold_opens_a_routed_case(
     assert [p["code"] for p in case.routing["partners"]] == ["SQ-310116112"]
     report = session.scalars(select(Report).where(Report.case_id == case.id)).one()
     assert report.source == "camera" and report.category_code == "01-11"
-    assert report.photos == [f"http://127.0.0.1:5000/api/v1/alerts/{result['id']}/frame"]
-
-    # The dispatcher sees it (with its frame); staff fetch the frame itself.
+    # The frame is the alert's evidence, and the report's photo.
     shown = client.get(f"{ALERTS}/{result['id']}", headers=bearer(dispatcher_token)).get_json()
     assert shown["device"] == code and shown["location_source"] == "device"
     assert shown["in_border_zone"] and shown["border_pair"] == ["310116", "310120"]
-    got = client.get(f"{ALERTS}/{result['id']}/frame", headers=bearer(dispatcher_token))
-    assert got.status_code == 200 and got.mimetype == "image/jpeg" and got.data == jpeg()
+    frame_row = session.scalars(select(Evidence).where(Evidence.subject_type == "alert")).one()
+    assert (frame_row.subject_id, frame_row.purpose) == (result["id"], "frame")
+    assert shown["frame_url"] == f"http://127.0.0.1:5000/api/v1/evidence/{frame_row.id}"
+    assert report.photos == [shown["frame_url"]]
+    # Staff fetch it (re-encoded, without EXIF); a patroller may not.
+    got = client.get(f"/api/v1/evidence/{frame_row.id}", headers=bearer(dispatcher_token))
+    assert got.status_code == 200 and got.mimetype == "image/jpeg"
+    got.close()
+    volunteer = make_token(session, make_user(session, "volunteer"))
+    session.commit()
+    denied = client.get(f"/api/v1/evidence/{frame_row.id}", headers=bearer(volunteer))
+    assert denied.status_code == 403
 
 
 def test_below_threshold_waits_for_review_then_confirm_or_dismiss(
@@ -300,7 +309,8 @@ def test_a_night_border_alert_warns_tonight_s_roster_squads(
     assert data["case_number"] == result["case_number"] and data["via"] == "roster"
     assert [r["squad"] for r in data["recipients"]] == ["SQ-310120118", "SQ-310116112"]
     assert data["map_link"].startswith("http://127.0.0.1:5000/map?case=" + result["case_number"])
-    assert data["frame_url"].endswith(f"/api/v1/alerts/{result['id']}/frame")
+    frame_row = session.scalars(select(Evidence).where(Evidence.subject_type == "alert")).one()
+    assert data["frame_url"].endswith(f"/api/v1/evidence/{frame_row.id}")
     warning = session.scalars(select(RealtimeWarning)).one()
     assert warning.queued_at >= warning.received_at >= warning.detected_at
 
@@ -473,4 +483,4 @@ def test_payload_point_is_located(client: FlaskClient, session: Session, dispatc
     alert_id = response.get_json()["results"][0]["id"]
     shown = client.get(f"{ALERTS}/{alert_id}", headers=bearer(dispatcher_token)).get_json()
     assert shown["location_source"] == "payload" and shown["lon"] == point["lon"]
-    assert client.get(f"{ALERTS}/{alert_id}/frame", headers=bearer(dispatcher_token)).status_code == 404
+    assert shown["frame_url"] is None

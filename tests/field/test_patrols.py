@@ -4,18 +4,22 @@ patrollers see only their own checks and reported cases; dispatchers see each pa
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coordinator.auth import services as auth
 from coordinator.cases.models import Case, Report
 from coordinator.errors import ValidationFailed
+from coordinator.evidence.models import Evidence
 from coordinator.hotspots.models import Hotspot
 from tests.factories import bearer, make_token, make_user
-from tests.field.conftest import LAST_NIGHT, NANQIAO, ZHELIN
+from tests.field.conftest import LAST_NIGHT, NANQIAO, ZHELIN, jpeg
 
 CHECKS = "/api/v1/patrol-checks"
 
@@ -65,22 +69,49 @@ def test_a_patroller_records_a_clean_check_and_a_finding_that_becomes_a_routed_c
     report = session.get_one(Report, finding["report_id"])
     assert report.source == "grid_worker" and report.submitted_by_id == worker.id
 
+    # From a phone: the check as JSON in the part `check`, the photos as files (kept as evidence, named
+    # on the check and on the finding's report, so the case shows them).
+    multipart = client.post(
+        CHECKS,
+        data={
+            "check": json.dumps(check(hotspot, "found", category="01-11", note="又倒了")),
+            "photos": [(io.BytesIO(jpeg()), "ditch.jpg")],
+        },
+        content_type="multipart/form-data",
+        headers=bearer(token),
+    )
+    assert multipart.status_code == 201, multipart.get_json()
+    [photo_url] = multipart.get_json()["photos"]
+    photo = session.scalars(select(Evidence).where(Evidence.subject_type == "patrol_check")).one()
+    assert photo_url.endswith(f"/api/v1/evidence/{photo.id}") and photo.uploaded_by_id == worker.id
+    assert session.get_one(Report, multipart.get_json()["report_id"]).photos == [photo_url]
+    assert multipart.get_json()["case_id"] == finding["case_id"]  # the same pile: it joins the case
+    not_an_image = client.post(
+        CHECKS,
+        data={"check": json.dumps(check(hotspot)), "photos": [(io.BytesIO(b"not an image"), "x.jpg")]},
+        content_type="multipart/form-data",
+        headers=bearer(token),
+    )
+    assert not_an_image.status_code == 415
+
     # The hotspot shows the checks: last checked, checks a week, the recent checks.
     shown = client.get(f"/api/v1/hotspots/{hotspot.id}/checks", headers=bearer(dispatcher_token)).get_json()
-    assert shown["checks_4_weeks"] == 2 and shown["findings_4_weeks"] == 1 and shown["checks_per_week"] == 0.5
+    assert (
+        shown["checks_4_weeks"] == 3 and shown["findings_4_weeks"] == 2 and shown["checks_per_week"] == 0.75
+    )
     assert shown["last_checked_at"] == (LAST_NIGHT + timedelta(hours=1)).isoformat()
-    assert [c["outcome"] for c in shown["recent"]] == ["found", "clean"]
+    assert [c["outcome"] for c in shown["recent"]] == ["found", "found", "clean"]
 
     # The patroller's own cases; the dispatcher's view of each patroller's work.
     mine = client.get("/api/v1/patrollers/me/cases", headers=bearer(token)).get_json()["cases"]
     assert [c["number"] for c in mine] == [finding["case_number"]]
     stats = client.get("/api/v1/patrollers", headers=bearer(dispatcher_token)).get_json()["patrollers"]
     row = next(p for p in stats if p["username"] == worker.username)
-    assert (row["checks"], row["clean"], row["findings"], row["confirmed_findings"]) == (2, 1, 1, 0)
+    assert (row["checks"], row["clean"], row["findings"], row["confirmed_findings"]) == (3, 1, 2, 0)
     case.status = "verified"
     session.commit()
     stats = client.get("/api/v1/patrollers", headers=bearer(dispatcher_token)).get_json()["patrollers"]
-    assert next(p for p in stats if p["username"] == worker.username)["confirmed_findings"] == 1
+    assert next(p for p in stats if p["username"] == worker.username)["confirmed_findings"] == 2
 
 
 def test_patrollers_see_only_their_own_checks_and_cases(
