@@ -217,7 +217,7 @@ def main() -> int:
             DATABASE_URL=url,
             SECRET_KEY="bench-alerts-not-secret",
             LOG_LEVEL="WARNING",
-            FRAME_DIR=str(tmp / "frames"),
+            EVIDENCE_DIR=str(tmp / "evidence"),
         )
         stack.callback(guarded, f"drop database {database}", drop_database, admin, database)
         from sqlalchemy import text
