@@ -21,6 +21,7 @@ from coordinator.cases.models import (
 )
 from coordinator.citizen.models import StatusLink
 from coordinator.evidence.models import Evidence
+from coordinator.feedtokens.models import FeedToken
 from coordinator.field.models import (
     Alert,
     AlertClass,
@@ -36,7 +37,6 @@ from coordinator.meetings.models import (
     ActionItem,
     ActionItemCase,
     AgendaItem,
-    CalendarFeedToken,
     Meeting,
     MeetingAttendance,
     MeetingDecision,
@@ -49,7 +49,6 @@ from coordinator.rosters.models import (
     PatrolLog,
     Roster,
     RosterShift,
-    SquadFeedToken,
     SquadNightPreference,
     SquadUnavailability,
 )
@@ -68,7 +67,6 @@ __all__ = [
     "BorderZone",
     "BorderZoneSetting",
     "BoundaryGeneration",
-    "CalendarFeedToken",
     "CalendarOverride",
     "CalendarYear",
     "Case",
@@ -84,6 +82,7 @@ __all__ = [
     "DispatchUnit",
     "DroneFlight",
     "Evidence",
+    "FeedToken",
     "Hotspot",
     "Meeting",
     "MeetingAttendance",
@@ -101,7 +100,6 @@ __all__ = [
     "RoutingRule",
     "SharedBorder",
     "Squad",
-    "SquadFeedToken",
     "SquadNightPreference",
     "SquadUnavailability",
     "StatusLink",
