@@ -54,7 +54,7 @@ typecheck: venv
 
 ## bench: benchmarks (ratios against baselines measured in the same run; see docs/performance.md).
 ## BENCH_POSTGIS_URL: a disposable PostGIS database (geolocate, case list, dedup, map: 1e6 cases) whose user may
-## create databases (intake.py creates and drops its own on that server); BENCH_BEFORE=REF: intake also
+## create databases (intake.py and alerts.py create and drop their own on that server); BENCH_BEFORE=REF: intake also
 ## side by side with REF
 bench: venv
 	@scripts/install-system-deps.sh --bench $(if $(BENCH_POSTGIS_URL),--postgis)
@@ -66,6 +66,7 @@ bench: venv
 	$(if $(BENCH_POSTGIS_URL),$(BIN)/python bench/dedup.py --database-url $(BENCH_POSTGIS_URL))
 	@# the map's case layer: SpatiaLite (instance/bench_map.sqlite, 1e6 cases) and, with the URL, PostGIS
 	$(BIN)/python bench/map.py $(if $(BENCH_POSTGIS_URL),--postgis-url $(BENCH_POSTGIS_URL))
+	$(if $(BENCH_POSTGIS_URL),$(BIN)/python bench/alerts.py --pg-url $(BENCH_POSTGIS_URL))
 	@# roster.py exits 1 while its targets (gap ≤ 1 % in 30 s, greedy never better) are not met
 	-$(BIN)/python bench/roster.py
 	@# the review fills its own synthetic cases (REV-…): give it a database of its own

@@ -78,6 +78,29 @@ class Settings:
     roster_draft_day: str = "thu"
     roster_draft_hour: int = 10
     roster_reminder_hour: int = 15
+    # Field devices (coordinator/field): cameras and drones sign each request with their own secret
+    # (HMAC-SHA256); a timestamp further than this from the server's clock is refused (stale).
+    device_clock_skew_s: int = 300
+    # The key that encrypts device secrets at rest (any string; a Fernet key is derived from it). Empty:
+    # derived from SECRET_KEY — then changing SECRET_KEY means issuing every device a new secret.
+    device_secret_key: str = ""
+    # Alerts: repeats of one device's detections of one class within this window (and radius) fold
+    # into one alert with a count; a device sending more than `device_alert_limit` alerts in
+    # `device_alert_window_s` is throttled for `device_throttle_s` and the dispatcher is told.
+    alert_storm_window_s: int = 300
+    alert_storm_radius_m: float = 200.0
+    device_alert_limit: int = 240
+    device_alert_window_s: int = 60
+    device_throttle_s: int = 300
+    # A frame's largest size (bytes; it is kept by the evidence store, EVIDENCE_* settings). The whole
+    # request is also under MAX_REQUEST_BYTES.
+    alert_frame_max_bytes: int = 1_000_000
+    alert_batch_max: int = 50
+    # Night (Asia/Shanghai hours) for the real-time warning: from night_start_hour to night_end_hour.
+    night_start_hour: int = 20
+    night_end_hour: int = 6
+    # Where people open the service (map links in notifications).
+    public_base_url: str = "http://127.0.0.1:5000"
     # Evidence uploads (coordinator/evidence): where files are kept — `local` (content-addressed files
     # under EVIDENCE_DIR, default instance/evidence) or `s3` (an S3-compatible bucket; credentials come
     # from boto3's usual chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, an instance role).

@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from coordinator.cases.views import bp as cases_bp
     from coordinator.citizen.views import bp as citizen_bp
     from coordinator.evidence.views import bp as evidence_bp
+    from coordinator.field.views import bp as field_bp
     from coordinator.geolocation.services import LocatorCache
     from coordinator.geolocation.views import bp as geolocate_bp
     from coordinator.geolocation.views import prepare_locator
@@ -92,6 +93,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(rosters_bp, url_prefix="/api/v1")
     app.register_blueprint(review_bp, url_prefix="/api/v1")
     app.register_blueprint(meetings_bp, url_prefix="/api/v1")
+    app.register_blueprint(field_bp, url_prefix="/api/v1")
     init_open311(app)
     from coordinator.ogc.views import init_app as init_ogc
 

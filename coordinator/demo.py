@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from coordinator.auth import services as auth
 from coordinator.boundaries import services as boundaries
 from coordinator.cases.seed import seed_categories_and_rules
+from coordinator.field.seed import seed_alert_classes
 from coordinator.hotspots.demo import seed_demo_hotspots
 from coordinator.squads import services as squads
 from coordinator.squads.models import Squad
@@ -48,13 +49,16 @@ class DemoReport:
 
 
 def seed_reference(session: Session, *, snap_m: float, zone_width_m: float = 500.0) -> list[str]:
-    """Reference data every installation needs: districts, dispatch desks, categories, routing rules."""
+    """Reference data every installation needs: districts, dispatch desks, categories, routing rules,
+    detection classes."""
     _, generation = boundaries.seed_shipped_boundaries(session, snap_m=snap_m, zone_width_m=zone_width_m)
     squads.ensure_dispatch_units(session)
     new_categories, new_rules = seed_categories_and_rules(session)
+    new_classes = seed_alert_classes(session)
     return [
         "districts: " + ("already up to date" if generation is None else f"generation {generation.id}"),
         f"categories: {new_categories} new; routing rules: {new_rules} new",
+        f"detection classes: {new_classes} new",
     ]
 
 

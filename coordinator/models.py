@@ -23,6 +23,16 @@ from coordinator.cases.models import (
 from coordinator.citizen.models import StatusLink
 from coordinator.evidence.models import Evidence
 from coordinator.feedtokens.models import FeedToken
+from coordinator.field.models import (
+    Alert,
+    AlertClass,
+    AlertReceipt,
+    Device,
+    DeviceNonce,
+    DroneFlight,
+    PatrolCheck,
+    RealtimeWarning,
+)
 from coordinator.hotspots.models import Hotspot
 from coordinator.meetings.models import (
     ActionItem,
@@ -51,6 +61,9 @@ __all__ = [
     "ActionItemCase",
     "AdminArea",
     "AgendaItem",
+    "Alert",
+    "AlertClass",
+    "AlertReceipt",
     "ApiToken",
     "BorderZone",
     "BorderZoneSetting",
@@ -66,7 +79,10 @@ __all__ = [
     "CaseTransfer",
     "Category",
     "ContactAccessLog",
+    "Device",
+    "DeviceNonce",
     "DispatchUnit",
+    "DroneFlight",
     "Evidence",
     "FeedToken",
     "Hotspot",
@@ -75,9 +91,11 @@ __all__ = [
     "MeetingDecision",
     "MeetingSeries",
     "OutboxMessage",
+    "PatrolCheck",
     "PatrolFinding",
     "PatrolLog",
     "RateLimitCounter",
+    "RealtimeWarning",
     "Report",
     "Roster",
     "RosterShift",

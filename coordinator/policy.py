@@ -31,7 +31,9 @@ from coordinator.extensions import db_session
 
 log = logging.getLogger(__name__)
 
-Role = Literal["squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter"]
+Role = Literal[
+    "squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter", "grid_worker", "volunteer"
+]
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_USER = "uid"
@@ -81,6 +83,10 @@ DISPATCH = allow("dispatcher", "admin")
 READ_MEETINGS = allow("dispatcher", "committee", "admin", "squad_leader", "squad_member")
 CALENDAR_FEED = Rule(roles=READ_MEETINGS.roles, feed=True)
 REPORTERS = allow("reporter", "squad_leader", "squad_member", "dispatcher", "admin")  # not the committee
+PATROLLERS = allow("grid_worker", "volunteer")
+# Devices (cameras, drones) are not users: their routes are public HERE because the view checks the
+# device's HMAC signature itself (coordinator/field/devices.py), answering 401 without a valid one.
+DEVICE_SIGNED = PUBLIC
 
 # Endpoint → rule. Listed even when a route is added by another branch (geolocate, border zones):
 # the table test only checks endpoints that exist, and a rule waiting for its route is harmless.
@@ -231,6 +237,31 @@ RULES: dict[str, Rule] = {
     **ogc_rules("squads", STAFF),
     **ogc_rules("hotspots", STAFF),
     **ogc_rules("cases", STAFF),
+    # eyes on the border (coordinator/field): patrollers record checks and see only their own checks
+    # and reported cases; staff read checks and hotspot coverage; dispatchers run devices, thresholds
+    # and the alert review queue (which alert a district's dispatcher may review: per alert)
+    "field.record_check": PATROLLERS,
+    "field.list_checks": allow(
+        "grid_worker", "volunteer", "squad_leader", "squad_member", "dispatcher", "committee", "admin"
+    ),
+    "field.my_reported_cases": PATROLLERS,
+    "field.list_patrollers": allow("dispatcher", "committee", "admin"),
+    "field.hotspot_checks": STAFF,
+    "field.register_device": DISPATCH,
+    "field.list_devices": DISPATCH,
+    "field.get_device": DISPATCH,
+    "field.update_device": DISPATCH,
+    "field.rotate_device_secret": DISPATCH,
+    "field.list_flights": DISPATCH,
+    "field.upload_flight": DEVICE_SIGNED,
+    "field.receive_alerts": DEVICE_SIGNED,
+    "field.list_alerts": DISPATCH,
+    "field.get_alert": DISPATCH,
+    "field.confirm_alert": DISPATCH,
+    "field.dismiss_alert": DISPATCH,
+    "field.list_alert_classes": STAFF,
+    "field.update_alert_class": DISPATCH,
+    "field.list_realtime_warnings": STAFF,
 }
 
 # Endpoints that authenticate by an `api_key` parameter (Open311) instead of the hook: who may, once

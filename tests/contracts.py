@@ -15,7 +15,7 @@ answer to `check_answer`, which fails the request at once with `ContractViolatio
 - an XML answer (Open311) is not UTF-8 with the XML declaration, or its elements are not the model's
   fields under the spec's names (coordinator.open311.xml); and for a GET, its content differs from the
   JSON route's answer to the same request (the client fetches that twin and compares them);
-- a file answer (`files=` of the endpoint: CSV, XLSX, HTML, iCalendar) is documented with another
+- a file answer (`files=` of the endpoint: CSV, XLSX, HTML, iCalendar, JPEG) is documented with another
   schema than `coordinator.openapi.file_schema`, is empty, or is not a readable file of its media type
   (FILE_READERS: each is opened with the library a user's program would use).
 

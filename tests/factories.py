@@ -103,10 +103,14 @@ def make_user(
     *,
     squad: Squad | None = None,
     district: str | None = None,
+    town: str | None = None,
     username: str | None = None,
     password: str | None = PASSWORD,
 ) -> User:
-    """A user of `role`; squad roles get a fresh squad unless one is given."""
+    """A user of `role`; squad roles get a fresh squad unless one is given, patrollers the town 柘林
+    (310120118) unless one is given."""
+    if role in ("grid_worker", "volunteer") and town is None:
+        town = "310120118"
     if role in ("squad_leader", "squad_member") and squad is None:
         squad = make_squad(session)
     return auth.create_user(
@@ -115,6 +119,7 @@ def make_user(
         role=role,
         squad_code=squad.code if squad else None,
         district=district,
+        town=town,
         password=password,
     )
 

@@ -26,6 +26,10 @@ ALL = set(ROLES)
 # The calendar feeds: staff routes that, without other credentials, also take a secret feed token in
 # `?token=` (coordinator.feedtokens; calendar apps send no bearer token).
 CALENDAR_FEEDS = {"meetings.calendar_feed", "rosters.squad_calendar"}
+# Public for the hook, but called by devices, not people: the view checks the device's HMAC signature
+# (tests/field/test_alerts.py), so without one every caller, with or without a bearer token, gets 401.
+DEVICE = "device_signed"
+PATROLLERS = {"grid_worker", "volunteer"}
 
 # endpoint → "public" or the roles that get through. Written out by hand on purpose: it is the
 # reviewed statement of who may do what, checked against what the app actually does.
@@ -51,7 +55,7 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "squads.update_squad": {"dispatcher", "admin"},
     "squads.list_dispatch_units": STAFF,
     "cases.list_categories": PUBLIC,
-    "cases.submit_report": ALL - {"committee"},
+    "cases.submit_report": REPORTERS,  # patrollers file findings through their checks
     "cases.list_cases": STAFF,
     "cases.get_case": STAFF,
     "casemap.clusters": STAFF,
@@ -145,6 +149,26 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "ogc.collections": PUBLIC,
     **{f"ogc.{c}_{kind}": PUBLIC for c in ("districts", "towns", "border_zones") for kind in OGC_KINDS},
     **{f"ogc.{c}_{kind}": STAFF for c in ("squads", "hotspots", "cases") for kind in OGC_KINDS},
+    "field.record_check": PATROLLERS,
+    "field.list_checks": STAFF | PATROLLERS,
+    "field.my_reported_cases": PATROLLERS,
+    "field.list_patrollers": {"dispatcher", "committee", "admin"},
+    "field.hotspot_checks": STAFF,
+    "field.register_device": {"dispatcher", "admin"},
+    "field.list_devices": {"dispatcher", "admin"},
+    "field.get_device": {"dispatcher", "admin"},
+    "field.update_device": {"dispatcher", "admin"},
+    "field.rotate_device_secret": {"dispatcher", "admin"},
+    "field.list_flights": {"dispatcher", "admin"},
+    "field.upload_flight": DEVICE,
+    "field.receive_alerts": DEVICE,
+    "field.list_alerts": {"dispatcher", "admin"},
+    "field.get_alert": {"dispatcher", "admin"},
+    "field.confirm_alert": {"dispatcher", "admin"},
+    "field.dismiss_alert": {"dispatcher", "admin"},
+    "field.list_alert_classes": STAFF,
+    "field.update_alert_class": {"dispatcher", "admin"},
+    "field.list_realtime_warnings": STAFF,
 }
 
 SQUAD_CODE = "SQ-POLICY"
@@ -165,6 +189,7 @@ PATH_VALUES = {
     "evidence_id": 2_000_000_000,
     "token": "not-a-status-token",
     "feature_id": "1",
+    "alert_id": 2_000_000_000,
 }
 PATH_VALUES_BY_ENDPOINT = {"boundaries.get_boundary": {"code": "310120"}}
 
@@ -209,9 +234,9 @@ def test_every_route_has_an_expectation_and_a_policy_rule(app: Flask) -> None:
             assert set(API_KEY_RULES[name].roles) == expected[1], name
             continue
         assert name not in API_KEY_RULES, name
-        assert rule.public == (expected == PUBLIC), name
+        assert rule.public == (expected in (PUBLIC, DEVICE)), name
         assert rule.feed == (name in CALENDAR_FEEDS), name
-        if expected != PUBLIC:
+        if expected not in (PUBLIC, DEVICE):
             assert set(rule.roles) == expected, name
 
 
@@ -252,6 +277,8 @@ def test_route_by_role_table(app: Flask, client: FlaskClient, session: Session) 
             if expected == PUBLIC:
                 ok = status not in (401, 403)
                 want = "not 401/403"
+            elif expected == DEVICE:
+                ok, want = status == 401, "401 (no device signature)"
             elif caller in ("anonymous", "bad token"):
                 ok, want = status == 401, "401"
             elif caller in expected:

@@ -31,6 +31,8 @@ def describe(user: User) -> str:
         parts.append(f"squad {user.squad.code} {user.squad.name_zh}")
     if user.role == "dispatcher":
         parts.append(f"district {user.district_code}" if user.district_code else "alliance-wide")
+    if user.town_code is not None:
+        parts.append(f"town {user.town_code}")
     if not user.active:
         parts.append("INACTIVE")
     return f"{user.username} ({', '.join(parts)})"
@@ -50,6 +52,7 @@ def echo_token(row: ApiToken, token: str) -> None:
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--squad", "squad_code", default=None, help="Squad code (squad_leader, squad_member).")
 @click.option("--district", default=None, help="District code (dispatcher; none = the whole alliance).")
+@click.option("--town", default=None, help="Town code (grid_worker, volunteer): the town it checks.")
 @click.option("--name", "display_name", default="", help="Display name.")
 @click.option("--password", default=None, help="Set this password (it ends up in your shell history).")
 @click.option("--prompt-password", is_flag=True, help="Ask for the password instead of generating one.")
@@ -60,6 +63,7 @@ def create_user(
     role: str,
     squad_code: str | None,
     district: str | None,
+    town: str | None,
     display_name: str,
     password: str | None,
     prompt_password: bool,
@@ -84,6 +88,7 @@ def create_user(
                 role=role,
                 squad_code=squad_code,
                 district=district,
+                town=town,
                 display_name=display_name,
                 password=password,
             )

@@ -13,8 +13,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from coordinator.db import Base, UtcDateTime, utcnow
 from coordinator.squads.models import Squad
 
-ROLES = ("squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter")
+ROLES = (
+    "squad_leader",
+    "squad_member",
+    "dispatcher",
+    "committee",
+    "admin",
+    "reporter",
+    "grid_worker",
+    "volunteer",
+)
 SQUAD_ROLES = ("squad_leader", "squad_member")
+# Patrollers (城管巡查员): grid workers (网格员) and village volunteers (村民志愿者), each scoped to a town.
+PATROLLER_ROLES = ("grid_worker", "volunteer")
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -25,7 +36,9 @@ class User(Base):
     """A person or a client (an app, a camera gateway) with exactly one role.
 
     `squad_leader` / `squad_member` belong to one squad; a `dispatcher` works for one district
-    (`district_code`) or, with none, for the whole alliance. Other roles have neither.
+    (`district_code`) or, with none, for the whole alliance; a patroller (`grid_worker`, `volunteer`)
+    checks one town (`town_code`, the code of a town's admin_area, like a squad's jurisdiction). Other
+    roles have none of these.
     """
 
     __tablename__ = "user_account"
@@ -36,6 +49,9 @@ class User(Base):
         ),
         CheckConstraint("district_code IS NULL OR role = 'dispatcher'", name="district_only_dispatcher"),
         Index("uq_user_account_username_key", "username_key", unique=True),
+        CheckConstraint(
+            f"(role IN ({_sql_list(PATROLLER_ROLES)})) = (town_code IS NOT NULL)", name="patroller_has_town"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -47,6 +63,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     squad_id: Mapped[int | None] = mapped_column(ForeignKey("squad.id"), index=True)
     district_code: Mapped[str | None] = mapped_column(String(32))
+    town_code: Mapped[str | None] = mapped_column(String(32))
     # A modern KDF hash (werkzeug scrypt); None for token-only clients, who cannot log in.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -60,6 +77,8 @@ class User(Base):
         """The district the user acts for: the squad's, the dispatcher's, or None (alliance-wide)."""
         if self.squad is not None:
             return self.squad.district_code
+        if self.town_code is not None and self.town_code[:6].isdigit():
+            return self.town_code[:6]  # a town's division code starts with its district's
         return self.district_code
 
 

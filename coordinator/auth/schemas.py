@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from coordinator.validation import QueryModel
 
-RoleName = Literal["squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter"]
+RoleName = Literal[
+    "squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter", "grid_worker", "volunteer"
+]
 
 
 class LoginBody(BaseModel):
@@ -37,6 +39,9 @@ class UserOut(BaseModel):
     role: RoleName
     squad: UserSquad | None = Field(description="For squad leaders and members.")
     district: str | None = Field(description="The district the user acts for; null = the whole alliance.")
+    town: str | None = Field(
+        default=None, description="For grid workers and volunteers: the code of the town they check."
+    )
     active: bool
 
 

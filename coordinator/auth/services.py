@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from coordinator.auth.models import (
+    PATROLLER_ROLES,
     ROLES,
     SQUAD_ROLES,
     ApiToken,
@@ -100,13 +101,15 @@ def create_user(
     role: str,
     squad_code: str | None = None,
     district: str | None = None,
+    town: str | None = None,
     display_name: str = "",
     password: str | None = None,
 ) -> User:
     """Create a user, checking that role, squad and district fit together.
 
     `squad_leader`/`squad_member` need a squad; a `dispatcher` may name one member district (none: the
-    whole alliance); other roles take neither. `password=None` makes a token-only account.
+    whole alliance); a patroller (`grid_worker`, `volunteer`) needs the code of the town it checks;
+    other roles take none of these. `password=None` makes a token-only account.
     """
     problems: list[str] = []
     if not USERNAME_RE.match(username):
@@ -130,6 +133,13 @@ def create_user(
         problems.append(f"only dispatchers are scoped to a district, not a {role}")
     if role == "dispatcher" and district is not None and district not in MEMBER_DISTRICTS:
         problems.append(f"district: one of the member districts {', '.join(sorted(MEMBER_DISTRICTS))}")
+    if role in PATROLLER_ROLES:
+        if town is None:
+            problems.append(f"a {role} needs --town CODE (the town it checks, e.g. 310120118)")
+        elif not _is_town(session, town):
+            problems.append(f"town: no current town or custom area with code {town!r}")
+    elif town is not None:
+        problems.append(f"only grid workers and volunteers are scoped to a town, not a {role}")
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         problems.append(f"password: at least {MIN_PASSWORD_LENGTH} characters")
     if problems:
@@ -143,6 +153,7 @@ def create_user(
         squad=squad,
         squad_id=squad.id if squad else None,
         district_code=district if role == "dispatcher" else None,
+        town_code=town if role in PATROLLER_ROLES else None,
         display_name=display_name,
         password_hash=hash_password(password) if password is not None else None,
         active=True,
@@ -150,6 +161,18 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _is_town(session: Session, code: str) -> bool:
+    """Whether `code` names a current town (or custom) area — what a squad's jurisdiction names too."""
+    from coordinator.boundaries.models import AdminArea
+
+    found = session.scalar(
+        select(AdminArea.id)
+        .where(AdminArea.code == code, AdminArea.level.in_(("town", "custom")), AdminArea.valid_to.is_(None))
+        .limit(1)
+    )
+    return found is not None
 
 
 def set_password(user: User, password: str) -> None:

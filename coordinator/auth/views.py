@@ -50,6 +50,7 @@ def user_json(user: User) -> dict[str, Any]:
         if squad
         else None,
         "district": user.scope_district,
+        "town": user.town_code,
         "active": user.active,
     }
 

@@ -47,6 +47,10 @@ NOTIFY_KINDS = frozenset(
         # joint night rosters (coordinator/rosters): not case events, told to the squads concerned
         "roster_published",
         "patrol_reminder",
+        # field devices (coordinator/field): a night-time border alert told to tonight's squads, and a
+        # flooding device throttled (told to the dispatcher)
+        "realtime_warning",
+        "device_throttled",
     }
 )
 SIGNATURE_HEADER = "X-Jiaojie-Signature"
