@@ -78,6 +78,11 @@ class Settings:
     roster_draft_day: str = "thu"
     roster_draft_hour: int = 10
     roster_reminder_hour: int = 15
+    # Reporters (coordinator/community): how many days after a resolution its reporters may rate or
+    # dispute it; renovation-waste cases list the active filings of compounds within
+    # `renovation_nearby_m` of the case. (Reward rules, caps and burst thresholds are table rows.)
+    feedback_window_days: int = 7
+    renovation_nearby_m: float = 300.0
     testing: bool = False
 
     @classmethod

@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from coordinator.auth.views import bp as auth_bp
     from coordinator.boundaries.views import bp as boundaries_bp
     from coordinator.cases.views import bp as cases_bp
+    from coordinator.community.views import bp as community_bp
     from coordinator.geolocation.services import LocatorCache
     from coordinator.geolocation.views import bp as geolocate_bp
     from coordinator.geolocation.views import prepare_locator
@@ -83,6 +84,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(rosters_bp, url_prefix="/api/v1")
     app.register_blueprint(review_bp, url_prefix="/api/v1")
     app.register_blueprint(meetings_bp, url_prefix="/api/v1")
+    app.register_blueprint(community_bp, url_prefix="/api/v1")
     init_open311(app)
     from coordinator.ogc.views import init_app as init_ogc
 

@@ -19,6 +19,16 @@ from coordinator.cases.models import (
     Report,
     RoutingRule,
 )
+from coordinator.community.models import (
+    Compound,
+    CompoundManager,
+    FilingEvent,
+    Inspection,
+    RenovationFiling,
+    ReportFeedback,
+    RewardEntry,
+    RewardRule,
+)
 from coordinator.hotspots.models import Hotspot
 from coordinator.meetings.models import (
     ActionItem,
@@ -62,9 +72,13 @@ __all__ = [
     "CasePartner",
     "CaseTransfer",
     "Category",
+    "Compound",
+    "CompoundManager",
     "ContactAccessLog",
     "DispatchUnit",
+    "FilingEvent",
     "Hotspot",
+    "Inspection",
     "Meeting",
     "MeetingAttendance",
     "MeetingDecision",
@@ -72,7 +86,11 @@ __all__ = [
     "OutboxMessage",
     "PatrolFinding",
     "PatrolLog",
+    "RenovationFiling",
     "Report",
+    "ReportFeedback",
+    "RewardEntry",
+    "RewardRule",
     "Roster",
     "RosterShift",
     "RoutingRule",

@@ -22,6 +22,7 @@ OGC_KINDS = ("collection", "items", "item")  # the endpoints of each OGC API –
 # these roles get through with their token as api_key, everyone else gets 403 (the spec's status).
 REPORTERS = {"reporter", "squad_leader", "squad_member", "dispatcher", "admin"}
 STAFF = {"squad_leader", "squad_member", "dispatcher", "committee", "admin"}
+RENOVATION = {"property_manager", "squad_leader", "squad_member", "dispatcher", "admin"}
 ALL = set(ROLES)
 # Public for the hook, but the view checks the secret token in the URL (calendar apps send no bearer
 # token): without it every caller, with or without a bearer token, gets 403.
@@ -51,7 +52,7 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "squads.update_squad": {"dispatcher", "admin"},
     "squads.list_dispatch_units": STAFF,
     "cases.list_categories": PUBLIC,
-    "cases.submit_report": ALL - {"committee"},
+    "cases.submit_report": ALL - {"committee", "property_manager"},
     "cases.list_cases": STAFF,
     "cases.get_case": STAFF,
     "cases.inbox": {"squad_leader", "squad_member", "dispatcher", "admin"},
@@ -117,6 +118,27 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "meetings.create_feed_token": {"committee", "dispatcher", "admin"},
     "meetings.list_feed_tokens": {"committee", "dispatcher", "admin"},
     "meetings.revoke_feed_token": {"committee", "dispatcher", "admin"},
+    "community.my_reports": {"reporter"},
+    "community.rate_my_report": {"reporter"},
+    "community.dispute_my_report": {"reporter"},
+    "community.my_rewards": {"reporter"},
+    "community.list_reward_rules": {"admin"},
+    "community.put_reward_rule": {"admin"},
+    "community.redeem_points": {"admin"},
+    "community.reward_totals": {"admin"},
+    "community.flagged_rewards": {"admin"},
+    "community.list_compounds": RENOVATION,
+    "community.create_compound": {"dispatcher", "admin"},
+    "community.create_filing": {"property_manager"},
+    "community.list_filings": RENOVATION,
+    "community.get_filing": RENOVATION,
+    "community.accept_filing": {"dispatcher", "admin"},
+    "community.return_filing": {"dispatcher", "admin"},
+    "community.resubmit_filing": {"property_manager"},
+    "community.start_filing": {"property_manager"},
+    "community.close_filing": {"property_manager", "dispatcher", "admin"},
+    "community.record_inspection": RENOVATION,
+    "community.renovation_stats": STAFF,
     "open311.discovery": PUBLIC,
     "open311.discovery_xml": PUBLIC,
     "open311.list_services": PUBLIC,
@@ -151,6 +173,9 @@ PATH_VALUES = {
     "series_id": 2_000_000_000,
     "meeting_id": 2_000_000_000,
     "token_id": 2_000_000_000,
+    "report_id": 2_000_000_000,
+    "filing_id": 2_000_000_000,
+    "name": "rule-x",
     "feature_id": "1",
 }
 PATH_VALUES_BY_ENDPOINT = {"boundaries.get_boundary": {"code": "310120"}}

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from coordinator.db import Base, UtcDateTime, utcnow
 from coordinator.squads.models import Squad
 
-ROLES = ("squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter")
+ROLES = ("squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter", "property_manager")
 SQUAD_ROLES = ("squad_leader", "squad_member")
 
 
@@ -25,7 +25,8 @@ class User(Base):
     """A person or a client (an app, a camera gateway) with exactly one role.
 
     `squad_leader` / `squad_member` belong to one squad; a `dispatcher` works for one district
-    (`district_code`) or, with none, for the whole alliance. Other roles have neither.
+    (`district_code`) or, with none, for the whole alliance. Other roles have neither; a
+    `property_manager` (物业) is scoped to the compounds it manages (coordinator/community).
     """
 
     __tablename__ = "user_account"

@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from coordinator.validation import QueryModel
 
-RoleName = Literal["squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter"]
+RoleName = Literal[
+    "squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter", "property_manager"
+]
 
 
 class LoginBody(BaseModel):

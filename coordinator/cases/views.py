@@ -35,6 +35,7 @@ from coordinator.geojson import Bbox
 from coordinator.geolocation.views import current_locator, needs_locator
 from coordinator.policy import current_caller, current_user
 from coordinator.refcache import cached
+from coordinator.settings import get_settings
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from coordinator.worktime.services import load_calendar
 
@@ -190,7 +191,11 @@ def get_case(case_id: int) -> dict[str, Any]:
     session = db_session()
     case = queries.get_case(session, case_id)
     viewer = current_user()
-    return CasePresenter(session, [case], now=datetime.now(SHANGHAI), viewer=viewer).detail(case, viewer)
+    nearby_m = get_settings().renovation_nearby_m
+    presenter = CasePresenter(
+        session, [case], now=datetime.now(SHANGHAI), viewer=viewer, renovation_nearby_m=nearby_m
+    )
+    return presenter.detail(case, viewer)
 
 
 @bp.get("/inbox")
@@ -223,7 +228,11 @@ def _case_answer(case_id: int) -> dict[str, Any]:
     session.expire_all()  # show the row as the conditional UPDATEs left it
     case = queries.get_case(session, case_id)
     viewer = current_user()
-    return CasePresenter(session, [case], now=datetime.now(SHANGHAI), viewer=viewer).detail(case, viewer)
+    nearby_m = get_settings().renovation_nearby_m
+    presenter = CasePresenter(
+        session, [case], now=datetime.now(SHANGHAI), viewer=viewer, renovation_nearby_m=nearby_m
+    )
+    return presenter.detail(case, viewer)
 
 
 @bp.post("/cases/<id:case_id>/claim")

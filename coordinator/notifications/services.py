@@ -40,6 +40,7 @@ NOTIFY_KINDS = frozenset(
         "closed",
         "reopened",
         "voided",
+        "disputed",
         "transfer_requested",
         "transfer_accepted",
         "transfer_declined",
@@ -47,6 +48,11 @@ NOTIFY_KINDS = frozenset(
         # joint night rosters (coordinator/rosters): not case events, told to the squads concerned
         "roster_published",
         "patrol_reminder",
+        # feedback to a case's reporters (coordinator/community/feedback.py): one message per reporter
+        # who consented, with their channel, for an SMS / 随申办 gateway to deliver
+        "reporter_claimed",
+        "reporter_resolved",
+        "reporter_closed",
     }
 )
 SIGNATURE_HEADER = "X-Jiaojie-Signature"
