@@ -83,6 +83,40 @@ class Settings:
     # `renovation_nearby_m` of the case. (Reward rules, caps and burst thresholds are table rows.)
     feedback_window_days: int = 7
     renovation_nearby_m: float = 300.0
+    # Evidence uploads (coordinator/evidence): where files are kept — `local` (content-addressed files
+    # under EVIDENCE_DIR, default instance/evidence) or `s3` (an S3-compatible bucket; credentials come
+    # from boto3's usual chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, an instance role).
+    evidence_store: str = "local"
+    evidence_dir: str = ""
+    evidence_s3_bucket: str = ""
+    evidence_s3_endpoint_url: str = ""
+    evidence_s3_region: str = ""
+    evidence_s3_prefix: str = "evidence/"
+    # The largest file taken (bytes), the most pixels an image may decode to (the decompression-bomb
+    # guard) and the longest side of a thumbnail.
+    evidence_max_bytes: int = 10 * 1024 * 1024
+    evidence_max_pixels: int = 40_000_000
+    evidence_thumbnail_px: int = 320
+    # Anonymous citizen reports (POST /api/v1/citizen/reports): at most this many per client IP per
+    # hour and per phone number per day.
+    citizen_reports_per_ip_hour: int = 10
+    citizen_reports_per_phone_day: int = 5
+    # Request size: bodies larger than this are answered 413 before they are read; multipart uploads
+    # (photos, documents) have their own, larger limit.
+    max_request_bytes: int = 1_048_576
+    max_upload_bytes: int = 20 * 1_048_576
+    # Rate limits (coordinator.security, counted in the database across workers and hosts): per window
+    # of `rate_window_s` seconds, reports (API and Open311 together) per caller (token or session) and
+    # per client address, and batch geolocations per client address. RATE_LIMITS_ENABLED=0 turns
+    # them off (benchmarks that measure capacity).
+    rate_limits_enabled: bool = True
+    rate_window_s: int = 60
+    rate_reports_per_caller: int = 30
+    rate_reports_per_address: int = 300
+    rate_geolocate_batch: int = 10
+    # Behind a reverse proxy: how many proxies' X-Forwarded-For / X-Forwarded-Proto to trust (0: none,
+    # the client address is the connection's).
+    proxy_hops: int = 0
     testing: bool = False
 
     @classmethod

@@ -51,12 +51,16 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
 
     init_db(app, settings)
     register_error_handlers(app)
+    from coordinator import security
+
+    security.init_app(app, settings)  # the size limit is the first before_request hook
 
     from coordinator import policy
     from coordinator.auth.views import bp as auth_bp
     from coordinator.boundaries.views import bp as boundaries_bp
     from coordinator.cases.views import bp as cases_bp
     from coordinator.community.views import bp as community_bp
+    from coordinator.evidence.views import bp as evidence_bp
     from coordinator.geolocation.services import LocatorCache
     from coordinator.geolocation.views import bp as geolocate_bp
     from coordinator.geolocation.views import prepare_locator
@@ -80,6 +84,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(auth_bp, url_prefix="/api/v1")
     app.register_blueprint(squads_bp, url_prefix="/api/v1")
     app.register_blueprint(cases_bp, url_prefix="/api/v1")
+    app.register_blueprint(evidence_bp, url_prefix="/api/v1")
     app.register_blueprint(hotspots_bp, url_prefix="/api/v1")
     app.register_blueprint(rosters_bp, url_prefix="/api/v1")
     app.register_blueprint(review_bp, url_prefix="/api/v1")

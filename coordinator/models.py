@@ -19,6 +19,7 @@ from coordinator.cases.models import (
     Report,
     RoutingRule,
 )
+from coordinator.citizen.models import StatusLink
 from coordinator.community.models import (
     Compound,
     CompoundManager,
@@ -29,6 +30,7 @@ from coordinator.community.models import (
     RewardEntry,
     RewardRule,
 )
+from coordinator.evidence.models import Evidence
 from coordinator.hotspots.models import Hotspot
 from coordinator.meetings.models import (
     ActionItem,
@@ -41,6 +43,7 @@ from coordinator.meetings.models import (
     MeetingSeries,
 )
 from coordinator.notifications.models import OutboxMessage, WebhookDelivery, WebhookSubscription
+from coordinator.ratelimit import RateLimitCounter
 from coordinator.rosters.models import (
     PatrolFinding,
     PatrolLog,
@@ -76,6 +79,7 @@ __all__ = [
     "CompoundManager",
     "ContactAccessLog",
     "DispatchUnit",
+    "Evidence",
     "FilingEvent",
     "Hotspot",
     "Inspection",
@@ -86,6 +90,7 @@ __all__ = [
     "OutboxMessage",
     "PatrolFinding",
     "PatrolLog",
+    "RateLimitCounter",
     "RenovationFiling",
     "Report",
     "ReportFeedback",
@@ -99,6 +104,7 @@ __all__ = [
     "SquadFeedToken",
     "SquadNightPreference",
     "SquadUnavailability",
+    "StatusLink",
     "User",
     "WebhookDelivery",
     "WebhookSubscription",

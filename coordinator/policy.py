@@ -23,6 +23,7 @@ from typing import Literal
 from flask import Flask, g, request, session
 from sqlalchemy.orm import Session
 
+from coordinator import security
 from coordinator.auth.models import ROLES, ApiToken, User
 from coordinator.auth.services import Caller
 from coordinator.errors import Forbidden, Unauthorized
@@ -130,6 +131,13 @@ RULES: dict[str, Rule] = {
     "cases.request_transfer": allow("squad_leader", "dispatcher", "admin"),
     "cases.accept_transfer": allow("squad_leader"),
     "cases.decline_transfer": allow("squad_leader"),
+    # evidence: a file is fetched by any signed-in role, and who may see which file is decided per file
+    # by its subject's rule (coordinator/evidence/access.py); a case's photos are listed by staff and
+    # uploaded by the case's squads and dispatchers (checked per case: coordinator.permissions)
+    "evidence.get_evidence": ANY_ROLE,
+    "evidence.get_thumbnail": ANY_ROLE,
+    "evidence.list_case_evidence": STAFF,
+    "evidence.upload_case_evidence": allow("squad_leader", "squad_member", "dispatcher", "admin"),
     # hotspots: staff read them; dispatchers create, edit, retire and read proposals
     "hotspots.list_hotspots": STAFF,
     "hotspots.get_hotspot": STAFF,
@@ -216,6 +224,13 @@ RULES: dict[str, Rule] = {
     "community.close_filing": allow("property_manager", "dispatcher", "admin"),
     "community.record_inspection": RENOVATION,
     "community.renovation_stats": STAFF,
+    "community.upload_filing_documents": RENOVATION,
+    "community.list_filing_documents": RENOVATION,
+    "community.upload_inspection_photos": RENOVATION,
+    # the citizen's secret status link authenticates itself (its token; 404 for any other)
+    "community.rate_by_status_link": PUBLIC,
+    "community.dispute_by_status_link": PUBLIC,
+    "community.rewards_by_status_link": PUBLIC,
     # Open311 GeoReport v2: discovery, services and requests are public (request answers carry no
     # personal data); POST requests.json is public HERE because it authenticates itself by its
     # `api_key` form field, as the spec says, answering 403 — see API_KEY_RULES. Each route also
@@ -292,6 +307,11 @@ class Principal:
         return self._user
 
     @property
+    def rate_key(self) -> str:
+        """What rate limits count this caller by: the token, or the user of a browser session."""
+        return f"token:{self.token_id}" if self.token_id is not None else f"user:{self.caller.id}"
+
+    @property
     def token(self) -> ApiToken | None:
         """The bearer token row, if the caller used one."""
         if self._token is None and self.token_id is not None:
@@ -355,6 +375,7 @@ def authenticate_api_key(db: Session, api_key: str | None) -> Caller:
         raise Forbidden("invalid, expired or revoked api_key")
     if not rule.allows(identity.caller.role):
         raise Forbidden(f"a {identity.caller.role} may not submit requests")
+    security.limit_caller(endpoint, f"token:{identity.token_id}")
     return identity.caller
 
 
@@ -377,6 +398,8 @@ def enforce() -> None:
     if rule is None:
         log.error("no access rule for endpoint %s: denied (fail closed)", endpoint)
         raise Forbidden("no access rule covers this route", details={"endpoint": endpoint})
+    # A flood counts against its address before any credential is looked at.
+    security.limit_address(endpoint)
     if rule.public:
         return
     principal = authenticate(db_session())
@@ -396,6 +419,7 @@ def enforce() -> None:
             f"a {role} may not use this endpoint",
             details={"endpoint": endpoint, "role": role, "allowed": sorted(rule.roles)},
         )
+    security.limit_caller(endpoint, principal.rate_key)
 
 
 def init_app(app: Flask) -> None:

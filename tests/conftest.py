@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from coordinator import CoordinatorFlask, create_app, migrate
+from coordinator import CoordinatorFlask, create_app, migrate, ratelimit
 from coordinator.db import make_engine, session_scope
 from coordinator.demo import seed_reference
 from coordinator.extensions import SESSIONMAKER_KEY
@@ -152,11 +152,23 @@ def shipped_locator() -> Locator:
 
 @pytest.fixture
 def app(
-    database_url: str, session_factory: sessionmaker[Session], locator_cache: LocatorCache
+    database_url: str, session_factory: sessionmaker[Session], locator_cache: LocatorCache, tmp_path: Path
 ) -> Iterator[Flask]:
-    """The app, with every request and CLI command using the test's rolled-back transaction."""
-    app = create_app({"database_url": database_url, "testing": True, "secret_key": "test"})
+    """The app, with every request and CLI command using the test's rolled-back transaction (and
+    evidence files in the test's own directory)."""
+    app = create_app(
+        {
+            "database_url": database_url,
+            "testing": True,
+            "secret_key": "test",
+            "evidence_dir": str(tmp_path / "evidence"),
+        }
+    )
     app.extensions[SESSIONMAKER_KEY] = session_factory
+    # Rate-limit hits are counted in the test's transaction too (and rolled back with it).
+    app.extensions[ratelimit.STORE_KEY] = ratelimit.CounterStore(
+        session_factory, shares_request_connection=True
+    )
     app.extensions["coordinator.locator_cache"] = locator_cache
     yield app
     app.extensions["coordinator.engine"].dispose()

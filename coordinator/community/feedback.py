@@ -40,8 +40,13 @@ RATEABLE = ("resolved", "verified", "closed")
 
 
 def after_photos(session: Session, case: Case) -> list[str]:
-    """The photos the squad filed with its resolution (URLs)."""
-    return list(case.resolution_photos or [])
+    """The photos the squad filed with its resolution: the URLs it gave and its uploaded `after` photos
+    (coordinator/evidence; fetched with the caller's rights, or through the status link)."""
+    from coordinator.evidence.presenters import evidence_url
+    from coordinator.evidence.services import list_evidence
+
+    uploaded = [evidence_url(e) for e in list_evidence(session, "case", case.id, purpose="after")]
+    return list(case.resolution_photos or []) + uploaded
 
 
 def squad_feedback(case: Case) -> str | None:

@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from coordinator.api import FilePart
 from coordinator.cases.schemas import Status
+from coordinator.evidence.files import DOCUMENT_MEDIA_TYPES, IMAGE_MEDIA_TYPES
 from coordinator.validation import IsoDate, QueryModel
 
 FilingState = Literal["submitted", "returned", "resubmitted", "accepted", "in_works", "inspected", "closed"]
@@ -459,3 +461,43 @@ class RenovationStats(BaseModel):
 
     filings: list[FilingCount]
     inspections: list[InspectionCount]
+
+
+# -- documents and photos (multipart) ---------------------------------------------------------------------
+
+DOCUMENTS_PART = FilePart(
+    name="documents",
+    description="Drawings and documents: PDF (by its content) or JPEG/PNG/WebP images, 1–9 files. 413 for "
+    "a file over the size limit, 415 for any other type; either way nothing of the request is stored.",
+    media_types=DOCUMENT_MEDIA_TYPES,
+    max_items=9,
+)
+INSPECTION_PHOTOS_PART = FilePart(
+    name="photos",
+    description="Photos of the inspection (JPEG, PNG or WebP), 1–9 files; 413/415 store nothing.",
+    media_types=IMAGE_MEDIA_TYPES,
+    max_items=9,
+)
+
+
+class DocumentForm(BaseModel):
+    """The form fields of a filing's document upload (beside the files in `documents`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    purpose: Literal["drawing", "document"] = Field(description="`drawing` (图纸) or `document` (其他材料).")
+
+
+class PhotoForm(BaseModel):
+    """No form fields besides the files in `photos`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- the citizen's status link --------------------------------------------------------------------------
+
+
+class StatusRewards(BaseModel):
+    """The reward points of the phone a status link's report left (an anonymous reporter's balance)."""
+
+    balance: int
+    history: list[LedgerLine]

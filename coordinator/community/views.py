@@ -7,11 +7,13 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint
+from werkzeug.datastructures import FileStorage
 
 from coordinator.api import endpoint
 from coordinator.cases.models import Report
 from coordinator.cases.views import current_calendar
-from coordinator.community import feedback, renovation, rewards
+from coordinator.citizen import services as citizen
+from coordinator.community import documents, feedback, renovation, rewards
 from coordinator.community.presenters import (
     compound_out,
     feedback_out,
@@ -23,11 +25,14 @@ from coordinator.community.presenters import (
     rule_out,
 )
 from coordinator.community.schemas import (
+    DOCUMENTS_PART,
+    INSPECTION_PHOTOS_PART,
     CompoundIn,
     CompoundList,
     CompoundOut,
     DisputeIn,
     DisputeOut,
+    DocumentForm,
     FeedbackOut,
     FilingDetail,
     FilingIn,
@@ -38,6 +43,7 @@ from coordinator.community.schemas import (
     InspectionOut,
     MyReports,
     NoteIn,
+    PhotoForm,
     RatingIn,
     RedemptionIn,
     RedemptionOut,
@@ -49,9 +55,12 @@ from coordinator.community.schemas import (
     RewardRuleList,
     RewardRuleOut,
     RewardTotals,
+    StatusRewards,
     TotalsQuery,
 )
-from coordinator.errors import NotFound
+from coordinator.errors import NotFound, ValidationFailed
+from coordinator.evidence.presenters import evidence_list
+from coordinator.evidence.schemas import EvidenceList
 from coordinator.extensions import db_session, writes_on_read
 from coordinator.geolocation.views import current_locator, needs_locator
 from coordinator.policy import current_user
@@ -170,8 +179,6 @@ def put_reward_rule(name: str, body: RewardRuleIn) -> dict[str, Any]:
     values = body.model_dump()
     values["category_code"] = values.pop("category")
     if (values["burst_count"] is None) != (values["burst_minutes"] is None):
-        from coordinator.errors import ValidationFailed
-
         raise ValidationFailed("burst_count and burst_minutes go together")
     return rule_out(rewards.put_rule(db_session(), name[:64], values))
 
@@ -264,7 +271,13 @@ def _detail(filing_id: int) -> dict[str, Any]:
     user = current_user()
     filing = renovation.get_filing(session, filing_id, user)
     session.refresh(filing, ["events", "inspections"])
-    return filing_detail(session, filing, user)
+    return filing_detail(
+        session,
+        filing,
+        user,
+        documents=[e.id for e in documents.filing_documents(session, filing)],
+        photos=documents.inspection_photos(session, filing),
+    )
 
 
 @bp.post("/renovation-filings")
@@ -410,4 +423,136 @@ def renovation_stats() -> dict[str, Any]:
             {"district": d, "kind": k, "result": r, "count": n}
             for d, k, r, n in renovation.inspection_counts(session)
         ],
+    }
+
+
+@bp.post("/renovation-filings/<id:filing_id>/documents")
+@endpoint(
+    summary="Upload drawings and documents of a filing (multipart/form-data; PDF or images)",
+    description="Form field `purpose` (`drawing` 图纸 or `document`) and 1–9 files in `documents`. Each is "
+    "checked by its content: 415 `unsupported_media_type` for anything but a PDF or a JPEG/PNG/WebP image "
+    "whatever its name, 413 `payload_too_large` over the size limit — and then nothing is stored. The "
+    "compound's property managers and the district's dispatchers upload; the filing's readers see them.",
+    tags=["renovation"],
+    form=DocumentForm,
+    file_parts=(DOCUMENTS_PART,),
+    multipart_only=True,
+    response=EvidenceList,
+    status=201,
+    errors=(404, 413, 415),
+)
+def upload_filing_documents(
+    filing_id: int, form: DocumentForm, uploads: dict[str, list[FileStorage]]
+) -> tuple[dict[str, Any], int]:
+    session = db_session()
+    user = current_user()
+    rows = documents.add_documents(
+        session, filing_id, user, uploads[DOCUMENTS_PART.name], purpose=form.purpose
+    )
+    return {"evidence": evidence_list(session, rows, user)}, 201
+
+
+@bp.get("/renovation-filings/<id:filing_id>/documents")
+@endpoint(
+    summary="A filing's drawings and documents", tags=["renovation"], response=EvidenceList, errors=(404,)
+)
+def list_filing_documents(filing_id: int) -> dict[str, Any]:
+    session = db_session()
+    user = current_user()
+    filing = renovation.get_filing(session, filing_id, user)
+    return {"evidence": evidence_list(session, documents.filing_documents(session, filing), user)}
+
+
+@bp.post("/renovation-inspections/<id:inspection_id>/photos")
+@endpoint(
+    summary="Upload photos of an inspection (multipart/form-data; images; 413/415 store nothing)",
+    tags=["renovation"],
+    form=PhotoForm,
+    file_parts=(INSPECTION_PHOTOS_PART,),
+    multipart_only=True,
+    response=EvidenceList,
+    status=201,
+    errors=(404, 413, 415),
+)
+def upload_inspection_photos(
+    inspection_id: int, form: PhotoForm, uploads: dict[str, list[FileStorage]]
+) -> tuple[dict[str, Any], int]:
+    session = db_session()
+    user = current_user()
+    rows = documents.add_inspection_photos(session, inspection_id, user, uploads[INSPECTION_PHOTOS_PART.name])
+    return {"evidence": evidence_list(session, rows, user)}, 201
+
+
+# -- the citizen's status link (no account: the secret token is the credential) ----------------------------
+
+
+def _linked_report(token: str) -> Report:
+    session = db_session()
+    report, _case = citizen.status_subjects(session, citizen.resolve_token(session, token))
+    return report
+
+
+@bp.post("/status/<token>/rating")
+@endpoint(
+    summary="Rate the resolution through the secret status link (1–5), within the window, once",
+    tags=["reporters"],
+    body=RatingIn,
+    response=FeedbackOut,
+    status=201,
+    errors=(404, 409),
+)
+def rate_by_status_link(token: str, body: RatingIn) -> tuple[dict[str, Any] | None, int]:
+    row = feedback.rate(
+        db_session(),
+        _linked_report(token),
+        stars=body.stars,
+        comment=body.comment,
+        via="status_link",
+        now=_now(),
+        window_days=_window(),
+    )
+    return feedback_out(row), 201
+
+
+@bp.post("/status/<token>/dispute")
+@endpoint(
+    summary="Dispute the resolution through the secret status link: the case goes back to its dispatcher",
+    tags=["reporters"],
+    body=DisputeIn,
+    response=DisputeOut,
+    status=201,
+    errors=(404, 409),
+)
+def dispute_by_status_link(token: str, body: DisputeIn) -> tuple[dict[str, Any], int]:
+    session = db_session()
+    report = _linked_report(token)
+    case = feedback.dispute(
+        session,
+        report,
+        feedback.status_link_actor(report),
+        reason=body.reason,
+        via="status_link",
+        now=_now(),
+        window_days=_window(),
+    )
+    row = feedback.existing_feedback(session, report.id)["dispute"]
+    return {"case_number": case.number, "status": case.status, "dispute": feedback_out(row)}, 201
+
+
+@bp.get("/status/<token>/rewards")
+@endpoint(
+    summary="The reward points of the phone the status link's report left (no account)",
+    tags=["reporters"],
+    response=StatusRewards,
+    errors=(404,),
+)
+def rewards_by_status_link(token: str) -> dict[str, Any]:
+    session = db_session()
+    report = _linked_report(token)
+    if not report.reporter_phone:
+        raise ValidationFailed("this report left no phone number: it earns no points", code="no_phone")
+    who = rewards.Reporter(phone_hash=rewards.phone_hash(report.reporter_phone))
+    return {
+        "balance": rewards.balance(session, who),
+        "history": [ledger_line(e) for e in rewards.history(session, who)],
     }

@@ -4,7 +4,7 @@ refuse UPDATE and DELETE), compounds with their property managers (role property
 filings with their trail, and inspections.
 
 Revision ID: 0021
-Revises: 0014
+Revises: 0015
 Create Date: 2026-11-30 15:46:01
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -307,7 +307,9 @@ def upgrade() -> None:
     # Plain ALTER TABLE (not batch mode): rebuilding `report` would lose SpatiaLite's registration of
     # its geometry column.
     op.add_column("report", sa.Column("notify_channel", sa.String(length=16), nullable=True))
-    op.add_column("report", sa.Column("notify_consent", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column(
+        "report", sa.Column("notify_consent", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
     op.add_column("report", sa.Column("flat", sa.JSON(), nullable=True))
     op.create_index(op.f("ix_report_reporter_phone"), "report", ["reporter_phone"], unique=False)
 
