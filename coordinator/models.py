@@ -1,6 +1,6 @@
 """Import every domain's models so `Base.metadata` knows all tables (Alembic and tests rely on it)."""
 
-from coordinator.auth.models import ApiToken, ContactAccessLog, User
+from coordinator.auth.models import ApiToken, ContactAccessLog, User, WebSession
 from coordinator.boundaries.models import (
     AdminArea,
     BorderZone,
@@ -106,6 +106,7 @@ __all__ = [
     "SquadUnavailability",
     "StatusLink",
     "User",
+    "WebSession",
     "WebhookDelivery",
     "WebhookSubscription",
 ]

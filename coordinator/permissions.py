@@ -60,6 +60,45 @@ def require_plan_squad_nights(user: User, squad: Squad) -> None:
         )
 
 
+# -- report sources ----------------------------------------------------------------------------------
+# Where a report came from is a fact about the credential that sent it, not something a client states:
+# a reporter's app files citizens' reports, a squad's members file patrol reports. Hotline rows come
+# only from the bulk import (`flask reports import`, source hotline_12345), devices (camera, drone) only
+# through their own credentials, joint-patrol findings only through the patrol log.
+CREDENTIAL_SOURCES = {
+    "reporter": "citizen",
+    "squad_leader": "patrol",
+    "squad_member": "patrol",
+    "grid_worker": "grid_worker",
+    "volunteer": "volunteer",
+}
+# Staff who key in what reached them another way (a phone call to the desk, a volunteer's message) may
+# say so; the default is a citizen's report.
+STAFF_NAMED_SOURCES = ("citizen", "grid_worker", "volunteer", "patrol")
+STAFF_SOURCE_ROLES = ("dispatcher", "admin")
+
+
+def allowed_report_sources(role: str) -> tuple[str, ...]:
+    """The sources a caller of `role` may file reports as through the API (first: the default)."""
+    if role in STAFF_SOURCE_ROLES:
+        return STAFF_NAMED_SOURCES
+    source = CREDENTIAL_SOURCES.get(role)
+    return (source,) if source else ()
+
+
+def report_source(role: str, requested: str | None) -> str:
+    """The source of a report filed through the API by a caller of `role`; `requested` (the body's
+    `source`, if any) must be one the role may name (ValueError otherwise)."""
+    allowed = allowed_report_sources(role)
+    if not allowed:
+        raise ValueError(f"a {role} files no reports")
+    if requested is None:
+        return allowed[0]
+    if requested not in allowed:
+        raise ValueError(f"a {role} files reports as {' or '.join(allowed)}, not {requested}")
+    return requested
+
+
 def contact_visibility(role: str, *, export: bool = False) -> Visibility:
     """How much of a reporter's contact data (name, phone) a role sees.
 

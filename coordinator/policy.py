@@ -39,6 +39,7 @@ CSRF_HEADER = "X-CSRF-Token"
 SESSION_USER = "uid"
 SESSION_CSRF = "csrf"
 SESSION_FINGERPRINT = "pwfp"
+SESSION_ID = "sid"  # the server-side session (coordinator.auth.models.WebSession)
 
 
 @dataclass(frozen=True)
@@ -350,8 +351,10 @@ def authenticate(db: Session) -> Principal | None:
     user_id = session.get(SESSION_USER)
     if user_id is None:
         return None
-    user = db.get(User, user_id)
-    if user is None or not user.active or session.get(SESSION_FINGERPRINT) != password_fingerprint(user):
+    sid = session.get(SESSION_ID)
+    # The session must still be live on the server: logout, `users revoke` and deactivation end it there.
+    user = auth.web_session_user(db, sid) if isinstance(sid, str) else None
+    if user is None or user.id != user_id or session.get(SESSION_FINGERPRINT) != password_fingerprint(user):
         session.clear()
         raise Unauthorized("the session has ended; log in again")
     return Principal(Caller(user.id, user.username, user.role), "session", user=user)

@@ -75,7 +75,7 @@ def create_user(
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
     elif generated:
         password = services.generate_password()
-    ttl = days or get_settings().token_ttl_days
+    ttl = get_settings().token_ttl_days if days is None else days  # 0 is refused, not the default
     try:
         with session_scope(get_sessionmaker()) as session:
             user = services.create_user(
@@ -104,7 +104,7 @@ def create_user(
 @click.option("--label", default="cli: users token", help="What the token is for.")
 def new_token(username: str, days: int | None, label: str) -> None:
     """Issue a new API token for USERNAME (printed as the last line). Older tokens keep working."""
-    ttl = days or get_settings().token_ttl_days
+    ttl = get_settings().token_ttl_days if days is None else days  # 0 is refused, not the default
     try:
         with session_scope(get_sessionmaker()) as session:
             user = services.get_user(session, username)

@@ -36,10 +36,14 @@ class User(Base):
             f"(role IN ({_sql_list(SQUAD_ROLES)})) = (squad_id IS NOT NULL)", name="squad_role_has_squad"
         ),
         CheckConstraint("district_code IS NULL OR role = 'dispatcher'", name="district_only_dispatcher"),
+        Index("uq_user_account_username_key", "username_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    # The username folded to lower case: unique too, so names differing only in case cannot coexist
+    # (and logins find the account whatever the case typed).
+    username_key: Mapped[str] = mapped_column(String(64), server_default="")
     display_name: Mapped[str] = mapped_column(String(100), default="")
     role: Mapped[str] = mapped_column(String(20))
     squad_id: Mapped[int | None] = mapped_column(ForeignKey("squad.id"), index=True)
@@ -58,6 +62,21 @@ class User(Base):
         if self.squad is not None:
             return self.squad.district_code
         return self.district_code
+
+
+class WebSession(Base):
+    """A browser session, held on the server so it can end there: logout, `users revoke` and
+    deactivation revoke it, and a copy of its cookie stops working. The cookie carries a random id;
+    only its SHA-256 is stored."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ApiToken(Base):

@@ -21,7 +21,15 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from coordinator.auth.models import ROLES, SQUAD_ROLES, ApiToken, ContactAccessLog, LoginFailure, User
+from coordinator.auth.models import (
+    ROLES,
+    SQUAD_ROLES,
+    ApiToken,
+    ContactAccessLog,
+    LoginFailure,
+    User,
+    WebSession,
+)
 from coordinator.db import utcnow
 from coordinator.dialects import write_unless_busy
 from coordinator.errors import Conflict, NotFound, ValidationFailed
@@ -56,17 +64,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def username_key(username: str) -> str:
+    """The folded form of a username that must be unique (case-insensitive)."""
+    return username.strip().lower()
+
+
 def get_user(session: Session, username: str) -> User:
-    """A user by username, or NotFound."""
-    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    """A user by username (any case), or NotFound."""
+    user = session.scalars(select(User).where(User.username_key == username_key(username))).one_or_none()
     if user is None:
         raise NotFound(f"no user {username!r}", details={"username": username})
     return user
 
 
 def find_user(session: Session, username: str) -> User | None:
-    """A user by username, or None."""
-    return session.scalars(select(User).where(User.username == username)).one_or_none()
+    """A user by username (any case), or None."""
+    return session.scalars(select(User).where(User.username_key == username_key(username))).one_or_none()
 
 
 def list_users(session: Session, *, role: str | None = None, district: str | None = None) -> list[User]:
@@ -125,6 +138,7 @@ def create_user(
         raise Conflict(f"user {username!r} already exists", details={"username": username})
     user = User(
         username=username,
+        username_key=username_key(username),
         role=role,
         squad=squad,
         squad_id=squad.id if squad else None,
@@ -213,8 +227,8 @@ def issue_token(
     session: Session, user: User, *, ttl_days: int, label: str = "", now: datetime | None = None
 ) -> tuple[ApiToken, str]:
     """A new API token for `user`. Returns the row and the token itself, which is never stored."""
-    if ttl_days < 1:
-        raise ValidationFailed("a token must live at least one day")
+    if isinstance(ttl_days, bool) or ttl_days < 1:
+        raise ValidationFailed("a token must live at least one day", details={"days": ttl_days})
     now = now or utcnow()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
@@ -238,6 +252,9 @@ class Actor(Protocol):
 
     @property
     def username(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -326,6 +343,61 @@ def revoke_tokens(
             raise ValidationFailed(f"a token prefix has {PREFIX_LENGTH} characters, e.g. jj_AbC1234")
         stmt = stmt.where(ApiToken.prefix == prefix[:PREFIX_LENGTH])
     result = session.execute(stmt.execution_options(synchronize_session="fetch"))
+    if username is not None and prefix is None:  # all of a user's credentials: their sessions too
+        revoke_web_sessions(session, get_user(session, username), now=now)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def start_web_session(session: Session, user: User, *, hours: int, now: datetime | None = None) -> str:
+    """A new server-side browser session for `user`; returns the random id the cookie carries (only its
+    hash is stored). The user's sessions that have ended are deleted on the way."""
+    now = now or utcnow()
+    session.execute(
+        delete(WebSession).where(
+            WebSession.user_id == user.id,
+            (WebSession.expires_at <= now) | WebSession.revoked_at.is_not(None),
+        )
+    )
+    sid = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            user_id=user.id,
+            token_hash=hash_token(sid),
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    session.flush()
+    return sid
+
+
+def web_session_user(session: Session, sid: str, *, now: datetime | None = None) -> User | None:
+    """The active user of a live (not revoked, not expired) browser session, or None."""
+    now = now or utcnow()
+    row = session.scalars(select(WebSession).where(WebSession.token_hash == hash_token(sid))).one_or_none()
+    if row is None or row.revoked_at is not None or now >= row.expires_at:
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.active else None
+
+
+def end_web_session(session: Session, sid: str, *, now: datetime | None = None) -> None:
+    """Revoke one browser session (logout)."""
+    session.execute(
+        update(WebSession)
+        .where(WebSession.token_hash == hash_token(sid), WebSession.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow())
+    )
+
+
+def revoke_web_sessions(session: Session, user: User, *, now: datetime | None = None) -> int:
+    """Revoke every live browser session of `user`; returns how many."""
+    result = session.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 

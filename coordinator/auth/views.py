@@ -28,6 +28,7 @@ from coordinator.policy import (
     RULES,
     SESSION_CSRF,
     SESSION_FINGERPRINT,
+    SESSION_ID,
     SESSION_USER,
     current_principal,
     password_fingerprint,
@@ -85,6 +86,7 @@ def login(body: LoginBody) -> dict[str, Any] | Response:
     services.clear_login_failures(db, body.username)
     session.clear()
     session.permanent = True
+    session[SESSION_ID] = services.start_web_session(db, user, hours=settings.session_hours)
     session[SESSION_USER] = user.id
     session[SESSION_CSRF] = secrets.token_urlsafe(32)
     session[SESSION_FINGERPRINT] = password_fingerprint(user)
@@ -99,6 +101,9 @@ def login(body: LoginBody) -> dict[str, Any] | Response:
 @bp.post("/auth/logout")
 @endpoint(summary="End the browser session", tags=["auth"], status=204, errors=(401, 403))
 def logout() -> Response:
+    sid = session.get(SESSION_ID)
+    if isinstance(sid, str):
+        services.end_web_session(db_session(), sid)  # a copy of the cookie stops working too
     session.clear()
     return Response(status=204)
 

@@ -150,7 +150,6 @@ def parse_row(raw: RawRow, *, source: str, default_crs: str) -> ReportInput:
         "lat": _text(values.get("lat")),
         "crs": (_text(values.get("crs")) or default_crs).lower(),
         "observed_at": parse_observed_at(values.get("observed_at")),
-        "source": source,
         "external_id": external_id,
         "reporter": {"name": name, "phone": phone} if name or phone else None,
     }
@@ -165,7 +164,7 @@ def parse_row(raw: RawRow, *, source: str, default_crs: str) -> ReportInput:
             for err in exc.errors(include_url=False, include_context=False, include_input=False)
         ]
         raise RowRejected("; ".join(reasons)) from None
-    return report.to_input()
+    return report.to_input(source=source)  # the import's source: the operator's, not the file's
 
 
 def import_row(

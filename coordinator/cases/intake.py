@@ -53,7 +53,7 @@ from coordinator.cases.reference import CategoryRef, reference_data
 from coordinator.cases.routing import CasePlan, plan_case
 from coordinator.db import UtcDateTime
 from coordinator.dialects import Upsert, begin_write, insert_for, lock_keys
-from coordinator.errors import Conflict
+from coordinator.errors import Conflict, ValidationFailed
 from coordinator.geolocation.services import check_and_locate
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from geo.locator import Location, Locator
@@ -109,6 +109,7 @@ _MERGE = (
         updated_at=_NOW,
     )
 )
+EXTERNAL_ID_MAX = 100  # the column's length
 _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
 _INSERT_REPORT = insert(_REPORTS).returning(_REPORTS.c.id)
 _INSERT_PARTNERS = insert(_PARTNERS)
@@ -223,25 +224,39 @@ def submit_report(
     return IntakeResult(session, report_id, facts, merged=False, replayed=False)
 
 
+def stored_external_id(data: ReportInput, submitter: Actor | None) -> str | None:
+    """The external id as stored: scoped to its submitter (`<user id>:<id>`), so one sender's ids never
+    name another's reports; as given for the bulk import without a submitter (the hotline's own ids,
+    unique per source). Unique per (source, stored id)."""
+    if data.external_id is None:
+        return None
+    stored = data.external_id if submitter is None else f"{submitter.id}:{data.external_id}"
+    if len(stored) > EXTERNAL_ID_MAX:
+        raise ValidationFailed("external_id is too long", details={"max_length": EXTERNAL_ID_MAX - 12})
+    return stored
+
+
 def _retry_names(data: ReportInput, submitter: Actor | None) -> list[str]:
     """The lock names of the report's retry identities (see `_retry_identity`)."""
     names = []
     if data.idempotency_key and submitter is not None:
         names.append(f"idem:{submitter.id}:{data.idempotency_key}")
-    if data.external_id:
-        names.append(f"ext:{data.source}:{data.external_id}")
+    external_id = stored_external_id(data, submitter)
+    if external_id:
+        names.append(f"ext:{data.source}:{external_id}")
     return names
 
 
 def _retry_identity(data: ReportInput, submitter: Actor | None) -> dict[str, Any] | None:
-    """What identifies a retry of this report (Idempotency-Key per submitter, external id per source)."""
+    """What identifies a retry of this report: the Idempotency-Key per submitter, the external id per
+    source and submitter."""
     if not ((data.idempotency_key and submitter is not None) or data.external_id):
         return None
     return {
         "submitter_id": submitter.id if submitter else None,
         "idempotency_key": data.idempotency_key,
         "source": data.source,
-        "external_id": data.external_id,
+        "external_id": stored_external_id(data, submitter),
     }
 
 
@@ -290,7 +305,7 @@ def _report_row(
         "photos": list(data.photos),
         "reporter_name": data.reporter_name,
         "reporter_phone": data.reporter_phone,
-        "external_id": data.external_id,
+        "external_id": stored_external_id(data, submitter),
         "idempotency_key": data.idempotency_key,
         "submitted_by_id": submitter.id if submitter else None,
         "merged": merged,

@@ -92,14 +92,20 @@ class ReportIn(BaseModel):
     observed_at: Rfc3339DateTime | None = Field(
         default=None, description="When it was seen (RFC 3339 with offset)."
     )
-    source: Source = "citizen"
+    source: Source | None = Field(
+        default=None,
+        description="Where the report came from. Set by the credential: a reporter's app files `citizen`, "
+        "squads file `patrol`; only dispatchers and admins may name one (citizen, grid_worker, volunteer, "
+        "patrol). Any other value is 422 `source_not_allowed`; hotline rows come only from the bulk import.",
+    )
     photos: list[WebUrl] = Field(default_factory=list, max_length=MAX_PHOTOS, description="Photo URLs.")
     reporter: ReporterContact | None = None
     external_id: str | None = Field(
         default=None,
         min_length=1,
-        max_length=100,
-        description="The sender's own id; a second report with it is a retry.",
+        max_length=80,
+        description="The sender's own id; a second report with it from the same sender is a retry "
+        "(each sender has its own ids: another sender's id names nothing of yours).",
     )
     notify: ReportNotify | None = Field(default=None, description="Feedback to the reporter (opt-in).")
     flat: ReportFlat | None = None
@@ -123,15 +129,16 @@ class ReportIn(BaseModel):
             raise ValueError("observed_at is in the future")
         return check_input_datetime(value)
 
-    def to_input(self, *, idempotency_key: str | None = None) -> ReportInput:
-        """The intake core's input for this report (the API and the bulk import both send it)."""
+    def to_input(self, *, source: str = "citizen", idempotency_key: str | None = None) -> ReportInput:
+        """The intake core's input for this report (the API and the bulk import both send it); `source`
+        is the one the caller's credential gives (coordinator.permissions.report_source)."""
         return ReportInput(
             category=self.category,
             lon=self.lon,
             lat=self.lat,
             crs=self.crs,
             description=self.description,
-            source=self.source,
+            source=source,
             observed_at=self.observed_at,
             photos=[str(p) for p in self.photos],
             reporter_name=self.reporter.name if self.reporter else None,

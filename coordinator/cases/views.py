@@ -29,10 +29,11 @@ from coordinator.cases.schemas import (
     TransferResult,
     VoidIn,
 )
-from coordinator.errors import BadRequest
+from coordinator.errors import BadRequest, ValidationFailed
 from coordinator.extensions import db_session, writes_on_read
 from coordinator.geojson import Bbox
 from coordinator.geolocation.views import current_locator, needs_locator
+from coordinator.permissions import allowed_report_sources, report_source
 from coordinator.policy import current_caller, current_user
 from coordinator.refcache import cached
 from coordinator.settings import get_settings
@@ -103,9 +104,18 @@ def submit_report(body: ReportIn) -> Response:
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not 1 <= len(key) <= 200:
         raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1–200 characters")
-    data = body.to_input(idempotency_key=key)
+    caller = current_caller()
+    try:
+        source = report_source(caller.role, body.source)
+    except ValueError as exc:
+        raise ValidationFailed(
+            str(exc),
+            code="source_not_allowed",
+            details={"allowed": list(allowed_report_sources(caller.role))},
+        ) from exc
+    data = body.to_input(source=source, idempotency_key=key)
     result = intake.submit_report(
-        db_session(), current_locator(), data, submitter=current_caller(), calendar=current_calendar()
+        db_session(), current_locator(), data, submitter=caller, calendar=current_calendar()
     )
     response = jsonify(intake_payload(result))
     response.status_code = 201

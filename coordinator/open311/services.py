@@ -22,6 +22,7 @@ from coordinator.boundaries.services import current_areas
 from coordinator.cases.intake import IntakeResult, ReportInput, submit_report
 from coordinator.cases.models import OPEN_STATUSES, Case, Category, Report
 from coordinator.errors import NotFound, ValidationFailed
+from coordinator.permissions import report_source
 from coordinator.privacy import redact_free_text
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.worktime import SHANGHAI, WorkCalendar
@@ -106,7 +107,7 @@ def submit_request(
         lat=data.lat,
         crs=data.crs,
         description=data.description,
-        source="citizen",
+        source=report_source(submitter.role, None),
         photos=[data.media_url] if data.media_url else [],
         reporter_name=reporter_name(data.first_name, data.last_name),
         reporter_phone=data.phone,

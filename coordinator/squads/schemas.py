@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from coordinator.geojson import CollectionType, FeatureType, Geometry
 from coordinator.validation import QueryModel
+
+CategoryCode = Annotated[str, StringConstraints(min_length=1, max_length=16)]
 
 CODE_PATTERN = r"^[0-9A-Za-z_-]{1,32}$"
 
@@ -56,7 +58,12 @@ class SquadPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     active: bool | None = None
-    categories: list[str] | None = None
+    categories: list[CategoryCode] | None = Field(
+        default=None,
+        max_length=100,
+        description="Category codes from GET /api/v1/categories (unknown codes: 422 unknown_category); "
+        "empty = all.",
+    )
     night_capacity: int | None = Field(default=None, ge=0, le=7)
     contact_channel: str | None = Field(default=None, max_length=200)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from coordinator.boundaries import services as boundaries
 from coordinator.boundaries.models import AdminArea, BoundaryGeneration
 from coordinator.db import utcnow
-from coordinator.errors import NotFound
+from coordinator.errors import NotFound, ValidationFailed
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.squads.schemas import SquadFeatureIn, SquadIn, SquadPatch
 from geo.boundaries import AreaFeature, BoundaryFileError, load_feature_collection, parse_feature
@@ -140,8 +140,20 @@ def coverage_defects(session: Session, district: str) -> tuple[float, float]:
     return partition_defects_m2(to_shape(area.geom), cells)
 
 
-def update_squad(squad: Squad, patch: SquadPatch) -> Squad:
-    """Apply a dispatcher's changes (only the fields given)."""
+def update_squad(session: Session, squad: Squad, patch: SquadPatch) -> Squad:
+    """Apply a dispatcher's changes (only the fields given). Category codes must exist: an unknown one
+    would silently stop the squad's routing for what it meant."""
+    if patch.categories:
+        from coordinator.cases.models import Category
+
+        known = set(session.scalars(select(Category.code).where(Category.code.in_(patch.categories))))
+        unknown = sorted(set(patch.categories) - known)
+        if unknown:
+            raise ValidationFailed(
+                f"unknown category code(s): {', '.join(unknown)}",
+                code="unknown_category",
+                details={"unknown": unknown},
+            )
     for name, value in patch.model_dump(exclude_unset=True).items():
         if value is not None:
             setattr(squad, name, value)

@@ -137,7 +137,7 @@ def update_squad(code: str, body: SquadPatch) -> dict[str, Any]:
     session = db_session()
     squad = services.get_squad(session, code)
     require_manage_squad(current_user(), squad)
-    services.update_squad(squad, body)
+    services.update_squad(session, squad, body)
     session.flush()
     areas = services.jurisdiction_areas(session, [squad])
     return squad_feature(squad, areas.get(squad.jurisdiction_code or ""), _district_names())

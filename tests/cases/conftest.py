@@ -32,7 +32,7 @@ def post_report(client: FlaskClient, reporter_token: str) -> PostReport:
     """POST /api/v1/reports with sensible defaults; keyword arguments override body fields."""
 
     def _post(*, key: str | None = None, token: str | None = None, **fields: Any) -> TestResponse:
-        body = {"category": "01-11", "description": "沟渠边建筑垃圾", "source": "grid_worker", **fields}
+        body = {"category": "01-11", "description": "沟渠边建筑垃圾", **fields}
         headers = bearer(token or reporter_token)
         if key is not None:
             headers["Idempotency-Key"] = key

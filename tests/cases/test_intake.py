@@ -254,9 +254,9 @@ def test_a_reused_key_with_another_body_is_a_conflict(post_report: PostReport) -
     assert clash.get_json()["error"]["code"] == "idempotency_key_reused"
 
 
-def test_external_id_makes_hotline_retries_safe(post_report: PostReport) -> None:
-    first = post_report(lon=121.45, lat=30.92, source="hotline_12345", external_id="12345-2026-0001")
-    again = post_report(lon=121.45, lat=30.92, source="hotline_12345", external_id="12345-2026-0001")
+def test_external_id_makes_retries_safe(post_report: PostReport) -> None:
+    first = post_report(lon=121.45, lat=30.92, external_id="app-2026-0001")
+    again = post_report(lon=121.45, lat=30.92, external_id="app-2026-0001")
     assert again.get_json()["report_id"] == first.get_json()["report_id"]
 
 

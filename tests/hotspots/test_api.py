@@ -33,7 +33,6 @@ def report(client: FlaskClient, token: str, lon: float, lat: float, category: st
             "lon": lon,
             "lat": lat,
             "description": "偷倒建筑垃圾",
-            "source": "grid_worker",
         },
         headers=bearer(token),
     )
