@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from uuid import uuid4
 
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
@@ -253,7 +254,7 @@ def file_renovation(
         raise Forbidden(f"{user.username} is not a property manager of compound {compound.id}")
     _check_dates(fields["planned_start"], fields["planned_end"])
     filing = RenovationFiling(
-        number=f"{FILING_PREFIX}-pending-{now.timestamp()}",
+        number=f"tmp-{uuid4().hex[:16]}",  # the real number needs the row id (below)
         compound_id=compound.id,
         state="submitted",
         return_reasons=[],
@@ -445,7 +446,7 @@ def inspect(
         payload["case_number"] = inspection.case_number
     seen = filing.state
     if kind == "completion" and result == "pass":
-        filing.state = "inspected"
+        filing.state = BY_ACTION["inspected"].target
         filing.updated_at = now
     session.flush()
     _event(
