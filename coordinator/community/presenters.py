@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from shapely.geometry import shape
 from sqlalchemy.orm import Session
 
 from coordinator.auth.models import User
@@ -19,6 +20,7 @@ from coordinator.community.models import (
     RewardEntry,
     RewardRule,
 )
+from coordinator.geojson import rfc7946
 from coordinator.privacy import Contact, show_contact
 from coordinator.worktime import SHANGHAI
 
@@ -99,7 +101,7 @@ def compound_out(session: Session, compound: Compound) -> dict[str, Any]:
         "id": compound.id,
         "name": compound.name,
         "address": compound.address,
-        "geometry": compound.geometry,
+        "geometry": rfc7946(shape(compound.geometry)),  # rings wound as RFC 7946 says, whatever was sent
         "lon": compound.lon,
         "lat": compound.lat,
         "district": compound.district_code,

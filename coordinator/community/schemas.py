@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from coordinator.api import FilePart
 from coordinator.cases.schemas import Status
 from coordinator.evidence.files import DOCUMENT_MEDIA_TYPES, IMAGE_MEDIA_TYPES
+from coordinator.geojson import Geometry
 from coordinator.validation import IsoDate, QueryModel
 
 FilingState = Literal["submitted", "returned", "resubmitted", "accepted", "in_works", "inspected", "closed"]
@@ -222,7 +223,7 @@ class CompoundOut(BaseModel):
     id: int
     name: str
     address: str
-    geometry: dict[str, Any]
+    geometry: Geometry
     lon: float
     lat: float
     district: str | None

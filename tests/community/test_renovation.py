@@ -258,3 +258,8 @@ def test_compound_registration_is_the_districts(people: People, session: Session
     assert broken.status_code == 422
     ok = people.call("admin", "POST", "/api/v1/compounds", body)
     assert ok.status_code == 201
+    # A clockwise ring comes back wound as RFC 7946 says (the contract check holds every answer to it).
+    clockwise = {"type": "Polygon", "coordinates": [list(reversed(POLYGON["coordinates"][0]))]}
+    rewound = people.call("admin", "POST", "/api/v1/compounds", {**body, "geometry": clockwise})
+    assert rewound.status_code == 201
+    assert rewound.get_json()["geometry"]["coordinates"][0] != clockwise["coordinates"][0]
