@@ -31,12 +31,12 @@ from coordinator.community.models import (
     RewardRule,
 )
 from coordinator.evidence.models import Evidence
+from coordinator.feedtokens.models import FeedToken
 from coordinator.hotspots.models import Hotspot
 from coordinator.meetings.models import (
     ActionItem,
     ActionItemCase,
     AgendaItem,
-    CalendarFeedToken,
     Meeting,
     MeetingAttendance,
     MeetingDecision,
@@ -49,7 +49,6 @@ from coordinator.rosters.models import (
     PatrolLog,
     Roster,
     RosterShift,
-    SquadFeedToken,
     SquadNightPreference,
     SquadUnavailability,
 )
@@ -65,7 +64,6 @@ __all__ = [
     "BorderZone",
     "BorderZoneSetting",
     "BoundaryGeneration",
-    "CalendarFeedToken",
     "CalendarOverride",
     "CalendarYear",
     "Case",
@@ -80,6 +78,7 @@ __all__ = [
     "ContactAccessLog",
     "DispatchUnit",
     "Evidence",
+    "FeedToken",
     "FilingEvent",
     "Hotspot",
     "Inspection",
@@ -101,7 +100,6 @@ __all__ = [
     "RoutingRule",
     "SharedBorder",
     "Squad",
-    "SquadFeedToken",
     "SquadNightPreference",
     "SquadUnavailability",
     "StatusLink",

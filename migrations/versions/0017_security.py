@@ -3,7 +3,7 @@ sessions (revocable on logout, `users revoke`, deactivation); case-insensitive u
 (user_account.username_key, backfilled; stops with a list if two existing names differ only in case).
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0018
 Create Date: 2026-11-30 16:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
