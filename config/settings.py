@@ -101,6 +101,11 @@ class Settings:
     night_end_hour: int = 6
     # Where people open the service (map links in notifications).
     public_base_url: str = "http://127.0.0.1:5000"
+    # Reporters (coordinator/community): how many days after a resolution its reporters may rate or
+    # dispute it; renovation-waste cases list the active filings of compounds within
+    # `renovation_nearby_m` of the case. (Reward rules, caps and burst thresholds are table rows.)
+    feedback_window_days: int = 7
+    renovation_nearby_m: float = 300.0
     # Evidence uploads (coordinator/evidence): where files are kept — `local` (content-addressed files
     # under EVIDENCE_DIR, default instance/evidence) or `s3` (an S3-compatible bucket; credentials come
     # from boto3's usual chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, an instance role).

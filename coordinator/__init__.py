@@ -61,6 +61,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from coordinator.casemap.views import bp as casemap_bp
     from coordinator.cases.views import bp as cases_bp
     from coordinator.citizen.views import bp as citizen_bp
+    from coordinator.community.views import bp as community_bp
     from coordinator.evidence.views import bp as evidence_bp
     from coordinator.field.views import bp as field_bp
     from coordinator.geolocation.services import LocatorCache
@@ -94,6 +95,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(review_bp, url_prefix="/api/v1")
     app.register_blueprint(meetings_bp, url_prefix="/api/v1")
     app.register_blueprint(field_bp, url_prefix="/api/v1")
+    app.register_blueprint(community_bp, url_prefix="/api/v1")
     init_open311(app)
     from coordinator.ogc.views import init_app as init_ogc
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from coordinator.auth import services as auth
 from coordinator.boundaries import services as boundaries
 from coordinator.cases.seed import seed_categories_and_rules
+from coordinator.community.seed import seed_reward_rules
 from coordinator.field.seed import seed_alert_classes
 from coordinator.hotspots.demo import seed_demo_hotspots
 from coordinator.squads import services as squads
@@ -26,6 +27,7 @@ DEMO_USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
     ("demo_committee", "committee", None, None, "演示联席会议成员"),
     ("demo_admin", "admin", None, None, "演示管理员"),
     ("demo_reporter", "reporter", None, None, "演示网格员"),
+    ("demo_property", "property_manager", None, None, "演示物业"),
 )
 
 
@@ -55,9 +57,11 @@ def seed_reference(session: Session, *, snap_m: float, zone_width_m: float = 500
     squads.ensure_dispatch_units(session)
     new_categories, new_rules = seed_categories_and_rules(session)
     new_classes = seed_alert_classes(session)
+    new_reward_rules = seed_reward_rules(session)
     return [
         "districts: " + ("already up to date" if generation is None else f"generation {generation.id}"),
-        f"categories: {new_categories} new; routing rules: {new_rules} new",
+        f"categories: {new_categories} new; routing rules: {new_rules} new; "
+        f"reward rules: {new_reward_rules} new",
         f"detection classes: {new_classes} new",
     ]
 

@@ -21,6 +21,16 @@ from coordinator.cases.models import (
     RoutingRule,
 )
 from coordinator.citizen.models import StatusLink
+from coordinator.community.models import (
+    Compound,
+    CompoundManager,
+    FilingEvent,
+    Inspection,
+    RenovationFiling,
+    ReportFeedback,
+    RewardEntry,
+    RewardRule,
+)
 from coordinator.evidence.models import Evidence
 from coordinator.feedtokens.models import FeedToken
 from coordinator.field.models import (
@@ -78,6 +88,8 @@ __all__ = [
     "CasePartner",
     "CaseTransfer",
     "Category",
+    "Compound",
+    "CompoundManager",
     "ContactAccessLog",
     "Device",
     "DeviceNonce",
@@ -85,7 +97,9 @@ __all__ = [
     "DroneFlight",
     "Evidence",
     "FeedToken",
+    "FilingEvent",
     "Hotspot",
+    "Inspection",
     "Meeting",
     "MeetingAttendance",
     "MeetingDecision",
@@ -96,7 +110,11 @@ __all__ = [
     "PatrolLog",
     "RateLimitCounter",
     "RealtimeWarning",
+    "RenovationFiling",
     "Report",
+    "ReportFeedback",
+    "RewardEntry",
+    "RewardRule",
     "Roster",
     "RosterShift",
     "RoutingRule",

@@ -15,6 +15,7 @@ from typing import Literal
 
 from coordinator.auth.models import SQUAD_ROLES, User
 from coordinator.cases.models import Case, CaseTransfer
+from coordinator.community.models import Compound
 from coordinator.errors import Forbidden
 from coordinator.rosters.models import RosterShift
 from coordinator.squads.models import Squad
@@ -114,11 +115,13 @@ def contact_visibility(role: str, *, export: bool = False) -> Visibility:
     """How much of a reporter's contact data (name, phone) a role sees.
 
     Dispatchers and admins see it in full (and every such read is audited); squads see it masked
-    (138****1234); the committee and every export see none of it; reporters see none of others'.
+    (138****1234); the committee and every export see none of it; reporters see none of others'. A
+    property manager sees the owners' contacts of its own compounds' filings in full (it collected
+    them; the reads are audited) and can read nothing else that carries contact data.
     """
     if export:
         return "absent"
-    if role in ("dispatcher", "admin"):
+    if role in ("dispatcher", "admin", "property_manager"):
         return "full"
     if role in ("squad_leader", "squad_member"):
         return "masked"
@@ -219,6 +222,19 @@ def is_case_dispatcher(user: User, case: Case) -> bool:
     )
 
 
+STATUS_LINK_ACTOR = "status-link:"  # username prefix of the actor a citizen's secret status link stands for
+
+
+def is_case_reporter(user: User, case: Case) -> bool:
+    """A reporter of one of the case's reports: the account that submitted it, or — for a citizen who
+    holds the report's secret status link — the unsaved actor `status_link_actor` made for that report."""
+    if user.role != "reporter":
+        return False
+    if user.id is None:
+        return any(user.username == f"{STATUS_LINK_ACTOR}{r.id}" for r in case.reports)
+    return any(r.submitted_by_id == user.id for r in case.reports)
+
+
 def is_transfer_receiver(user: User, transfer: CaseTransfer | None) -> bool:
     """The leader of the squad a pending transfer is addressed to (only they accept or decline)."""
     return (
@@ -237,6 +253,61 @@ def may_record_patrol(user: User, shift: RosterShift) -> bool:
     if user.role in ("dispatcher", "admin"):
         return True
     return user.squad_id is not None and user.squad_id in (shift.squad_a_id, shift.squad_b_id)
+
+
+# -- compounds and renovation filings ----------------------------------------------------------------
+# A filing belongs to a compound: its property managers, the dispatchers of its district and the squad
+# whose jurisdiction is its town have a part in it (and see its documents); the committee sees counts.
+
+
+def can_manage_compound(user: User, compound: Compound) -> bool:
+    """Admins, alliance dispatchers and the dispatcher of the compound's district register compounds
+    and name their property managers."""
+    if user.role == "admin":
+        return True
+    return user.role == "dispatcher" and user.district_code in (None, compound.district_code)
+
+
+def manages_compound(user: User, manager_ids: set[int]) -> bool:
+    """A property manager of the compound."""
+    return user.role == "property_manager" and user.id in manager_ids
+
+
+def is_town_squad(user: User, compound: Compound) -> bool:
+    """A leader or member of the squad whose jurisdiction is the compound's town."""
+    return (
+        user.role in SQUAD_ROLES
+        and user.squad is not None
+        and compound.town_code is not None
+        and user.squad.jurisdiction_code == compound.town_code
+    )
+
+
+def can_review_filing(user: User, compound: Compound) -> bool:
+    """Who accepts or returns a filing: the dispatcher of the compound's district (or an admin)."""
+    return can_manage_compound(user, compound)
+
+
+def can_read_filing(user: User, compound: Compound, manager_ids: set[int]) -> bool:
+    """Who reads a filing with its owner's contact and documents: its compound's property managers,
+    the district's dispatchers, the town's squad and admins."""
+    return (
+        manages_compound(user, manager_ids)
+        or can_review_filing(user, compound)
+        or is_town_squad(user, compound)
+    )
+
+
+def can_inspect_filing(user: User, compound: Compound, manager_ids: set[int], kind: str) -> bool:
+    """Property inspections are the property manager's, spot checks 城管's (the town's squad, the
+    district's dispatcher); the completion inspection may be either's."""
+    manager = manages_compound(user, manager_ids)
+    enforcement = is_town_squad(user, compound) or can_review_filing(user, compound)
+    if kind == "property_patrol":
+        return manager
+    if kind == "spot_check":
+        return enforcement
+    return manager or enforcement
 
 
 # -- evidence (photos and documents) -----------------------------------------------------------------

@@ -32,7 +32,15 @@ from coordinator.extensions import db_session
 log = logging.getLogger(__name__)
 
 Role = Literal[
-    "squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter", "grid_worker", "volunteer"
+    "squad_leader",
+    "squad_member",
+    "dispatcher",
+    "committee",
+    "admin",
+    "reporter",
+    "grid_worker",
+    "volunteer",
+    "property_manager",
 ]
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "X-CSRF-Token"
@@ -87,6 +95,10 @@ PATROLLERS = allow("grid_worker", "volunteer")
 # Devices (cameras, drones) are not users: their routes are public HERE because the view checks the
 # device's HMAC signature itself (coordinator/field/devices.py), answering 401 without a valid one.
 DEVICE_SIGNED = PUBLIC
+# Compounds and renovation filings: property managers (their compounds), the town's squad, the
+# district's dispatchers and admins — which filing a caller may read or act on is decided per filing by
+# the predicates in coordinator.permissions.
+RENOVATION = allow("property_manager", "squad_leader", "squad_member", "dispatcher", "admin")
 
 # Endpoint → rule. Listed even when a route is added by another branch (geolocate, border zones):
 # the table test only checks endpoints that exist, and a rule waiting for its route is harmless.
@@ -209,6 +221,38 @@ RULES: dict[str, Rule] = {
     "meetings.create_feed_token": allow("committee", "dispatcher", "admin"),
     "meetings.list_feed_tokens": allow("committee", "dispatcher", "admin"),
     "meetings.revoke_feed_token": allow("committee", "dispatcher", "admin"),
+    # reporters (coordinator/community): their own reports (progress, squad feedback, rating, dispute)
+    # and reward points; which report is theirs is checked per report
+    "community.my_reports": allow("reporter"),
+    "community.rate_my_report": allow("reporter"),
+    "community.dispute_my_report": allow("reporter"),
+    "community.my_rewards": allow("reporter"),
+    # rewards: admins keep the rules, redeem points, read the totals and the flagged earnings
+    "community.list_reward_rules": allow("admin"),
+    "community.put_reward_rule": allow("admin"),
+    "community.redeem_points": allow("admin"),
+    "community.reward_totals": allow("admin"),
+    "community.flagged_rewards": allow("admin"),
+    # compounds and renovation filings; the committee (and every staff role) sees counts only
+    "community.list_compounds": RENOVATION,
+    "community.create_compound": DISPATCH,
+    "community.create_filing": allow("property_manager"),
+    "community.list_filings": RENOVATION,
+    "community.get_filing": RENOVATION,
+    "community.accept_filing": DISPATCH,
+    "community.return_filing": DISPATCH,
+    "community.resubmit_filing": allow("property_manager"),
+    "community.start_filing": allow("property_manager"),
+    "community.close_filing": allow("property_manager", "dispatcher", "admin"),
+    "community.record_inspection": RENOVATION,
+    "community.renovation_stats": STAFF,
+    "community.upload_filing_documents": RENOVATION,
+    "community.list_filing_documents": RENOVATION,
+    "community.upload_inspection_photos": RENOVATION,
+    # the citizen's secret status link authenticates itself (its token; 404 for any other)
+    "community.rate_by_status_link": PUBLIC,
+    "community.dispute_by_status_link": PUBLIC,
+    "community.rewards_by_status_link": PUBLIC,
     # Open311 GeoReport v2: discovery, services and requests are public (request answers carry no
     # personal data); POST requests.json is public HERE because it authenticates itself by its
     # `api_key` form field, as the spec says, answering 403 — see API_KEY_RULES. Each route also

@@ -570,6 +570,7 @@ def _shape(schema: Any) -> Any:
 FREE_FORM_FIELDS = {
     "ErrorDetail.details": "structured context that differs per error (failing fields, hints, …)",
     "EventOut.payload": "details of an audit-trail event; their keys depend on the event's kind",
+    "FilingEventOut.payload": "details of a renovation filing's trail entry; their keys depend on its kind",
     "Geometry.coordinates": "GeoJSON coordinates, nested to the depth of the geometry's type",
 }
 

@@ -22,6 +22,7 @@ OGC_KINDS = ("collection", "items", "item")  # the endpoints of each OGC API –
 # these roles get through with their token as api_key, everyone else gets 403 (the spec's status).
 REPORTERS = {"reporter", "squad_leader", "squad_member", "dispatcher", "admin"}
 STAFF = {"squad_leader", "squad_member", "dispatcher", "committee", "admin"}
+RENOVATION = {"property_manager", "squad_leader", "squad_member", "dispatcher", "admin"}
 ALL = set(ROLES)
 # The calendar feeds: staff routes that, without other credentials, also take a secret feed token in
 # `?token=` (coordinator.feedtokens; calendar apps send no bearer token).
@@ -132,6 +133,33 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "meetings.create_feed_token": {"committee", "dispatcher", "admin"},
     "meetings.list_feed_tokens": {"committee", "dispatcher", "admin"},
     "meetings.revoke_feed_token": {"committee", "dispatcher", "admin"},
+    "community.my_reports": {"reporter"},
+    "community.rate_my_report": {"reporter"},
+    "community.dispute_my_report": {"reporter"},
+    "community.my_rewards": {"reporter"},
+    "community.list_reward_rules": {"admin"},
+    "community.put_reward_rule": {"admin"},
+    "community.redeem_points": {"admin"},
+    "community.reward_totals": {"admin"},
+    "community.flagged_rewards": {"admin"},
+    "community.list_compounds": RENOVATION,
+    "community.create_compound": {"dispatcher", "admin"},
+    "community.create_filing": {"property_manager"},
+    "community.list_filings": RENOVATION,
+    "community.get_filing": RENOVATION,
+    "community.accept_filing": {"dispatcher", "admin"},
+    "community.return_filing": {"dispatcher", "admin"},
+    "community.resubmit_filing": {"property_manager"},
+    "community.start_filing": {"property_manager"},
+    "community.close_filing": {"property_manager", "dispatcher", "admin"},
+    "community.record_inspection": RENOVATION,
+    "community.renovation_stats": STAFF,
+    "community.upload_filing_documents": RENOVATION,
+    "community.list_filing_documents": RENOVATION,
+    "community.upload_inspection_photos": RENOVATION,
+    "community.rate_by_status_link": PUBLIC,
+    "community.dispute_by_status_link": PUBLIC,
+    "community.rewards_by_status_link": PUBLIC,
     "open311.discovery": PUBLIC,
     "open311.discovery_xml": PUBLIC,
     "open311.list_services": PUBLIC,
@@ -186,8 +214,12 @@ PATH_VALUES = {
     "series_id": 2_000_000_000,
     "meeting_id": 2_000_000_000,
     "token_id": 2_000_000_000,
+    "report_id": 2_000_000_000,
+    "filing_id": 2_000_000_000,
+    "inspection_id": 2_000_000_000,
+    "token": "no-such-token",
+    "name": "rule-x",
     "evidence_id": 2_000_000_000,
-    "token": "not-a-status-token",
     "feature_id": "1",
     "alert_id": 2_000_000_000,
 }

@@ -22,6 +22,7 @@ ROLES = (
     "reporter",
     "grid_worker",
     "volunteer",
+    "property_manager",
 )
 SQUAD_ROLES = ("squad_leader", "squad_member")
 # Patrollers (城管巡查员): grid workers (网格员) and village volunteers (村民志愿者), each scoped to a town.
@@ -38,7 +39,8 @@ class User(Base):
     `squad_leader` / `squad_member` belong to one squad; a `dispatcher` works for one district
     (`district_code`) or, with none, for the whole alliance; a patroller (`grid_worker`, `volunteer`)
     checks one town (`town_code`, the code of a town's admin_area, like a squad's jurisdiction). Other
-    roles have none of these.
+    roles have none of these; a `property_manager` (物业) is scoped to the compounds it manages
+    (coordinator/community).
     """
 
     __tablename__ = "user_account"

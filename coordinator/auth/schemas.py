@@ -10,7 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from coordinator.validation import QueryModel
 
 RoleName = Literal[
-    "squad_leader", "squad_member", "dispatcher", "committee", "admin", "reporter", "grid_worker", "volunteer"
+    "squad_leader",
+    "squad_member",
+    "dispatcher",
+    "committee",
+    "admin",
+    "reporter",
+    "grid_worker",
+    "volunteer",
+    "property_manager",
 ]
 
 

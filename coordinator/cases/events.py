@@ -128,4 +128,9 @@ def add_event(
     event = CaseEvent(case_id=case.id, **event_row(draft, at))
     session.add(event)
     enqueue(session, kind, case.id, outbox_payload(case, draft, at), now=at)
+    # Reporters hear of their case's progress, and rewards follow verification and voiding
+    # (imported here: the community domain builds on cases, not the other way round).
+    from coordinator.community.hooks import on_case_event
+
+    on_case_event(session, case, kind, at)
     return event

@@ -133,6 +133,9 @@ class ReportInput:
     external_id: str | None = None
     idempotency_key: str | None = None
     synthetic: bool = False
+    notify_channel: str | None = None
+    notify_consent: bool = False
+    flat: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -331,6 +334,9 @@ def _report_row(
         "submitted_by_id": submitter.id if submitter else None,
         "merged": merged,
         "synthetic": data.synthetic,
+        "notify_channel": data.notify_channel,
+        "notify_consent": data.notify_consent,
+        "flat": data.flat,
     }
 
 

@@ -3,6 +3,8 @@
     reported → routed → claimed → in_progress → resolved → verified → closed
     transfer: request → accept (lead moves, case back to routed) / decline (nothing moves)
     reopen: resolved/verified/closed → in_progress      void: any open state → void (with a reason)
+    dispute (the reporter, within the feedback window): resolved/verified/closed → resolved, i.e. back
+    on the dispatcher's desk for 核查, who then verifies (dispute rejected) or reopens (upheld)
 
 `TRANSITIONS` is the one table; `allowed_actions` derives what a caller may do next (shown by the API)
 and `check` turns a refused action into 403 (the caller has no part in this action on this case) or 409
@@ -21,6 +23,7 @@ from coordinator.cases.models import Case, CaseTransfer
 from coordinator.errors import Conflict, Forbidden
 from coordinator.permissions import (
     is_case_dispatcher,
+    is_case_reporter,
     is_case_squad_member,
     is_lead_leader,
     is_transfer_receiver,
@@ -37,6 +40,7 @@ ACTORS: dict[str, ActorPredicate] = {
     "lead_leader": lambda user, case, _t: is_lead_leader(user, case),
     "dispatcher": lambda user, case, _t: is_case_dispatcher(user, case),
     "receiver": lambda user, _case, transfer: is_transfer_receiver(user, transfer),
+    "reporter": lambda user, case, _t: is_case_reporter(user, case),
 }
 
 
@@ -77,7 +81,17 @@ TRANSITIONS: tuple[Transition, ...] = (
         "reopened",
         summary="核查不通过或复发：重新处置",
     ),
-    Transition("void", OPEN_WORK, "void", ("dispatcher",), "voided", summary="作废（重复件/无法处置）"),
+    Transition(
+        "dispute",
+        frozenset({"resolved", "verified", "closed"}),
+        "resolved",
+        ("reporter",),
+        "disputed",
+        summary="举报人对处置结果有异议：退回调度员核查（核查通过或重新处置）",
+    ),
+    Transition(
+        "void", OPEN_WORK, "void", ("dispatcher",), "voided", summary="作废（重复件/无法处置/虚假举报）"
+    ),
     Transition(
         "transfer",
         TRANSFERABLE,

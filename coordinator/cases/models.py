@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -221,12 +222,19 @@ class Report(Base):
     )
     photos: Mapped[list[str]] = mapped_column(JSON, default=list)
     reporter_name: Mapped[str | None] = mapped_column(String(100))
-    reporter_phone: Mapped[str | None] = mapped_column(String(32))
+    # Indexed for the rewards' abuse checks (one phone earns once per case; bursts from one phone).
+    reporter_phone: Mapped[str | None] = mapped_column(String(32), index=True)
     external_id: Mapped[str | None] = mapped_column(String(100))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     merged: Mapped[bool] = mapped_column(Boolean, default=False)
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Feedback to the reporter (coordinator/community/feedback.py): the channel the reporter chose
+    # (sms, suishenban, app) and whether they consented to be told; the flat a report is about
+    # ({"building", "unit", "room"}: group renting, illegal renovation) links it to renovation filings.
+    notify_channel: Mapped[str | None] = mapped_column(String(16))
+    notify_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    flat: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     case: Mapped[Case] = relationship(back_populates="reports")
 

@@ -33,11 +33,18 @@ class CasePresenter:
     """Serializes many cases with a handful of queries (squads, names, users looked up once)."""
 
     def __init__(
-        self, session: Session, cases: Sequence[Case], *, now: datetime, viewer: User | None = None
+        self,
+        session: Session,
+        cases: Sequence[Case],
+        *,
+        now: datetime,
+        viewer: User | None = None,
+        renovation_nearby_m: float = 300.0,
     ) -> None:
         self.session = session
         self.now = now
         self.viewer = viewer
+        self.renovation_nearby_m = renovation_nearby_m
         self.transfers = pending_transfers(session, [c.id for c in cases])
         squad_ids = (
             {c.lead_squad_id for c in cases if c.lead_squad_id}
@@ -158,6 +165,7 @@ class CasePresenter:
                     "photos": list(r.photos or []),
                     "reporter": contact,
                     "merged": r.merged,
+                    "flat": r.flat,
                 }
             )
         events = [
@@ -179,8 +187,41 @@ class CasePresenter:
             "reports": reports,
             "events": events,
             "action_items": self.action_items(case),
+            "renovation_filings": self.renovation_filings(case),
             "evidence": self.evidence(case, viewer),
         }
+
+    def renovation_filings(self, case: Case) -> list[dict[str, Any]]:
+        """The renovation filings the case concerns (no owner contact: the filing shows it per role)."""
+        # Imported here: the community domain builds on cases, not the other way round.
+        from coordinator.community.renovation import filings_for_case
+
+        if self.viewer is not None and self.viewer.role == "committee":
+            return []  # the committee sees counts, not people's flats
+        out = []
+        for link in filings_for_case(self.session, case, nearby_m=self.renovation_nearby_m):
+            f = link.filing
+            out.append(
+                {
+                    "id": f.id,
+                    "number": f.number,
+                    "state": f.state,
+                    "compound": f.compound.name,
+                    "address": f.compound.address,
+                    "flat": {"building": f.building, "unit": f.unit, "room": f.room},
+                    "planned_start": f.planned_start.isoformat(),
+                    "planned_end": f.planned_end.isoformat(),
+                    "contractor": f.contractor_name,
+                    "waste_plan": {
+                        "hauler": f.waste_hauler,
+                        "schedule": f.waste_schedule,
+                        "destination": f.waste_destination,
+                    },
+                    "distance_m": link.distance_m,
+                    "reason": link.reason,
+                }
+            )
+        return out
 
     def evidence(self, case: Case, viewer: User) -> list[dict[str, Any]]:
         """The case's photos and documents: its squads' before/after photos, its reports' photos."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from coordinator.cases.intake import ReportInput
 from coordinator.evidence.schemas import EvidenceOut
@@ -77,6 +77,27 @@ class ReporterContact(BaseModel):
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{4,30}$")
 
 
+class ReportNotify(BaseModel):
+    """Whether and how the reporter wants to hear of the case's progress (claimed, resolved, closed).
+
+    `sms` and `suishenban` (随申办) reach the reporter's phone, which the report must then carry;
+    `app` reaches the submitting account. Nothing is sent without `consent: true`."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: Literal["sms", "suishenban", "app"]
+    consent: bool
+
+
+class ReportFlat(BaseModel):
+    """The flat a report is about (群租, 违法装修): building (楼/幢), unit (单元, may be empty), room (室).
+    It links the case to the flat's renovation filings."""
+
+    model_config = ConfigDict(extra="forbid")
+    building: str = Field(min_length=1, max_length=20)
+    unit: str = Field(default="", max_length=20)
+    room: str = Field(min_length=1, max_length=20)
+
+
 class ReportIn(BaseModel):
     """A report of a problem at a point."""
 
@@ -104,6 +125,18 @@ class ReportIn(BaseModel):
         description="The sender's own id; a second report with it from the same sender is a retry "
         "(each sender has its own ids: another sender's id names nothing of yours).",
     )
+    notify: ReportNotify | None = Field(default=None, description="Feedback to the reporter (opt-in).")
+    flat: ReportFlat | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ReportIn:
+        if (
+            self.notify is not None
+            and self.notify.channel in ("sms", "suishenban")
+            and not (self.reporter and self.reporter.phone)
+        ):
+            raise ValueError(f"notify.channel {self.notify.channel} needs reporter.phone")
+        return self
 
     @field_validator("observed_at")
     @classmethod
@@ -130,6 +163,9 @@ class ReportIn(BaseModel):
             reporter_phone=self.reporter.phone if self.reporter else None,
             external_id=self.external_id,
             idempotency_key=idempotency_key,
+            notify_channel=self.notify.channel if self.notify else None,
+            notify_consent=bool(self.notify and self.notify.consent),
+            flat=self.flat.model_dump() if self.flat else None,
         )
 
 
@@ -269,6 +305,14 @@ class ContactOut(BaseModel):
     phone: str | None
 
 
+class FlatOut(BaseModel):
+    """A flat as a report named it."""
+
+    building: str
+    unit: str
+    room: str
+
+
 class ReportOut(BaseModel):
     """A report inside a case."""
 
@@ -285,6 +329,7 @@ class ReportOut(BaseModel):
         description="Full, masked or absent (null), by the caller's role; null without contact data."
     )
     merged: bool
+    flat: FlatOut | None = Field(default=None, description="The flat the report names, if any.")
 
 
 class EventOut(BaseModel):
@@ -312,6 +357,25 @@ class CaseActionItem(BaseModel):
     meeting_title: str
 
 
+class CaseRenovationFiling(BaseModel):
+    """A renovation filing the case concerns (coordinator/community/renovation.py): an active filing of
+    a compound near a renovation-waste case, or a filing of the flat a 违法装修/群租/违法搭建 case names.
+    No owner contact here: the filing itself shows it per role."""
+
+    id: int
+    number: str
+    state: Literal["submitted", "returned", "resubmitted", "accepted", "in_works", "inspected", "closed"]
+    compound: str
+    address: str
+    flat: dict[str, str]
+    planned_start: date
+    planned_end: date
+    contractor: str
+    waste_plan: dict[str, str]
+    distance_m: float = Field(description="Metres from the case to the compound (0: inside it).")
+    reason: str
+
+
 class CaseDetail(CaseOut):
     """A case with its reports, routing decision and audit trail."""
 
@@ -321,6 +385,9 @@ class CaseDetail(CaseOut):
     action_items: list[CaseActionItem] = Field(
         default_factory=list,
         description="Open action items of liaison meetings linked to the case (gone once done or dropped).",
+    )
+    renovation_filings: list[CaseRenovationFiling] = Field(
+        default_factory=list, description="Renovation filings the investigating squad should see."
     )
     evidence: list[EvidenceOut] = Field(
         default_factory=list,
@@ -422,7 +489,7 @@ class VoidIn(BaseModel):
     """作废: a duplicate of another case, or not actionable."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["duplicate", "not_actionable"]
+    kind: Literal["duplicate", "not_actionable", "false_report"]
     reason: str = Field(min_length=1, max_length=500)
     duplicate_of: str | None = Field(default=None, description="Case number it duplicates (kind=duplicate).")
 

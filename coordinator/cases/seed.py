@@ -1,7 +1,7 @@
 """Seed data for categories and routing rules (data, not code: admins may change the rows later).
 
 Category codes follow the 数字城管 pattern major-minor (01 市容环境 …). Numbering differs between
-cities; these are this alliance's codes. 生活垃圾偷倒, 违法装修 and 群租 are local extensions.
+cities; these are this alliance's codes. 装修垃圾偷倒, 生活垃圾偷倒, 违法装修 and 群租 are local extensions.
 Time limits are local policy (examples from Shanghai practice: 暴露垃圾 4 工作时; 违法搭建 stop-work within
 4 工作时 and a decision within 7 工作日; 12345: first contact within 1 工作日, disposal within 5).
 """
@@ -48,6 +48,19 @@ CATEGORIES: list[dict[str, Any]] = [
         "name_en": "Dumped construction waste",
         "major_class": "01 市容环境",
         "description": "建筑垃圾、渣土偷倒或积存",
+        "dedup_radius_m": 150,
+        "dedup_window_h": 72,
+        "claim_limit_value": 2,
+        "claim_limit_unit": "work_hours",
+        "resolve_limit_value": 1,
+        "resolve_limit_unit": "work_days",
+    },
+    {
+        "code": "01-12",
+        "name_zh": "装修垃圾偷倒",
+        "name_en": "Dumped renovation waste",
+        "major_class": "01 市容环境",
+        "description": "装修垃圾未按申报方案清运、偷倒（附近小区在施装修申报一并列出）",
         "dedup_radius_m": 150,
         "dedup_window_h": 72,
         "claim_limit_value": 2,

@@ -44,6 +44,7 @@ from coordinator.permissions import allowed_report_sources, contact_visibility_f
 from coordinator.policy import current_caller, current_user
 from coordinator.refcache import cached
 from coordinator.security import no_store
+from coordinator.settings import get_settings
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from coordinator.worktime.services import load_calendar
 
@@ -236,7 +237,11 @@ def get_case(case_id: int) -> dict[str, Any]:
     viewer = current_user()
     if contact_visibility_for(viewer, case_districts(case)) == "full":
         no_store()  # full contact data: no cache (browser, proxy) may keep this answer
-    return CasePresenter(session, [case], now=datetime.now(SHANGHAI), viewer=viewer).detail(case, viewer)
+    nearby_m = get_settings().renovation_nearby_m
+    presenter = CasePresenter(
+        session, [case], now=datetime.now(SHANGHAI), viewer=viewer, renovation_nearby_m=nearby_m
+    )
+    return presenter.detail(case, viewer)
 
 
 @bp.get("/inbox")
@@ -269,7 +274,11 @@ def _case_answer(case_id: int) -> dict[str, Any]:
     session.expire_all()  # show the row as the conditional UPDATEs left it
     case = queries.get_case(session, case_id)
     viewer = current_user()
-    return CasePresenter(session, [case], now=datetime.now(SHANGHAI), viewer=viewer).detail(case, viewer)
+    nearby_m = get_settings().renovation_nearby_m
+    presenter = CasePresenter(
+        session, [case], now=datetime.now(SHANGHAI), viewer=viewer, renovation_nearby_m=nearby_m
+    )
+    return presenter.detail(case, viewer)
 
 
 @bp.post("/cases/<id:case_id>/claim")

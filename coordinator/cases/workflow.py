@@ -30,7 +30,7 @@ from coordinator.squads.models import Squad
 from coordinator.worktime import WorkCalendar
 from coordinator.worktime.services import load_calendar
 
-VOID_REASONS = ("duplicate", "not_actionable")
+VOID_REASONS = ("duplicate", "not_actionable", "false_report")
 
 
 @dataclass(frozen=True)
@@ -237,6 +237,23 @@ def reopen(session: Session, case_id: int, user: User, *, now: datetime, reason:
     )
 
 
+def dispute(session: Session, case_id: int, user: User, *, now: datetime, reason: str) -> Case:
+    """A reporter disputes the resolution: the case goes back to `resolved`, on its dispatcher's desk,
+    who verifies it (the dispute is rejected) or reopens it (upheld). The feedback window and the one
+    dispute per report are checked by coordinator.community.feedback, which calls this."""
+    if not reason.strip():
+        raise ValidationFailed("a dispute needs a reason")
+    return _simple(
+        session,
+        case_id,
+        "dispute",
+        user,
+        now=now,
+        reason=reason,
+        values={"closed_at": None, "close_work_h": None},
+    )
+
+
 def void(
     session: Session,
     case_id: int,
@@ -247,7 +264,8 @@ def void(
     reason: str,
     duplicate_of: str | None = None,
 ) -> Case:
-    """作废: a duplicate (name the case it duplicates) or not actionable, with a reason."""
+    """作废: a duplicate (name the case it duplicates), not actionable, or a false report (虚假举报), with a
+    reason. Reward points the case earned are revoked (coordinator.community.rewards)."""
     if kind not in VOID_REASONS:
         raise ValidationFailed(f"void kind must be one of {VOID_REASONS}")
     if not reason.strip():

@@ -40,6 +40,7 @@ NOTIFY_KINDS = frozenset(
         "closed",
         "reopened",
         "voided",
+        "disputed",
         "transfer_requested",
         "transfer_accepted",
         "transfer_declined",
@@ -51,6 +52,11 @@ NOTIFY_KINDS = frozenset(
         # flooding device throttled (told to the dispatcher)
         "realtime_warning",
         "device_throttled",
+        # feedback to a case's reporters (coordinator/community/feedback.py): one message per reporter
+        # who consented, with their channel, for an SMS / 随申办 gateway to deliver
+        "reporter_claimed",
+        "reporter_resolved",
+        "reporter_closed",
     }
 )
 SIGNATURE_HEADER = "X-Jiaojie-Signature"

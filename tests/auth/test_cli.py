@@ -91,6 +91,7 @@ def test_seed_demo_is_idempotent_and_shows_passwords_once(
         "committee",
         "admin",
         "reporter",
+        "property_manager",
     }
     for username, role, _password, token in rows:
         me = client.get("/api/v1/me", headers=bearer(token)).get_json()

@@ -233,14 +233,15 @@ def test_documents_of_other_subjects_follow_their_rule(
         document = services.save_document(
             session,
             services.UploadedBytes(images.pdf(), "装修图纸.pdf"),
-            subject_type="renovation_filing",
+            subject_type="unruled_subject",
             subject_id=7,
             purpose="drawing",
             uploaded_by_id=None,
         )
     session.commit()
     url = f"/api/v1/evidence/{document.id}"
-    # No rule registered for renovation filings here: dispatchers and admins only.
+    # No rule registered for this subject type: dispatchers and admins only (renovation filings have
+    # theirs: tests/community/test_documents.py).
     assert client.get(url, headers=bearer(tokens["leader"])).status_code == 403
     response = client.get(url, headers=bearer(tokens["dispatcher"]))
     assert response.status_code == 200 and response.mimetype == "application/pdf"

@@ -1,0 +1,265 @@
+"""Renovation filings: filed by the compound's property manager, returned with a reason, resubmitted
+and accepted; inspections, a failed spot check opening a routed case; renovation-waste and flat-level
+cases listing the filings; owner contact per role; the committee sees counts only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from coordinator.auth.models import ContactAccessLog
+from coordinator.squads.models import Squad
+from tests.community.conftest import LAT, LON, People
+from tests.factories import make_user
+
+# A small compound polygon around the test point (about 100 m × 100 m).
+POLYGON = {
+    "type": "Polygon",
+    "coordinates": [
+        [
+            [LON - 0.0005, LAT - 0.0005],
+            [LON + 0.0005, LAT - 0.0005],
+            [LON + 0.0005, LAT + 0.0005],
+            [LON - 0.0005, LAT + 0.0005],
+            [LON - 0.0005, LAT - 0.0005],
+        ]
+    ],
+}
+FILING: dict[str, Any] = {
+    "flat": {"building": "3", "unit": "2", "room": "501"},
+    "owner": {"name": "李四", "phone": "13912345678"},
+    "contractor": {"name": "沪南装饰有限公司", "qualification": "建筑装修装饰工程专业承包二级"},
+    "planned_start": "2026-12-01",
+    "planned_end": "2027-02-28",
+    "waste_plan": {
+        "hauler": "奉贤环卫清运队",
+        "schedule": "每周二、五上午",
+        "destination": "奉贤区建筑垃圾消纳场",
+    },
+}
+
+
+def setup_compound(people: People, session: Session) -> int:
+    """The district's dispatcher registers a compound managed by `pm`; the town's squad member."""
+    people.add("pm", "property_manager")
+    people.add("other_pm", "property_manager")
+    people.add("dispatcher", "dispatcher", district="310120")
+    people.add("committee", "committee")
+    made = people.call(
+        "dispatcher",
+        "POST",
+        "/api/v1/compounds",
+        {
+            "name": "海湾花园",
+            "address": "奉贤区海湾路 88 号",
+            "geometry": POLYGON,
+            "managers": [people.users["pm"].username],
+        },
+    )
+    assert made.status_code == 201, made.get_json()
+    compound = made.get_json()
+    assert compound["district"] == "310120" and compound["town"] is not None
+    squad = session.scalars(select(Squad).where(Squad.jurisdiction_code == compound["town"])).first()
+    assert squad is not None
+    people.add("member", "squad_member", squad=squad)
+    return int(compound["id"])
+
+
+def test_filing_returned_resubmitted_accepted_and_spot_check_opens_a_case(
+    people: People, session: Session
+) -> None:
+    compound_id = setup_compound(people, session)
+    assert [c["name"] for c in people.call("pm", "GET", "/api/v1/compounds").get_json()["compounds"]] == [
+        "海湾花园"
+    ]
+    assert people.call("other_pm", "GET", "/api/v1/compounds").get_json()["compounds"] == []
+    stranger = people.call(
+        "other_pm", "POST", "/api/v1/renovation-filings", {**FILING, "compound_id": compound_id}
+    )
+    assert stranger.status_code == 403
+
+    filed = people.call("pm", "POST", "/api/v1/renovation-filings", {**FILING, "compound_id": compound_id})
+    assert filed.status_code == 201, filed.get_json()
+    filing = filed.get_json()
+    fid = filing["id"]
+    assert filing["state"] == "submitted" and filing["number"].startswith("ZX-")
+    assert filing["owner"] == {"name": "李四", "phone": "13912345678"}  # the manager who collected it
+
+    returned = people.call(
+        "dispatcher",
+        "POST",
+        f"/api/v1/renovation-filings/{fid}/return",
+        {"reasons": ["缺少施工单位资质证书"]},
+    )
+    assert returned.status_code == 200
+    assert returned.get_json()["state"] == "returned"
+    assert returned.get_json()["return_reasons"] == ["缺少施工单位资质证书"]
+    assert (
+        people.call("dispatcher", "POST", f"/api/v1/renovation-filings/{fid}/accept", {}).status_code == 409
+    )
+
+    resubmitted = people.call(
+        "pm",
+        "POST",
+        f"/api/v1/renovation-filings/{fid}/resubmit",
+        {
+            "contractor": {"name": "沪南装饰有限公司", "qualification": "二级（证书编号 D231234567）"},
+            "note": "已补充",
+        },
+    )
+    assert resubmitted.status_code == 200, resubmitted.get_json()
+    assert resubmitted.get_json()["state"] == "resubmitted"
+    assert resubmitted.get_json()["contractor"]["qualification"] == "二级（证书编号 D231234567）"
+    accepted = people.call("dispatcher", "POST", f"/api/v1/renovation-filings/{fid}/accept", {})
+    assert accepted.status_code == 200
+    assert [e["kind"] for e in accepted.get_json()["events"]] == ["submitted", "return", "resubmit", "accept"]
+    assert (
+        people.call("pm", "POST", f"/api/v1/renovation-filings/{fid}/start", {}).get_json()["state"]
+        == "in_works"
+    )
+
+    # The town's squad sees the owner masked; the committee may not read filings, only counts.
+    seen = people.call("member", "GET", f"/api/v1/renovation-filings/{fid}").get_json()
+    assert seen["owner"] == {"name": "李*", "phone": "139****5678"}
+    assert people.call("committee", "GET", f"/api/v1/renovation-filings/{fid}").status_code == 403
+    stats = people.call("committee", "GET", "/api/v1/renovation-stats").get_json()
+    assert {"district": "310120", "state": "in_works", "count": 1} in stats["filings"]
+
+    # A property patrol passes; the 城管 spot check fails and files a routed case through intake.
+    patrol = people.call(
+        "pm",
+        "POST",
+        f"/api/v1/renovation-filings/{fid}/inspections",
+        {"kind": "property_patrol", "result": "pass"},
+    )
+    assert patrol.status_code == 201
+    assert (
+        people.call(
+            "pm",
+            "POST",
+            f"/api/v1/renovation-filings/{fid}/inspections",
+            {"kind": "spot_check", "result": "pass"},
+        ).status_code
+        == 403
+    )
+    no_violation = people.call(
+        "member",
+        "POST",
+        f"/api/v1/renovation-filings/{fid}/inspections",
+        {"kind": "spot_check", "result": "fail"},
+    )
+    assert no_violation.status_code == 422
+    failed = people.call(
+        "member",
+        "POST",
+        f"/api/v1/renovation-filings/{fid}/inspections",
+        {"kind": "spot_check", "result": "fail", "notes": "拆除承重墙", "violation": "illegal_renovation"},
+    )
+    assert failed.status_code == 201, failed.get_json()
+    number = failed.get_json()["case_number"]
+    assert number is not None and failed.get_json()["violation_category"] == "05-51"
+    cases = people.call("dispatcher", "GET", "/api/v1/cases?category=05-51").get_json()["cases"]
+    case = next(c for c in cases if c["number"] == number)
+    detail = people.call("dispatcher", "GET", f"/api/v1/cases/{case['id']}").get_json()
+    assert detail["routing"]["lead"] is not None  # routed like any report
+    assert detail["reports"][0]["flat"] == {"building": "3", "unit": "2", "room": "501"}
+    assert [f["number"] for f in detail["renovation_filings"]] == [filing["number"]]  # the flat's filing
+
+    # Completion passes → inspected → closed.
+    done = people.call(
+        "pm",
+        "POST",
+        f"/api/v1/renovation-filings/{fid}/inspections",
+        {"kind": "completion", "result": "pass"},
+    )
+    assert done.status_code == 201
+    assert people.call("pm", "GET", f"/api/v1/renovation-filings/{fid}").get_json()["state"] == "inspected"
+    closed = people.call("pm", "POST", f"/api/v1/renovation-filings/{fid}/close", {})
+    assert closed.get_json()["state"] == "closed"
+    listed = people.call("dispatcher", "GET", "/api/v1/renovation-filings?state=closed").get_json()["filings"]
+    assert [f["id"] for f in listed] == [fid]
+    reads = session.scalars(
+        select(ContactAccessLog).where(ContactAccessLog.subject_type == "renovation_filing")
+    )
+    assert {r.role for r in reads} >= {"property_manager"}
+
+
+def test_renovation_waste_report_near_the_compound_lists_active_filings(
+    people: People, session: Session
+) -> None:
+    compound_id = setup_compound(people, session)
+    fid = people.call(
+        "pm", "POST", "/api/v1/renovation-filings", {**FILING, "compound_id": compound_id}
+    ).get_json()["id"]
+    waste = {
+        "category": "01-12",
+        "lon": LON + 0.002,
+        "lat": LAT,
+        "description": "路边装修垃圾",
+    }  # ~190 m east of the centre
+    before = people.report("citizen", **waste).get_json()["case_id"]
+    # Not yet accepted: not an active filing.
+    assert people.call("member", "GET", f"/api/v1/cases/{before}").get_json()["renovation_filings"] == []
+    assert (
+        people.call("dispatcher", "POST", f"/api/v1/renovation-filings/{fid}/accept", {}).status_code == 200
+    )
+    listed = people.call("member", "GET", f"/api/v1/cases/{before}").get_json()["renovation_filings"]
+    assert [(f["id"], f["state"]) for f in listed] == [(fid, "accepted")]
+    assert 100 < listed[0]["distance_m"] < 200  # from the polygon's edge
+    assert listed[0]["waste_plan"]["hauler"] == "奉贤环卫清运队"
+    assert "owner" not in listed[0]
+    # The committee reads cases but not people's flats.
+    assert people.call("committee", "GET", f"/api/v1/cases/{before}").get_json()["renovation_filings"] == []
+    # Far away (~1 km): nothing listed.
+    far = people.report("citizen", category="01-12", lon=LON + 0.011, lat=LAT).get_json()["case_id"]
+    assert people.call("member", "GET", f"/api/v1/cases/{far}").get_json()["renovation_filings"] == []
+
+
+def test_group_renting_report_at_the_flat_links_its_filing(people: People, session: Session) -> None:
+    compound_id = setup_compound(people, session)
+    filing = people.call(
+        "pm", "POST", "/api/v1/renovation-filings", {**FILING, "compound_id": compound_id}
+    ).get_json()
+    sent = people.report(
+        "citizen", category="05-52", flat={"building": "3号楼", "unit": "2单元", "room": "501室"}
+    )
+    assert sent.status_code == 201, sent.get_json()
+    detail = people.call("dispatcher", "GET", f"/api/v1/cases/{sent.get_json()['case_id']}").get_json()
+    assert [f["id"] for f in detail["renovation_filings"]] == [filing["id"]]
+    other_flat = people.report(
+        "citizen", category="05-52", lon=LON + 0.001, flat={"building": "5", "room": "101"}
+    )
+    detail = people.call("dispatcher", "GET", f"/api/v1/cases/{other_flat.get_json()['case_id']}").get_json()
+    assert detail["renovation_filings"] == []
+
+
+def test_compound_registration_is_the_districts(people: People, session: Session) -> None:
+    people.add("far_dispatcher", "dispatcher", district="310115")
+    people.add("pm", "property_manager")
+    body = {
+        "name": "X",
+        "address": "Y",
+        "geometry": {"type": "Point", "coordinates": [LON, LAT]},
+        "managers": [people.users["pm"].username],
+    }
+    assert people.call("far_dispatcher", "POST", "/api/v1/compounds", body).status_code == 403
+    not_pm = make_user(session, "reporter")
+    session.commit()
+    bad = people.call("admin", "POST", "/api/v1/compounds", {**body, "managers": [not_pm.username]})
+    assert bad.status_code == 422
+    broken = people.call(
+        "admin",
+        "POST",
+        "/api/v1/compounds",
+        {**body, "geometry": {"type": "Polygon", "coordinates": [[[LON, LAT]]]}},
+    )
+    assert broken.status_code == 422
+    ok = people.call("admin", "POST", "/api/v1/compounds", body)
+    assert ok.status_code == 201
+    # A clockwise ring comes back wound as RFC 7946 says (the contract check holds every answer to it).
+    clockwise = {"type": "Polygon", "coordinates": [list(reversed(POLYGON["coordinates"][0]))]}
+    rewound = people.call("admin", "POST", "/api/v1/compounds", {**body, "geometry": clockwise})
+    assert rewound.status_code == 201
+    assert rewound.get_json()["geometry"]["coordinates"][0] != clockwise["coordinates"][0]
