@@ -36,7 +36,6 @@ def post_report(
     report = {
         "category": "01-11",
         "description": "沟渠边建筑垃圾",
-        "source": "grid_worker",
         **POINT,
         **fields,
     }
@@ -82,7 +81,7 @@ def test_a_report_with_photos(client: FlaskClient, session: Session, reporter: s
 
 
 def test_a_json_report_still_works_and_has_no_photos(client: FlaskClient, reporter: str) -> None:
-    body = {"category": "01-11", "source": "grid_worker", **POINT}
+    body = {"category": "01-11", **POINT}
     response = client.post("/api/v1/reports", json=body, headers=bearer(reporter))
     assert response.status_code == 201 and response.get_json()["evidence"] == []
 
@@ -121,7 +120,7 @@ def test_the_json_part_is_validated_as_strictly_as_a_json_body(client: FlaskClie
         "/api/v1/reports",
         data={
             "report": (
-                io.BytesIO(orjson.dumps({"category": "01-11", "source": "grid_worker", **POINT})),
+                io.BytesIO(orjson.dumps({"category": "01-11", **POINT})),
                 "r.json",
             ),
         },
