@@ -78,6 +78,15 @@ class Settings:
     roster_draft_day: str = "thu"
     roster_draft_hour: int = 10
     roster_reminder_hour: int = 15
+    # Web map basemap (optional; coordinator/web/basemap.py, docs/web.md): an XYZ/WMTS tile URL template
+    # in WGS-84/CGCS2000 coordinates, e.g. 天地图 `vec_w` with `{tk}` for the key, an optional labels layer
+    # (天地图 `cva_w`), the key, the attribution shown on the map. GCJ-02 sources (高德, 腾讯) and Baidu's
+    # BD-09 are refused at start-up: they would misplace our WGS-84 data by ~500 m. Empty: no basemap,
+    # the polygons on a plain background with a scale bar.
+    basemap_url: str = ""
+    basemap_labels_url: str = ""
+    basemap_key: str = ""
+    basemap_attribution: str = ""
     testing: bool = False
 
     @classmethod

@@ -134,6 +134,16 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "ogc.collections": PUBLIC,
     **{f"ogc.{c}_{kind}": PUBLIC for c in ("districts", "towns", "border_zones") for kind in OGC_KINDS},
     **{f"ogc.{c}_{kind}": STAFF for c in ("squads", "hotspots", "cases") for kind in OGC_KINDS},
+    "web.static": PUBLIC,
+    "web.index": PUBLIC,
+    "web.login": PUBLIC,
+    "web.set_language": PUBLIC,
+    "web.inbox": {"squad_leader", "squad_member", "dispatcher", "admin"},
+    "web.case_page": STAFF,
+    "web.map_page": STAFF,
+    "web.desk_page": {"dispatcher", "admin"},
+    "web.report_page": PUBLIC,
+    "web.status_page": PUBLIC,
 }
 
 SQUAD_CODE = "SQ-POLICY"
@@ -152,6 +162,7 @@ PATH_VALUES = {
     "meeting_id": 2_000_000_000,
     "token_id": 2_000_000_000,
     "feature_id": "1",
+    "token": "not-a-status-token",
 }
 PATH_VALUES_BY_ENDPOINT = {"boundaries.get_boundary": {"code": "310120"}}
 
