@@ -179,6 +179,8 @@ def case_page(case_id: int) -> str:
         evidence=_evidence(case.id),
         squads=desk.transfer_targets(session),
         event_labels=event_labels(),
+        source_labels=source_labels(),
+        district_names={a.code: a.name_zh for a in boundaries.current_areas(session, level="district")},
     )
     commit_request_session()  # the contact-read audit rows
     return page
@@ -189,10 +191,25 @@ def _evidence(case_id: int) -> list[dict[str, Any]]:
     return []
 
 
+def source_labels() -> dict[str, str]:
+    """Report sources in the page's language."""
+    return {
+        "citizen": _("Citizen"),
+        "grid_worker": _("Grid worker"),
+        "volunteer": _("Volunteer"),
+        "camera": _("Camera"),
+        "drone": _("Drone"),
+        "hotline_12345": _("12345 hotline"),
+        "patrol": _("Patrol"),
+        "joint_patrol": _("Joint patrol"),
+    }
+
+
 def event_labels() -> dict[str, str]:
     """Audit event kinds in the page's language."""
     return {
         "created": _("Case opened"),
+        "reported": _("Reported"),
         "routed": _("Routed"),
         "report_merged": _("Report merged"),
         "claimed": _("Claimed"),

@@ -11,7 +11,8 @@
   const config = configNode ? JSON.parse(configNode.textContent) : {};
 
   function baseMap(id, options) {
-    const map = L.map(id, Object.assign({ zoomControl: true }, options || {}));
+    const map = L.map(id, Object.assign({ zoomControl: true, zoomSnap: 0.25 }, options || {}));
+    map.attributionControl.setPrefix("Leaflet");
     const basemap = config.basemap;
     if (basemap) {
       basemap.layers.forEach((url) => L.tileLayer(url, { subdomains: "01234567", maxZoom: 18, attribution: basemap.attribution }).addTo(map));

@@ -1,0 +1,82 @@
+"""The three journeys in a real browser (Chromium): a squad leader, a citizen, a dispatcher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+from playwright.sync_api import Page, expect
+from sqlalchemy.orm import Session
+
+from tests.factories import PASSWORD, make_case, make_user
+from tests.web.conftest import screenshots
+from tests.web.helpers import leader, report
+
+
+def log_in(page: Page, live: str, username: str, target: str) -> None:
+    page.goto(f"{live}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{live}{target}")
+
+
+def test_squad_leader_sees_the_map_and_claims_a_case(
+    page: Page, live: str, client: FlaskClient, session: Session
+) -> None:
+    user = leader(session)
+    case: dict[str, Any] = report(client, session, "交界处垃圾堆放 <script>alert(1)</script>")
+    page.goto(f"{live}/login")
+    screenshots(page, "login")
+    log_in(page, live, user.username, "/inbox")
+
+    page.goto(f"{live}/map")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "true")
+    labels = page.locator(".district-label")
+    expect(labels).to_have_count(4)
+    for name in ("奉贤区", "金山区", "松江区", "浦东新区"):
+        expect(labels.filter(has_text=name)).to_have_count(1)
+    expect(page.locator(".leaflet-control-scale")).to_be_visible()
+    screenshots(page, "map")
+
+    page.goto(f"{live}/inbox")
+    card = page.locator(f"article.case[data-case='{case['case_id']}']")
+    expect(card).to_contain_text(case["case_number"])
+    screenshots(page, "inbox")
+    card.locator("button[data-action=claim]").click()
+    expect(card.locator("button[data-action=start]")).to_be_visible()  # reloaded: claimed, may start
+
+    page.goto(f"{live}/cases/{case['case_id']}")
+    expect(page.locator("#case-status")).to_have_text("已认领")
+    expect(page.locator("#events .kind-claimed")).to_contain_text(user.username)
+    expect(page.locator(".report .description")).to_contain_text("<script>alert(1)</script>")
+    expect(page.locator("#case-map")).to_have_attribute("data-ready", "true")
+    screenshots(page, "case")
+
+
+def test_dispatcher_reassigns_a_queue_case_and_the_receiving_leader_accepts(
+    page: Page, live: str, session: Session
+) -> None:
+    dispatcher = make_user(session, "dispatcher", district="310120")
+    receiver = leader(session)
+    queued = make_case(session, lead=None)
+    session.commit()
+    log_in(page, live, dispatcher.username, "/desk")
+    card = page.locator(f"#queue article.case[data-case='{queued.id}']")
+    expect(card).to_contain_text(queued.number)
+    screenshots(page, "desk")
+    form = card.locator("form[data-action=transfer]")
+    form.locator("select[name=to_squad]").select_option("SQ-310120118")
+    form.locator("input[name=reason]").fill("属地为柘林，请接收")
+    form.locator("button[type=submit]").click()
+    expect(page.locator(f"#transfers article.case[data-case='{queued.id}']")).to_contain_text("柘林中队")
+
+    page.locator("#logout").click()
+    page.wait_for_url(f"{live}/login")
+    log_in(page, live, receiver.username, "/inbox")
+    page.goto(f"{live}/cases/{queued.id}#transfer")
+    form = page.locator("form#transfer")
+    form.locator("input[name=reason]").fill("同意接收")
+    form.locator("button[data-submit=accept_transfer]").click()
+    expect(page.locator("#events .kind-transfer_accepted")).to_contain_text(receiver.username)
+    expect(page.locator(".routing")).to_contain_text("柘林中队")
