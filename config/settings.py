@@ -87,6 +87,24 @@ class Settings:
     basemap_labels_url: str = ""
     basemap_key: str = ""
     basemap_attribution: str = ""
+    # Evidence uploads (coordinator/evidence): where files are kept — `local` (content-addressed files
+    # under EVIDENCE_DIR, default instance/evidence) or `s3` (an S3-compatible bucket; credentials come
+    # from boto3's usual chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, an instance role).
+    evidence_store: str = "local"
+    evidence_dir: str = ""
+    evidence_s3_bucket: str = ""
+    evidence_s3_endpoint_url: str = ""
+    evidence_s3_region: str = ""
+    evidence_s3_prefix: str = "evidence/"
+    # The largest file taken (bytes), the most pixels an image may decode to (the decompression-bomb
+    # guard) and the longest side of a thumbnail.
+    evidence_max_bytes: int = 10 * 1024 * 1024
+    evidence_max_pixels: int = 40_000_000
+    evidence_thumbnail_px: int = 320
+    # Anonymous citizen reports (POST /api/v1/citizen/reports): at most this many per client IP per
+    # hour and per phone number per day.
+    citizen_reports_per_ip_hour: int = 10
+    citizen_reports_per_phone_day: int = 5
     testing: bool = False
 
     @classmethod

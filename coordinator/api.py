@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from flask import Response, jsonify, request
 from pydantic import BaseModel, Field, ValidationError
+from werkzeug.datastructures import FileStorage
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
 
 from coordinator.errors import BadRequest, ValidationFailed
@@ -26,6 +27,7 @@ from coordinator.validation import MAX_ROW_ID, NUL_MESSAGE, nul_fields
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
 
 ViewFunc = Callable[..., Any]
 
@@ -64,6 +66,16 @@ class TextConverter(UnicodeConverter):
 
 
 @dataclass(frozen=True)
+class FilePart:
+    """Files a multipart request may carry in one field (the view checks what they are)."""
+
+    name: str
+    description: str
+    media_types: tuple[str, ...]
+    max_items: int = 1
+
+
+@dataclass(frozen=True)
 class Operation:
     """What the OpenAPI document says about one route."""
 
@@ -97,6 +109,17 @@ class Operation:
     render: Callable[[Any], Response] | None = None
     # The view answers through coordinator.httpcache.conditional: validators, 304, byte ranges (206/416).
     conditional: bool = False
+    # multipart/form-data: the file fields the request may carry. With `body`, the JSON body then comes
+    # in the part named `json_part`; with `form`, the form's fields come as plain parts beside the files
+    # (and with `multipart_only`, a form-encoded body is not taken).
+    file_parts: tuple[FilePart, ...] = ()
+    json_part: str | None = None
+    multipart_only: bool = False
+
+    @property
+    def multipart(self) -> bool:
+        """Whether the route takes multipart/form-data."""
+        return bool(self.file_parts)
 
 
 def documented_model(op: Operation, status: int, media_type: str) -> type[BaseModel] | None:
@@ -173,19 +196,22 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     not JSON, 422 if it breaks the schema."""
     if not request.is_json:
         raise BadRequest("expected a JSON body with Content-Type: application/json")
-    raw = request.get_data()
+    return _validate_json(model, request.get_data(), what="request body")
+
+
+def _validate_json(model: type[BaseModel], raw: bytes, *, what: str) -> BaseModel:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise BadRequest("the request body is not valid JSON (UTF-8, RFC 8259)") from None
-    _reject_nul(data, "request body")
+        raise BadRequest(f"the {what} is not valid JSON (UTF-8, RFC 8259)") from None
+    _reject_nul(data, what)
     integral = _integral_floats_as_ints(data)
     if integral is not data:
         raw = orjson.dumps(integral)
     try:
         return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
-        raise ValidationFailed("invalid request body", details=_validation_details(exc)) from exc
+        raise ValidationFailed(f"invalid {what}", details=_validation_details(exc)) from exc
 
 
 def _form_values() -> dict[str, Any]:
@@ -196,16 +222,61 @@ def _form_values() -> dict[str, Any]:
     return raw
 
 
-def parse_form(model: type[BaseModel]) -> BaseModel:
-    """Validate an `application/x-www-form-urlencoded` body against `model`; 400 / 422 like `parse_body`."""
-    if request.mimetype != FORM:
-        raise BadRequest(f"expected a form body with Content-Type: {FORM}")
+def parse_form(model: type[BaseModel], *, multipart: bool = False, form_encoded: bool = True) -> BaseModel:
+    """Validate an `application/x-www-form-urlencoded` body (with `multipart`, or the plain fields of a
+    multipart/form-data body) against `model`; 400 / 422 like `parse_body`."""
+    accepted = [m for m, ok in ((FORM, form_encoded), (MULTIPART, multipart)) if ok]
+    if request.mimetype not in accepted:
+        raise BadRequest(f"expected a form body with Content-Type: {' or '.join(accepted)}")
     raw = _form_values()
     _reject_nul(raw, "form fields")
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise ValidationFailed("invalid form fields", details=_validation_details(exc)) from exc
+
+
+def is_multipart() -> bool:
+    """Whether the request body is multipart/form-data."""
+    return request.mimetype == MULTIPART
+
+
+def parse_json_part(model: type[BaseModel], name: str) -> BaseModel:
+    """Validate the JSON in part `name` of a multipart body (a plain field, or a file part of type
+    application/json) against `model`, as strictly as `parse_body` does a JSON body."""
+    if name in request.files:
+        raw = request.files[name].stream.read()
+    elif name in request.form:
+        raw = request.form[name].encode("utf-8")
+    else:
+        raise BadRequest(f"a multipart request needs the JSON body in its part {name!r}")
+    return _validate_json(model, raw, what=f"part {name!r}")
+
+
+def uploaded_files(op: Operation) -> dict[str, list[FileStorage]]:
+    """The files of a multipart request by field: 422 for a file field the route does not take or for
+    more files than it takes. Empty file inputs (a form sent without choosing a file) are left out."""
+    files: dict[str, list[FileStorage]] = {part.name: [] for part in op.file_parts}
+    known = {part.name: part for part in op.file_parts}
+    problems = []
+    for name, storage in request.files.items(multi=True):
+        if name == op.json_part:
+            continue
+        if name not in known:
+            problems.append({"field": name, "message": "no such file field", "type": "extra_forbidden"})
+            continue
+        if not storage.filename and storage.content_length in (0, None) and not storage.stream.read(1):
+            continue
+        storage.stream.seek(0)
+        files[name].append(storage)
+    for name, items in files.items():
+        if len(items) > known[name].max_items:
+            problems.append(
+                {"field": name, "message": f"at most {known[name].max_items} files", "type": "too_long"}
+            )
+    if problems:
+        raise ValidationFailed("invalid files", details=problems)
+    return files
 
 
 def _render(result: Any, op: Operation) -> Response:
@@ -252,6 +323,9 @@ def endpoint(
     error_media_type: str = JSON,
     render: Callable[[Any], Response] | None = None,
     conditional: bool = False,
+    file_parts: tuple[FilePart, ...] = (),
+    json_part: str | None = None,
+    multipart_only: bool = False,
 ) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a view as an API operation.
 
@@ -265,6 +339,9 @@ def endpoint(
     turns the view's result into the `media_type` answer (default: JSON); `error_media_type` says in
     which media type the errors of the route come (their renderer is registered in coordinator.errors).
     `conditional` documents the validators, 304 and byte ranges of coordinator.httpcache.conditional.
+    `file_parts` makes the route take multipart/form-data: the view then also receives `uploads=` (file
+    field → its files); the JSON `body` comes in the part `json_part` (a JSON request still works), the
+    `form` fields as plain parts (`multipart_only`: only so).
     """
     op = Operation(
         summary=summary,
@@ -284,6 +361,9 @@ def endpoint(
         error_media_type=error_media_type,
         render=render,
         conditional=conditional,
+        file_parts=tuple(file_parts),
+        json_part=json_part,
+        multipart_only=multipart_only,
     )
 
     def decorate(fn: ViewFunc) -> ViewFunc:
@@ -291,10 +371,20 @@ def endpoint(
         def view(*args: Any, **kwargs: Any) -> Response:
             if op.query is not None:
                 kwargs["query"] = parse_query(op.query)
+            multipart = op.multipart and is_multipart()
             if op.body is not None:
-                kwargs["body"] = parse_body(op.body)
+                if multipart and op.json_part is not None:
+                    kwargs["body"] = parse_json_part(op.body, op.json_part)
+                else:
+                    kwargs["body"] = parse_body(op.body)
             if op.form is not None:
-                kwargs["form"] = parse_form(op.form)
+                kwargs["form"] = parse_form(
+                    op.form, multipart=op.multipart, form_encoded=not op.multipart_only
+                )
+            if op.multipart:
+                if op.multipart_only and not multipart:
+                    raise BadRequest(f"expected a body with Content-Type: {MULTIPART}")
+                kwargs["uploads"] = uploaded_files(op) if multipart else {p.name: [] for p in op.file_parts}
             result = fn(*args, **kwargs)
             commit_request_session()
             return _render(result, op)

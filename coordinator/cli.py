@@ -120,6 +120,7 @@ def register_cli(app: Flask) -> None:
     from coordinator.auth.cli import users_cli
     from coordinator.boundaries.cli import boundaries_cli, seed_boundaries
     from coordinator.cases.cli import reports_cli
+    from coordinator.evidence.cli import evidence_cli
     from coordinator.geolocation.cli import geolocate_cli
     from coordinator.scheduler.cli import scheduler_cli, webhooks_cli
     from coordinator.squads.cli import squads_cli
@@ -136,3 +137,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(calendar_cli)
     app.cli.add_command(reports_cli)
+    app.cli.add_command(evidence_cli)

@@ -88,6 +88,20 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class PayloadTooLarge(ApiError):
+    """The request, or a file in it, is larger than the service takes."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    """A file's content is not of a type the route takes (checked by decoding it, never by its name)."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class TooManyRequests(ApiError):
     """The caller must wait `retry_after` seconds (sent as `Retry-After`)."""
 

@@ -19,6 +19,8 @@ from coordinator.cases.models import (
     Report,
     RoutingRule,
 )
+from coordinator.citizen.models import StatusLink
+from coordinator.evidence.models import Evidence
 from coordinator.hotspots.models import Hotspot
 from coordinator.meetings.models import (
     ActionItem,
@@ -64,6 +66,7 @@ __all__ = [
     "Category",
     "ContactAccessLog",
     "DispatchUnit",
+    "Evidence",
     "Hotspot",
     "Meeting",
     "MeetingAttendance",
@@ -81,6 +84,7 @@ __all__ = [
     "SquadFeedToken",
     "SquadNightPreference",
     "SquadUnavailability",
+    "StatusLink",
     "User",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -16,7 +16,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from coordinator import __version__, policy
-from coordinator.api import FORM, JSON, ErrorBody, Operation
+from coordinator.api import FORM, JSON, MULTIPART, ErrorBody, Operation
 from coordinator.validation import MAX_ROW_ID
 
 bp = Blueprint("openapi", __name__)
@@ -105,10 +105,46 @@ def _form_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str
     return {"$ref": REF_TEMPLATE.format(model=model.__name__)}
 
 
+def _multipart(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    """The multipart/form-data request body of `op`: its JSON part (the `body` model) or its form fields,
+    and its file fields (binary strings of the media types the route takes)."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    encoding: dict[str, Any] = {}
+    if op.body is not None and op.json_part is not None:
+        properties[op.json_part] = _schema_of(op.body, components, request=True)
+        required.append(op.json_part)
+        encoding[op.json_part] = {"contentType": JSON}
+    if op.form is not None:
+        schema = op.form.model_json_schema(ref_template=REF_TEMPLATE, schema_generator=RequestSchema)
+        for name, definition in schema.pop("$defs", {}).items():
+            _add_component(components, name, definition)
+        form_required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            properties[name] = prop if name in form_required else {"anyOf": [prop, {"const": ""}]}
+        required += sorted(form_required)
+    for part in op.file_parts:
+        item = {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
+        properties[part.name] = {
+            "type": "array",
+            "items": item,
+            "maxItems": part.max_items,
+            "description": part.description,
+        }
+        encoding[part.name] = {"contentType": ", ".join(part.media_types)}
+    content: dict[str, Any] = {"schema": {"type": "object", "properties": properties}}
+    if required:
+        content["schema"]["required"] = required
+    if encoding:
+        content["encoding"] = encoding
+    return content
+
+
 CONDITIONAL_HEADERS = {
     "ETag": {"description": "Strong validator: a hash of the content (`…-gzip` for the gzip encoding).",
              "schema": {"type": "string"}},
-    "Last-Modified": {"description": "When the geography (boundaries, zones, squads) last changed.",
+    "Last-Modified": {"description": "When the content last changed: the geography (boundaries, zones, "
+                               "squads) or, for a stored file, its upload.",
                       "schema": {"type": "string"}},
 }  # fmt: skip
 
@@ -132,6 +168,8 @@ _STATUS_TEXT = {
     403: "Not allowed for this caller",
     404: "Not found",
     409: "Conflict with the current state",
+    413: "Too large: a file over the size or pixel limit",
+    415: "Unsupported media type: a file that is not an image (or PDF) by its content",
     416: "Range not satisfiable",
     422: "Validation failed",
     429: "Too many attempts; wait Retry-After seconds",
@@ -208,12 +246,14 @@ def build_openapi(
         errors = {*op.errors, 401, 403} if secured else set(op.errors)
         if op.conditional:
             success["headers"] = CONDITIONAL_HEADERS
-            responses.update(_conditional_responses(op.media_type))
+            responses.update(_conditional_responses(op.media_type if not op.files else "*/*"))
             errors.add(416)
         if op.query or op.body or op.form:
             errors.add(op.validation_status)
-        if op.body or op.form:
+        if op.body or op.form or op.multipart:
             errors.add(400)  # not JSON / not a form at all (parse_body, parse_form)
+        if op.multipart:
+            errors.add(op.validation_status)  # too many files, or a file field the route does not take
         op_error_ref = error_ref if op.error_model is None else _schema_of(op.error_model, components)
         for status in sorted(errors):
             responses[str(status)] = {
@@ -236,11 +276,14 @@ def build_openapi(
                 "required": True,
                 "content": {JSON: {"schema": _schema_of(op.body, components, request=True)}},
             }
-        if op.form is not None:
+        if op.form is not None and not op.multipart_only:
             operation["requestBody"] = {
                 "required": True,
                 "content": {FORM: {"schema": _form_schema(op.form, components)}},
             }
+        if op.multipart:
+            body = operation.setdefault("requestBody", {"required": True, "content": {}})
+            body["content"][MULTIPART] = _multipart(op, components)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = operation
     return {

@@ -176,3 +176,24 @@ def may_record_patrol(user: User, shift: RosterShift) -> bool:
     if user.role in ("dispatcher", "admin"):
         return True
     return user.squad_id is not None and user.squad_id in (shift.squad_a_id, shift.squad_b_id)
+
+
+# -- evidence (photos and documents) -----------------------------------------------------------------
+# Who may see a file depends on what it is attached to: coordinator/evidence/access.py asks these for
+# cases and reports, and other domains register their own rule there.
+
+
+def can_add_case_evidence(user: User, case: Case) -> bool:
+    """The case's squads (lead and partners), its dispatchers and admins add before/after photos."""
+    return is_case_squad_member(user, case) or is_case_dispatcher(user, case)
+
+
+def can_view_case_evidence(user: User) -> bool:
+    """Every staff role that reads cases sees their photos (reporters see only their own uploads)."""
+    return user.role in ("squad_leader", "squad_member", "dispatcher", "committee", "admin")
+
+
+def can_see_photo_location(role: str) -> bool:
+    """Whether a role sees the GPS position a camera wrote into a photo (kept out of every file): those
+    who see a reporter's contact data at all (squads, dispatchers, admins), not the committee."""
+    return contact_visibility(role) != "absent"

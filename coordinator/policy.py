@@ -124,6 +124,13 @@ RULES: dict[str, Rule] = {
     "cases.request_transfer": allow("squad_leader", "dispatcher", "admin"),
     "cases.accept_transfer": allow("squad_leader"),
     "cases.decline_transfer": allow("squad_leader"),
+    # evidence: a file is fetched by any signed-in role, and who may see which file is decided per file
+    # by its subject's rule (coordinator/evidence/access.py); a case's photos are listed by staff and
+    # uploaded by the case's squads and dispatchers (checked per case: coordinator.permissions)
+    "evidence.get_evidence": ANY_ROLE,
+    "evidence.get_thumbnail": ANY_ROLE,
+    "evidence.list_case_evidence": STAFF,
+    "evidence.upload_case_evidence": allow("squad_leader", "squad_member", "dispatcher", "admin"),
     # hotspots: staff read them; dispatchers create, edit, retire and read proposals
     "hotspots.list_hotspots": STAFF,
     "hotspots.get_hotspot": STAFF,

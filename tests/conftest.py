@@ -152,10 +152,18 @@ def shipped_locator() -> Locator:
 
 @pytest.fixture
 def app(
-    database_url: str, session_factory: sessionmaker[Session], locator_cache: LocatorCache
+    database_url: str, session_factory: sessionmaker[Session], locator_cache: LocatorCache, tmp_path: Path
 ) -> Iterator[Flask]:
-    """The app, with every request and CLI command using the test's rolled-back transaction."""
-    app = create_app({"database_url": database_url, "testing": True, "secret_key": "test"})
+    """The app, with every request and CLI command using the test's rolled-back transaction (and
+    evidence files in the test's own directory)."""
+    app = create_app(
+        {
+            "database_url": database_url,
+            "testing": True,
+            "secret_key": "test",
+            "evidence_dir": str(tmp_path / "evidence"),
+        }
+    )
     app.extensions[SESSIONMAKER_KEY] = session_factory
     app.extensions["coordinator.locator_cache"] = locator_cache
     yield app

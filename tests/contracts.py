@@ -44,6 +44,7 @@ import orjson
 import shapely
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import TestResponse
@@ -112,12 +113,28 @@ def _read_html(body: bytes) -> None:
         raise ValueError("no <!doctype html>")
 
 
+def _read_image(body: bytes) -> None:
+    with Image.open(io.BytesIO(body)) as image:
+        image.load()
+        if image.getexif():  # what the service serves carries no EXIF (no GPS position)
+            raise ValueError("the image carries EXIF metadata")
+
+
+def _read_pdf(body: bytes) -> None:
+    if not body.startswith(b"%PDF-"):
+        raise ValueError("no %PDF- header")
+
+
 # How each media type of a file answer is opened: the check that it is a file of that type at all.
 FILE_READERS: dict[str, Callable[[bytes], None]] = {
     "text/csv": _read_csv,
     XLSX: _read_xlsx,
     "text/calendar": _read_calendar,
     "text/html": _read_html,
+    "image/jpeg": _read_image,
+    "image/png": _read_image,
+    "image/webp": _read_image,
+    "application/pdf": _read_pdf,
 }
 # Automatic answers of Flask: HEAD has no body, OPTIONS lists the allowed methods.
 UNCHECKED_METHODS = frozenset({"HEAD", "OPTIONS"})

@@ -65,6 +65,11 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "cases.request_transfer": {"squad_leader", "dispatcher", "admin"},
     "cases.accept_transfer": {"squad_leader"},
     "cases.decline_transfer": {"squad_leader"},
+    # any signed-in role reaches a file; whether it sees it is its subject's rule (404 here: no such file)
+    "evidence.get_evidence": ALL,
+    "evidence.get_thumbnail": ALL,
+    "evidence.list_case_evidence": STAFF,
+    "evidence.upload_case_evidence": {"squad_leader", "squad_member", "dispatcher", "admin"},
     "hotspots.list_hotspots": STAFF,
     "hotspots.get_hotspot": STAFF,
     "hotspots.create_hotspot": {"dispatcher", "admin"},
@@ -161,6 +166,7 @@ PATH_VALUES = {
     "series_id": 2_000_000_000,
     "meeting_id": 2_000_000_000,
     "token_id": 2_000_000_000,
+    "evidence_id": 2_000_000_000,
     "feature_id": "1",
     "token": "not-a-status-token",
 }

@@ -165,7 +165,18 @@ class CasePresenter:
             "reports": reports,
             "events": events,
             "action_items": self.action_items(case),
+            "evidence": self.evidence(case, viewer),
         }
+
+    def evidence(self, case: Case, viewer: User) -> list[dict[str, Any]]:
+        """The case's photos and documents: its squads' before/after photos, its reports' photos."""
+        # Imported here: evidence attaches to cases, not the other way round.
+        from coordinator.evidence.presenters import evidence_list
+        from coordinator.evidence.services import list_evidence_of
+        from coordinator.evidence.views import case_subjects
+
+        rows = list_evidence_of(self.session, case_subjects(case.id, [r.id for r in case.reports]))
+        return evidence_list(self.session, rows, viewer)
 
     def action_items(self, case: Case) -> list[dict[str, Any]]:
         """The open liaison-meeting action items linked to the case."""

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from coordinator.cases.intake import ReportInput
+from coordinator.evidence.schemas import EvidenceOut
 from coordinator.geojson import BBOX_HELP, BBOX_PATTERN, CollectionType, FeatureType, Geometry, Link
 from coordinator.geolocation.schemas import CRS_HELP, CrsName, Geolocation
 from coordinator.validation import (
@@ -293,6 +294,11 @@ class CaseDetail(CaseOut):
         default_factory=list,
         description="Open action items of liaison meetings linked to the case (gone once done or dropped).",
     )
+    evidence: list[EvidenceOut] = Field(
+        default_factory=list,
+        description="Photos and documents: the squads' before/after photos (POST …/evidence) and the "
+        "photos sent with the case's reports.",
+    )
 
 
 class CaseQuery(QueryModel):
@@ -360,7 +366,12 @@ class ResolveIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     note: str = Field(default="", max_length=2000, description="What was done (处置情况).")
-    photos: list[WebUrl] = Field(default_factory=list, max_length=MAX_PHOTOS, description="After photos.")
+    photos: list[WebUrl] = Field(
+        default_factory=list,
+        max_length=MAX_PHOTOS,
+        description="After photo URLs; without them the `after` photos uploaded to the case "
+        "(POST /cases/{id}/evidence) are the evidence.",
+    )
     waive_evidence: str | None = Field(
         default=None, max_length=500, description="Dispatchers only: why no photo evidence is needed."
     )

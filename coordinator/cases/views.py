@@ -257,19 +257,27 @@ def start_case(case_id: int, body: ActionIn) -> dict[str, Any]:
 
 @bp.post("/cases/<id:case_id>/resolve")
 @endpoint(
-    summary="Report a case handled, with evidence (note + photo URLs, or a dispatcher's waiver)",
-    description=ACTION_HELP + " 422 `evidence_required` without a note and a photo or a waiver.",
+    summary="Report a case handled, with evidence (note + photos, or a dispatcher's waiver)",
+    description=ACTION_HELP + " 422 `evidence_required` without a note and a photo or a waiver. The "
+    "photos are the URLs in `photos`, or else the `after` photos uploaded to the case.",
     tags=["case lifecycle"],
     body=ResolveIn,
     response=CaseDetail,
     errors=ACTION_ERRORS,
 )
 def resolve_case(case_id: int, body: ResolveIn) -> dict[str, Any]:
-    evidence = workflow.Evidence(
-        note=body.note, photos=[str(p) for p in body.photos], waiver=body.waive_evidence
-    )
+    photos = [str(p) for p in body.photos] or uploaded_after_photos(case_id)
+    evidence = workflow.Evidence(note=body.note, photos=photos, waiver=body.waive_evidence)
     workflow.resolve(db_session(), case_id, current_user(), evidence, now=datetime.now(SHANGHAI))
     return _case_answer(case_id)
+
+
+def uploaded_after_photos(case_id: int) -> list[str]:
+    """The URLs of the `after` photos uploaded to the case (POST /cases/{id}/evidence)."""
+    from coordinator.evidence.presenters import evidence_url
+    from coordinator.evidence.services import list_evidence
+
+    return [evidence_url(e) for e in list_evidence(db_session(), "case", case_id, purpose="after")]
 
 
 @bp.post("/cases/<id:case_id>/verify")

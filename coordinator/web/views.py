@@ -20,6 +20,7 @@ from coordinator.cases.models import CASE_STATUSES
 from coordinator.cases.presenters import CasePresenter
 from coordinator.errors import Unauthorized
 from coordinator.extensions import commit_request_session, db_session, writes_on_read
+from coordinator.permissions import can_add_case_evidence
 from coordinator.policy import SESSION_CSRF, authenticate, current_user
 from coordinator.web import bp, desk, i18n
 from coordinator.web.basemap import Basemap
@@ -176,7 +177,8 @@ def case_page(case_id: int) -> str:
         "web/case.html",
         case=detail,
         action_labels=action_labels(),
-        evidence=_evidence(case.id),
+        upload_allowed=can_add_case_evidence(user, case) and case.status not in ("closed", "void"),
+        purpose_labels=purpose_labels(),
         squads=desk.transfer_targets(session),
         event_labels=event_labels(),
         source_labels=source_labels(),
@@ -186,9 +188,14 @@ def case_page(case_id: int) -> str:
     return page
 
 
-def _evidence(case_id: int) -> list[dict[str, Any]]:
-    """Photos attached to the case (coordinator.evidence, when installed)."""
-    return []
+def purpose_labels() -> dict[str, str]:
+    """What a photo shows, in the page's language."""
+    return {
+        "before": _("Before"),
+        "after": _("After"),
+        "other": _("Other"),
+        "report": _("From the report"),
+    }
 
 
 def source_labels() -> dict[str, str]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
+from tests.evidence.images import jpeg
 from tests.factories import PASSWORD, make_case, make_user
 from tests.web.conftest import screenshots
 from tests.web.helpers import leader, report
@@ -21,8 +23,8 @@ def log_in(page: Page, live: str, username: str, target: str) -> None:
     page.wait_for_url(f"{live}{target}")
 
 
-def test_squad_leader_sees_the_map_and_claims_a_case(
-    page: Page, live: str, client: FlaskClient, session: Session
+def test_squad_leader_sees_the_map_claims_a_case_and_uploads_a_photo(
+    page: Page, live: str, client: FlaskClient, session: Session, tmp_path: Path
 ) -> None:
     user = leader(session)
     case: dict[str, Any] = report(client, session, "交界处垃圾堆放 <script>alert(1)</script>")
@@ -51,6 +53,17 @@ def test_squad_leader_sees_the_map_and_claims_a_case(
     expect(page.locator("#events .kind-claimed")).to_contain_text(user.username)
     expect(page.locator(".report .description")).to_contain_text("<script>alert(1)</script>")
     expect(page.locator("#case-map")).to_have_attribute("data-ready", "true")
+
+    photo = tmp_path / "现场.jpg"
+    photo.write_bytes(jpeg(640, 480))
+    form = page.locator("#evidence-form")
+    form.locator("select[name=purpose]").select_option("before")
+    form.locator("input[name=photos]").set_input_files(photo)
+    form.locator("input[name=note]").fill("到场")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#gallery figure[data-purpose=before] img")).to_have_count(1)
+    expect(page.locator("#events .kind-evidence_added")).to_contain_text("上传整改前照片 1 张：到场")
+    assert page.locator("#gallery img").evaluate("img => img.naturalWidth") > 0  # the thumbnail loaded
     screenshots(page, "case")
 
 

@@ -73,9 +73,6 @@
       const body = {};
       new FormData(form).forEach((value, key) => { if (String(value).trim() !== "") body[key] = String(value).trim(); });
       if (action === "decline_transfer" && !body.reason) { flash(texts.reason_required, true); return; }
-      if (action === "resolve") {
-        body.photos = Array.from(document.querySelectorAll("#gallery [data-purpose='after']")).map((el) => el.dataset.url);
-      }
       run(submitter, form.dataset.case, action, body, form.dataset.transfer);
     });
   });
