@@ -246,6 +246,7 @@ class Side:
             "DATABASE_URL": self.url,
             "SECRET_KEY": "bench-intake-not-secret",  # else each process would draw its own
             "LOG_LEVEL": "WARNING",
+            "RATE_LIMITS_ENABLED": "0",  # capacity is measured, not the per-token limit
         }
 
     @property

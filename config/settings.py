@@ -105,6 +105,22 @@ class Settings:
     # hour and per phone number per day.
     citizen_reports_per_ip_hour: int = 10
     citizen_reports_per_phone_day: int = 5
+    # Request size: bodies larger than this are answered 413 before they are read; multipart uploads
+    # (photos, documents) have their own, larger limit.
+    max_request_bytes: int = 1_048_576
+    max_upload_bytes: int = 20 * 1_048_576
+    # Rate limits (coordinator.security, counted in the database across workers and hosts): per window
+    # of `rate_window_s` seconds, reports (API and Open311 together) per caller (token or session) and
+    # per client address, and batch geolocations per client address. RATE_LIMITS_ENABLED=0 turns
+    # them off (benchmarks that measure capacity).
+    rate_limits_enabled: bool = True
+    rate_window_s: int = 60
+    rate_reports_per_caller: int = 30
+    rate_reports_per_address: int = 300
+    rate_geolocate_batch: int = 10
+    # Behind a reverse proxy: how many proxies' X-Forwarded-For / X-Forwarded-Proto to trust (0: none,
+    # the client address is the connection's).
+    proxy_hops: int = 0
     testing: bool = False
 
     @classmethod

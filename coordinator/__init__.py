@@ -51,6 +51,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
 
     init_db(app, settings)
     register_error_handlers(app)
+    from coordinator import security
+
+    security.init_app(app, settings)  # the size limit is the first before_request hook
 
     from coordinator import policy
     from coordinator.auth.views import bp as auth_bp

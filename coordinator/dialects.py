@@ -7,7 +7,8 @@ calls the function below that names the difference, and never looks at the diale
 
 * Engines: `sqlite_engine` (pysqlite3, SpatiaLite, `BEGIN IMMEDIATE` on request) and
   `postgresql_engine` (a ping only for pooled connections that sat idle).
-* Writers: `begin_write` (SQLite's write lock up front), `lock_keys` (PostgreSQL advisory locks),
+* Writers: `begin_write` (SQLite's write lock up front), `single_writer` (whether a second
+  connection can write meanwhile), `lock_keys` (PostgreSQL advisory locks),
   `skip_locked` (leasing rows two runners may reach for), `write_unless_busy` (bookkeeping that
   yields to a concurrent SQLite writer).
 * Statements: `insert_for` (the upsert flavour), `spatial_box_prefilter` and `plan_with_values`
@@ -181,6 +182,12 @@ def begin_write(session: Session) -> None:
     """
     if not session.in_transaction():
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def single_writer(session: Session) -> bool:
+    """Whether the database has one writer at a time (SQLite): a second connection of the same process
+    cannot write while this session's transaction holds the write lock."""
+    return not _is_postgresql(session)
 
 
 _ADVISORY_LOCKS = text(

@@ -88,13 +88,6 @@ class Conflict(ApiError):
     code = "conflict"
 
 
-class PayloadTooLarge(ApiError):
-    """The request, or a file in it, is larger than the service takes."""
-
-    status = 413
-    code = "payload_too_large"
-
-
 class UnsupportedMediaType(ApiError):
     """A file's content is not of a type the route takes (checked by decoding it, never by its name)."""
 
@@ -111,6 +104,19 @@ class TooManyRequests(ApiError):
     def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
         super().__init__(message, details=details)
         self.headers = {"Retry-After": str(retry_after)}
+
+
+class RateLimited(TooManyRequests):
+    """A rate limit of coordinator.ratelimit is used up for this window: 429 with `Retry-After`."""
+
+    code = "rate_limited"
+
+
+class PayloadTooLarge(ApiError):
+    """The request body is larger than the configured maximum (checked before it is read)."""
+
+    status = 413
+    code = "payload_too_large"
 
 
 class ServiceUnavailable(ApiError):
@@ -161,6 +167,8 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+        if status == 413:  # Werkzeug stopped a body at the limit (no Content-Length, or a form field)
+            code = "payload_too_large"
         response = _render(status, code, exc.description or exc.name or "error")
         if status == 405 and exc.get_headers():
             for name, value in exc.get_headers():

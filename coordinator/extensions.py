@@ -23,6 +23,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITES_ON_READ_ATTR = "writes_on_read"
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
+AFTER_ROLLBACK = "after_rollback"
 ENGINE_KEY = "coordinator.engine"
 SESSIONMAKER_KEY = "coordinator.sessionmaker"
 
@@ -36,6 +37,9 @@ def init_db(app: Flask, settings: Settings) -> None:
         engine, expire_on_commit=False, info={INFO_KEY: ReferenceCache()}
     )
     app.teardown_appcontext(_close_session)
+    from coordinator import ratelimit
+
+    ratelimit.init_app(app, sessionmaker(engine, expire_on_commit=False))
 
 
 def get_engine(app: Flask | None = None) -> Engine:
@@ -83,6 +87,14 @@ def commit_request_session() -> None:
     session: Session | None = g.get("db_session")
     if session is not None:
         session.commit()
+    g.pop(AFTER_ROLLBACK, None)  # committed: nothing to redo
+
+
+def after_rollback(callback: Callable[[], None]) -> None:
+    """Run `callback` once the request has ended, if its transaction was not committed (it runs after
+    the rollback, outside that transaction). For writes that must outlive a failed request but had to
+    be made inside its transaction (a rate-limit hit on SQLite: coordinator.ratelimit)."""
+    g.setdefault(AFTER_ROLLBACK, []).append(callback)
 
 
 def _close_session(_exc: BaseException | None) -> None:
@@ -90,3 +102,5 @@ def _close_session(_exc: BaseException | None) -> None:
     if session is not None:
         session.rollback()
         session.close()
+    for callback in g.pop(AFTER_ROLLBACK, []):
+        callback()

@@ -33,6 +33,7 @@ from coordinator.meetings.models import (
     MeetingSeries,
 )
 from coordinator.notifications.models import OutboxMessage, WebhookDelivery, WebhookSubscription
+from coordinator.ratelimit import RateLimitCounter
 from coordinator.rosters.models import (
     PatrolFinding,
     PatrolLog,
@@ -75,6 +76,7 @@ __all__ = [
     "OutboxMessage",
     "PatrolFinding",
     "PatrolLog",
+    "RateLimitCounter",
     "Report",
     "Roster",
     "RosterShift",

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from coordinator import __version__, policy
+from coordinator import __version__, policy, security
 from coordinator.api import FORM, JSON, MULTIPART, ErrorBody, Operation
 from coordinator.validation import MAX_ROW_ID
 
@@ -168,7 +168,7 @@ _STATUS_TEXT = {
     403: "Not allowed for this caller",
     404: "Not found",
     409: "Conflict with the current state",
-    413: "Too large: a file over the size or pixel limit",
+    413: "Too large: the request body (answered before it is read), or a file over the size or pixel limit",
     415: "Unsupported media type: a file that is not an image (or PDF) by its content",
     416: "Range not satisfiable",
     422: "Validation failed",
@@ -205,6 +205,7 @@ def build_openapi(
     version: str,
     description: str,
     protected: Callable[[str], bool] = lambda endpoint: False,
+    rate_limited: Callable[[str], bool] = lambda endpoint: False,
 ) -> dict[str, Any]:
     """Generate the OpenAPI 3.1 document from the routes declared with `endpoint`.
 
@@ -254,6 +255,10 @@ def build_openapi(
             errors.add(400)  # not JSON / not a form at all (parse_body, parse_form)
         if op.multipart:
             errors.add(op.validation_status)  # too many files, or a file field the route does not take
+        if rule.methods and rule.methods & {"POST", "PUT", "PATCH"}:
+            errors.add(413)  # any body over MAX_REQUEST_BYTES (coordinator.security)
+        if rate_limited(rule.endpoint):
+            errors.add(429)
         op_error_ref = error_ref if op.error_model is None else _schema_of(op.error_model, components)
         for status in sorted(errors):
             responses[str(status)] = {
@@ -302,6 +307,7 @@ def openapi_document() -> dict[str, Any]:
         version=__version__,
         description=DESCRIPTION,
         protected=policy.is_protected,
+        rate_limited=security.is_rate_limited,
     )
 
 

@@ -23,6 +23,7 @@ from typing import Literal
 from flask import Flask, g, request, session
 from sqlalchemy.orm import Session
 
+from coordinator import security
 from coordinator.auth.models import ROLES, ApiToken, User
 from coordinator.auth.services import Caller
 from coordinator.errors import Forbidden, Unauthorized
@@ -280,6 +281,11 @@ class Principal:
         return self._user
 
     @property
+    def rate_key(self) -> str:
+        """What rate limits count this caller by: the token, or the user of a browser session."""
+        return f"token:{self.token_id}" if self.token_id is not None else f"user:{self.caller.id}"
+
+    @property
     def token(self) -> ApiToken | None:
         """The bearer token row, if the caller used one."""
         if self._token is None and self.token_id is not None:
@@ -343,6 +349,7 @@ def authenticate_api_key(db: Session, api_key: str | None) -> Caller:
         raise Forbidden("invalid, expired or revoked api_key")
     if not rule.allows(identity.caller.role):
         raise Forbidden(f"a {identity.caller.role} may not submit requests")
+    security.limit_caller(endpoint, f"token:{identity.token_id}")
     return identity.caller
 
 
@@ -365,6 +372,8 @@ def enforce() -> None:
     if rule is None:
         log.error("no access rule for endpoint %s: denied (fail closed)", endpoint)
         raise Forbidden("no access rule covers this route", details={"endpoint": endpoint})
+    # A flood counts against its address before any credential is looked at.
+    security.limit_address(endpoint)
     if rule.public:
         return
     principal = authenticate(db_session())
@@ -384,6 +393,7 @@ def enforce() -> None:
             f"a {role} may not use this endpoint",
             details={"endpoint": endpoint, "role": role, "allowed": sorted(rule.roles)},
         )
+    security.limit_caller(endpoint, principal.rate_key)
 
 
 def init_app(app: Flask) -> None:

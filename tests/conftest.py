@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from coordinator import CoordinatorFlask, create_app, migrate
+from coordinator import CoordinatorFlask, create_app, migrate, ratelimit
 from coordinator.db import make_engine, session_scope
 from coordinator.demo import seed_reference
 from coordinator.extensions import SESSIONMAKER_KEY
@@ -165,6 +165,10 @@ def app(
         }
     )
     app.extensions[SESSIONMAKER_KEY] = session_factory
+    # Rate-limit hits are counted in the test's transaction too (and rolled back with it).
+    app.extensions[ratelimit.STORE_KEY] = ratelimit.CounterStore(
+        session_factory, shares_request_connection=True
+    )
     app.extensions["coordinator.locator_cache"] = locator_cache
     yield app
     app.extensions["coordinator.engine"].dispose()

@@ -10,6 +10,10 @@ from config import PROJECT_ROOT
 # The web edge: Flask apps, blueprints, request hooks, CLI commands and the route declarations.
 EDGE_MODULES = {"__init__.py", "api.py", "openapi.py", "extensions.py", "policy.py", "errors.py", "health.py"}
 EDGE_MODULES |= {"settings.py", "jsonutil.py", "cli.py", "views.py", "schemas.py", "httpcache.py"}
+EDGE_MODULES |= {
+    "ratelimit.py",
+    "security.py",
+}  # counts per request (views call it), next to the request's transaction
 WEB_EDGE = ("flask", "coordinator.api", "coordinator.extensions", "coordinator.policy")
 
 

@@ -2,8 +2,9 @@
 
 Errors under /open311/ are `[{"code": 403, "description": "…"}]` (the spec's shape, the one deviation
 from ours), with 403 for a missing/invalid api_key, 404 for an unknown service_code or request and
-400 for anything else. `render_error` is registered for the whole prefix, so routing 404/405 and the
-policy hook's answers follow it too.
+413 for a body over the size limit, 429 (with Retry-After) over a rate limit, 400 for anything
+else. `render_error` is registered for the whole prefix, so routing 404/405 and the policy hook's
+answers follow it too.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def open311_route(
 def _open311_status(status: int) -> int:
     if status in (401, 403):
         return 403
-    if status in (404, 405) or status >= 500:
+    if status in (404, 405, 413, 429) or status >= 500:  # too large / too many: clients must see them
         return status
     return 400
 

@@ -2,7 +2,7 @@
 reports.
 
 Revision ID: 0015
-Revises: 0014
+Revises: 0017
 Create Date: 2026-11-30 15:50:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0014"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
