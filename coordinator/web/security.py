@@ -5,7 +5,7 @@ No inline script runs: pages pass data to their scripts in `application/json` bl
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 
 from coordinator.web.basemap import Basemap
 
@@ -35,9 +35,18 @@ def content_security_policy(basemap: Basemap | None) -> str:
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
 
+def is_page(path: str) -> bool:
+    """Whether the path is one of the web app's pages (its CSP is ours; other HTML keeps the default of
+    coordinator/security.py)."""
+    from coordinator.web import PAGE_PREFIXES
+
+    return path == "/" or path.startswith(PAGE_PREFIXES)
+
+
 def add_security_headers(response: Response) -> Response:
-    """On HTML answers: the CSP and the other security headers (a header already set is kept)."""
-    if response.mimetype != "text/html":
+    """On the pages' HTML answers: the CSP and the other security headers (a header already set is
+    kept; coordinator/security.py then adds its defaults to every answer)."""
+    if response.mimetype != "text/html" or not is_page(request.path):
         return response
     basemap: Basemap | None = current_app.extensions.get("coordinator.basemap")
     response.headers.setdefault("Content-Security-Policy", content_security_policy(basemap))

@@ -302,3 +302,29 @@ def report_page() -> str:
     return render_template(
         "web/report.html", categories=queries.list_categories(db_session()), submit_url=CITIZEN_SUBMIT_URL
     )
+
+
+@bp.get("/s/<token>")
+def status_page(token: str) -> str:
+    """A citizen's status page, found by the secret token of its link (404 for any other token)."""
+    from coordinator.citizen import services as citizen
+
+    session = db_session()
+    link = citizen.resolve_token(session, token)
+    status = citizen.public_status(session, link, base=f"/api/v1/status/{token}")
+    return render_template("web/status.html", status=status, step_labels=public_step_labels())
+
+
+def public_step_labels() -> dict[str, str]:
+    """The steps a citizen sees, in the page's language."""
+    return {
+        "received": _("Your report was received"),
+        "routed": _("Sent to the squad in charge"),
+        "claimed": _("The squad took it on"),
+        "started": _("Being dealt with"),
+        "resolved": _("Dealt with"),
+        "verified": _("Checked"),
+        "closed": _("Closed"),
+        "reopened": _("Being dealt with again"),
+        "voided": _("Closed without action"),
+    }

@@ -149,3 +149,21 @@ def test_vendored_leaflet_is_served(client: FlaskClient) -> None:
     response = client.get("/assets/vendor/leaflet-1.9.4/leaflet.js")
     assert response.status_code == 200 and b"Leaflet 1.9.4" in response.data[:400]
     response.close()
+
+
+def test_status_page_by_its_secret_token(client: FlaskClient, session: Session) -> None:
+    import secrets
+
+    from coordinator.citizen.models import StatusLink
+    from coordinator.citizen.services import hash_token
+    from coordinator.db import utcnow
+
+    case = report(client, session, SCRIPT)
+    token = secrets.token_urlsafe(24)
+    session.add(StatusLink(report_id=case["report_id"], token_hash=hash_token(token), created_at=utcnow()))
+    session.commit()
+    page = html(client.get(f"/s/{token}"))
+    assert case["case_number"] in page and "您的反映已收到" in page and "已派遣至处置中队" in page
+    assert "&lt;script&gt;" in page and "<script>alert" not in page
+    missing = client.get("/s/" + "x" * 32)
+    assert missing.status_code == 404 and "未找到" in html(missing)
