@@ -78,7 +78,9 @@ def overdue_per_squad(session: Session, user: User, *, now: datetime) -> list[Ov
     return [OverdueCount(code, name, district, n) for code, name, district, n in session.execute(stmt)]
 
 
-def transfer_targets(session: Session) -> list[Squad]:
-    """Active squads a case can be reassigned to, by district and code."""
+def transfer_targets(session: Session, first_district: str | None = None) -> list[Squad]:
+    """Active squads a case can be reassigned to: those of `first_district` first, then by district and
+    code."""
     stmt = select(Squad).where(Squad.active.is_(True)).order_by(Squad.district_code, Squad.code)
-    return list(session.scalars(stmt).all())
+    squads = list(session.scalars(stmt).all())
+    return sorted(squads, key=lambda s: s.district_code != first_district)  # stable: keeps the order

@@ -179,7 +179,7 @@ def case_page(case_id: int) -> str:
         action_labels=action_labels(),
         upload_allowed=can_add_case_evidence(user, case) and case.status not in ("closed", "void"),
         purpose_labels=purpose_labels(),
-        squads=desk.transfer_targets(session),
+        squads=desk.transfer_targets(session, case.district_code),
         event_labels=event_labels(),
         source_labels=source_labels(),
         district_names={a.code: a.name_zh for a in boundaries.current_areas(session, level="district")},
@@ -288,7 +288,7 @@ def desk_page() -> str:
         queue=[presenter.summary(c) for c in queue],
         transfers=[presenter.summary(c) for c in transfers],
         overdue=desk.overdue_per_squad(session, user, now=now),
-        squads=desk.transfer_targets(session),
+        squads=desk.transfer_targets(session, user.district_code),
         action_labels=action_labels(),
     )
 

@@ -54,9 +54,16 @@ def test_squad_leader_sees_the_map_claims_a_case_and_uploads_a_photo(
     expect(page.locator(".report .description")).to_contain_text("<script>alert(1)</script>")
     expect(page.locator("#case-map")).to_have_attribute("data-ready", "true")
 
+    not_a_photo = tmp_path / "photo.jpg"
+    not_a_photo.write_bytes(b"MZ\x90\x00 an executable named .jpg")
+    form = page.locator("#evidence-form")
+    form.locator("input[name=photos]").set_input_files(not_a_photo)
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#flash.bad")).to_contain_text("操作失败")  # 415 from the evidence API
+    expect(page.locator("#gallery figure")).to_have_count(0)
+
     photo = tmp_path / "现场.jpg"
     photo.write_bytes(jpeg(640, 480))
-    form = page.locator("#evidence-form")
     form.locator("select[name=purpose]").select_option("before")
     form.locator("input[name=photos]").set_input_files(photo)
     form.locator("input[name=note]").fill("到场")
