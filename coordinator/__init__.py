@@ -59,6 +59,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from coordinator.auth.views import bp as auth_bp
     from coordinator.boundaries.views import bp as boundaries_bp
     from coordinator.cases.views import bp as cases_bp
+    from coordinator.citizen.views import bp as citizen_bp
     from coordinator.evidence.views import bp as evidence_bp
     from coordinator.geolocation.services import LocatorCache
     from coordinator.geolocation.views import bp as geolocate_bp
@@ -84,6 +85,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(squads_bp, url_prefix="/api/v1")
     app.register_blueprint(cases_bp, url_prefix="/api/v1")
     app.register_blueprint(evidence_bp, url_prefix="/api/v1")
+    app.register_blueprint(citizen_bp, url_prefix="/api/v1")
     app.register_blueprint(hotspots_bp, url_prefix="/api/v1")
     app.register_blueprint(rosters_bp, url_prefix="/api/v1")
     app.register_blueprint(review_bp, url_prefix="/api/v1")

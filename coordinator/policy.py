@@ -132,6 +132,12 @@ RULES: dict[str, Rule] = {
     "evidence.get_thumbnail": ANY_ROLE,
     "evidence.list_case_evidence": STAFF,
     "evidence.upload_case_evidence": allow("squad_leader", "squad_member", "dispatcher", "admin"),
+    # citizens: anonymous reports (rate-limited per address and phone: coordinator.security, the view)
+    # and the secret status link, which authenticates by the token in its URL (404 unless it is one)
+    "citizen.submit_report": PUBLIC,
+    "citizen.get_status": PUBLIC,
+    "citizen.get_status_photo": PUBLIC,
+    "citizen.get_status_thumbnail": PUBLIC,
     # hotspots: staff read them; dispatchers create, edit, retire and read proposals
     "hotspots.list_hotspots": STAFF,
     "hotspots.get_hotspot": STAFF,

@@ -55,6 +55,13 @@ def limit_groups(settings: Settings) -> dict[str, LimitGroup]:
         "geolocate_batch": LimitGroup(
             "geolocate_batch", settings.rate_geolocate_batch, settings.rate_geolocate_batch, window
         ),
+        # Anonymous citizens' reports: per client address per hour (and, in the view, per phone per day).
+        "citizen_reports": LimitGroup(
+            "citizen_reports",
+            settings.citizen_reports_per_ip_hour,
+            settings.citizen_reports_per_ip_hour,
+            3600,
+        ),
     }
 
 
@@ -65,6 +72,7 @@ RATE_LIMITED: dict[str, str] = {
     "open311.post_request": "reports",
     "open311.post_request_xml": "reports",
     "geolocate.geolocate_batch": "geolocate_batch",
+    "citizen.submit_report": "citizen_reports",
 }
 
 

@@ -70,6 +70,10 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "evidence.get_thumbnail": ALL,
     "evidence.list_case_evidence": STAFF,
     "evidence.upload_case_evidence": {"squad_leader", "squad_member", "dispatcher", "admin"},
+    "citizen.submit_report": PUBLIC,
+    "citizen.get_status": PUBLIC,
+    "citizen.get_status_photo": PUBLIC,
+    "citizen.get_status_thumbnail": PUBLIC,
     "hotspots.list_hotspots": STAFF,
     "hotspots.get_hotspot": STAFF,
     "hotspots.create_hotspot": {"dispatcher", "admin"},
@@ -167,6 +171,7 @@ PATH_VALUES = {
     "meeting_id": 2_000_000_000,
     "token_id": 2_000_000_000,
     "evidence_id": 2_000_000_000,
+    "token": "not-a-status-token",
     "feature_id": "1",
     "token": "not-a-status-token",
 }

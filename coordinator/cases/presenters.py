@@ -176,7 +176,7 @@ class CasePresenter:
         from coordinator.evidence.views import case_subjects
 
         rows = list_evidence_of(self.session, case_subjects(case.id, [r.id for r in case.reports]))
-        return evidence_list(self.session, rows, viewer)
+        return evidence_list(self.session, rows, viewer.role)
 
     def action_items(self, case: Case) -> list[dict[str, Any]]:
         """The open liaison-meeting action items linked to the case."""

@@ -166,6 +166,9 @@ class IntakeOut(BaseModel):
     case_number: str = Field(description="Human case number to read over the phone, e.g. JJ-2026-000123.")
     merged: bool = Field(description="The report joined an existing open case.")
     routing: Routing
+    evidence: list[EvidenceOut] = Field(
+        default_factory=list, description="The photos stored with the report (multipart `photos`)."
+    )
 
 
 class CaseDistrict(BaseModel):

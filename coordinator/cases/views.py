@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.datastructures import FileStorage
 
 from coordinator.api import GEOJSON, add_link_headers, endpoint
 from coordinator.cases import intake, queries, workflow
@@ -30,6 +32,10 @@ from coordinator.cases.schemas import (
     VoidIn,
 )
 from coordinator.errors import BadRequest
+from coordinator.evidence import services as evidence
+from coordinator.evidence.models import Evidence
+from coordinator.evidence.presenters import evidence_list
+from coordinator.evidence.schemas import PHOTOS_PART
 from coordinator.extensions import db_session, writes_on_read
 from coordinator.geojson import Bbox
 from coordinator.geolocation.views import current_locator, needs_locator
@@ -51,14 +57,18 @@ def current_calendar() -> WorkCalendar:
     return calendar or cached(db_session(), "calendar", load_calendar)
 
 
-def intake_payload(result: intake.IntakeResult) -> dict[str, Any]:
-    """The answer to a report (identical for replays)."""
+def intake_payload(result: intake.IntakeResult, photos: Sequence[Evidence] = ()) -> dict[str, Any]:
+    """The answer to a report: the same for a replay (its photos are those stored the first time)."""
+    session = db_session()
+    if result.replayed:
+        photos = evidence.list_evidence(session, "report", result.report_id)
     return {
         "report_id": result.report_id,
         "case_id": result.case_facts.id,
         "case_number": result.case_facts.number,
         "merged": result.merged,
         "routing": result.case_facts.routing,
+        "evidence": evidence_list(session, photos, current_caller().role),
     }
 
 
@@ -91,22 +101,44 @@ def list_categories() -> dict[str, Any]:
 @endpoint(
     summary="Submit a report; it opens a routed case or joins a nearby open one",
     description="Send an `Idempotency-Key` header (or an `external_id` per source) to make retries safe: "
-    "the same key returns the first answer (header `Idempotent-Replayed: true`), never a second report.",
+    "the same key returns the first answer (header `Idempotent-Replayed: true`), never a second report. "
+    "With photos, send multipart/form-data: the report as JSON in the part `report`, up to 9 images in "
+    "`photos` (checked by decoding them: 415 for a file that is not a JPEG, PNG or WebP image, 413 over "
+    "the size or pixel limit — and then nothing is stored); they are stored without EXIF/GPS.",
     tags=["cases"],
     body=ReportIn,
+    file_parts=(PHOTOS_PART,),
+    json_part="report",
     response=IntakeOut,
     status=201,
-    errors=(400, 401, 403, 409, 503),
+    errors=(400, 401, 403, 409, 413, 415, 503),
 )
-def submit_report(body: ReportIn) -> Response:
+def submit_report(body: ReportIn, uploads: dict[str, list[FileStorage]]) -> Response:
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not 1 <= len(key) <= 200:
         raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1–200 characters")
     data = body.to_input(idempotency_key=key)
+    # Every photo is checked before the report is taken: a bad one refuses the request, nothing stored.
+    photos = evidence.prepare_uploads(uploads[PHOTOS_PART.name], limits=evidence.current_limits())
+    session = db_session()
+    caller = current_caller()
     result = intake.submit_report(
-        db_session(), current_locator(), data, submitter=current_caller(), calendar=current_calendar()
+        session, current_locator(), data, submitter=caller, calendar=current_calendar()
     )
-    response = jsonify(intake_payload(result))
+    stored = []
+    if not result.replayed:
+        stored = [
+            evidence.store_prepared(
+                session,
+                photo,
+                subject_type="report",
+                subject_id=result.report_id,
+                purpose="report",
+                uploaded_by_id=caller.id,
+            )
+            for photo in photos
+        ]
+    response = jsonify(intake_payload(result, stored))
     response.status_code = 201
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"

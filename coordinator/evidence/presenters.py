@@ -52,15 +52,21 @@ def evidence_out(
     }
 
 
-def evidence_list(session: Session, rows: Sequence[Evidence], viewer: User | None) -> list[dict[str, Any]]:
-    """Rows as `EvidenceOut`, with their uploaders' usernames (one query)."""
+def evidence_list(
+    session: Session, rows: Sequence[Evidence], viewer_role: str | None
+) -> list[dict[str, Any]]:
+    """Rows as `EvidenceOut` for a viewer of `viewer_role`, with their uploaders' usernames (one query,
+    none for no rows)."""
+    if not rows:
+        return []
     ids = {e.uploaded_by_id for e in rows if e.uploaded_by_id is not None}
     names: dict[int, str] = {}
     if ids:
         rows_ = session.execute(select(User.id, User.username).where(User.id.in_(ids)))
         names = {user_id: username for user_id, username in rows_}
-    role = viewer.role if viewer is not None else None
     return [
-        evidence_out(e, viewer_role=role, uploader=names.get(e.uploaded_by_id) if e.uploaded_by_id else None)
+        evidence_out(
+            e, viewer_role=viewer_role, uploader=names.get(e.uploaded_by_id) if e.uploaded_by_id else None
+        )
         for e in rows
     ]

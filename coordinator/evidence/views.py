@@ -127,7 +127,7 @@ def list_case_evidence(case_id: int) -> dict[str, Any]:
     session = db_session()
     case = queries.get_case(session, case_id)
     rows = services.list_evidence_of(session, case_subjects(case.id, [r.id for r in case.reports]))
-    return {"evidence": evidence_list(session, rows, current_user())}
+    return {"evidence": evidence_list(session, rows, current_user().role)}
 
 
 @bp.post("/cases/<id:case_id>/evidence")
@@ -179,4 +179,4 @@ def upload_case_evidence(
         payload={"purpose": form.purpose, "evidence_ids": [e.id for e in rows]},
         at=datetime.now(SHANGHAI),
     )
-    return {"evidence": evidence_list(session, rows, user)}, 201
+    return {"evidence": evidence_list(session, rows, user.role)}, 201

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from coordinator.auth.services import Actor
@@ -113,6 +113,11 @@ def submit_request(
         idempotency_key=data.idempotency_key,
     )
     return submit_report(session, locator, report, submitter=submitter, calendar=calendar, now=now)
+
+
+def set_media_url(session: Session, report_id: int, url: str) -> None:
+    """Name an uploaded `media` file as the report's photo (what `media_url` answers show)."""
+    session.execute(update(Report).where(Report.id == report_id).values(photos=[url]))
 
 
 @dataclass(frozen=True)

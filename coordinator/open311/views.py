@@ -15,12 +15,16 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from pydantic import BaseModel
+from werkzeug.datastructures import FileStorage
 
-from coordinator.api import ViewFunc, endpoint
+from coordinator.api import FilePart, ViewFunc, endpoint
 from coordinator.cases.models import Category
 from coordinator.cases.queries import list_categories
 from coordinator.cases.views import IDEMPOTENCY_HEADER, current_calendar
 from coordinator.errors import ValidationFailed, register_error_renderer
+from coordinator.evidence import services as evidence
+from coordinator.evidence.files import IMAGE_MEDIA_TYPES
+from coordinator.evidence.presenters import evidence_url
 from coordinator.extensions import db_session
 from coordinator.geolocation.views import current_locator, needs_locator
 from coordinator.open311 import services, xml
@@ -44,6 +48,12 @@ CHANGESET = "2026-01-01T00:00:00+08:00"  # bump when this endpoint's behaviour c
 TAGS = ("open311",)
 
 bp = Blueprint("open311", __name__)
+MEDIA_PART = FilePart(
+    name="media",
+    description="The spec's media upload: one photo (JPEG, PNG or WebP, checked by decoding it).",
+    media_types=IMAGE_MEDIA_TYPES,
+    max_items=1,
+)
 
 
 def open311_route(
@@ -80,7 +90,8 @@ def open311_route(
 def _open311_status(status: int) -> int:
     if status in (401, 403):
         return 403
-    if status in (404, 405, 413, 429) or status >= 500:  # too large / too many: clients must see them
+    # too large / not an image / too many: clients must see them as they are
+    if status in (404, 405, 413, 415, 429) or status >= 500:
         return status
     return 400
 
@@ -158,18 +169,25 @@ def get_service(code: str, query: JurisdictionParams) -> dict[str, Any]:
 @open311_route(
     "/requests",
     methods=("POST",),
-    summary="Open311: submit a service request (form-encoded, api_key, lat/long required)",
+    summary="Open311: submit a service request (form-encoded or multipart, api_key, lat/long required)",
     description="The request becomes a report through the same intake as POST /api/v1/reports: it "
     "opens a routed case or joins a nearby open one. `service_request_id` is the report id; "
     "`service_notice` carries the case number (JJ-YYYY-NNNNNN). Extension: `crs` (wgs84|gcj02|bd09). "
-    "`api_key` is read from the form, or else from the query string.",
+    "`api_key` is read from the form, or else from the query string. A photo comes as `media_url`, or "
+    "as the spec's `media` file in a multipart/form-data body: checked by decoding it (415 if it is not "
+    "a JPEG, PNG or WebP image, 413 over the size or pixel limit; nothing is stored then), stored "
+    "without EXIF/GPS as the report's evidence, and named by `media_url` in the request's answers "
+    "(`/api/v1/evidence/{id}`, for staff).",
     query=JurisdictionParams,
     form=RequestForm,
+    file_parts=(MEDIA_PART,),
     response=CreatedList,
-    errors=(400, 403, 404),
+    errors=(400, 403, 404, 413, 415),
 )
 @needs_locator
-def post_request(query: JurisdictionParams, form: RequestForm) -> list[dict[str, Any]]:
+def post_request(
+    query: JurisdictionParams, form: RequestForm, uploads: dict[str, list[FileStorage]]
+) -> list[dict[str, Any]]:
     session = db_session()
     user = authenticate_api_key(session, form.api_key or query.api_key)
     if form.service_code is None:
@@ -178,6 +196,11 @@ def post_request(query: JurisdictionParams, form: RequestForm) -> list[dict[str,
         raise ValidationFailed(
             "lat and long are required: an address_string or address_id alone cannot be located here"
         )
+    media = uploads[MEDIA_PART.name]
+    if media and form.media_url:
+        raise ValidationFailed("send the photo as media or as media_url, not both")
+    # The photo is checked before the request is taken: a bad one refuses it, and nothing is stored.
+    photos = evidence.prepare_uploads(media, limits=evidence.current_limits())
     result = services.submit_request(
         session,
         current_locator(),
@@ -196,6 +219,16 @@ def post_request(query: JurisdictionParams, form: RequestForm) -> list[dict[str,
         submitter=user,
         calendar=current_calendar(),
     )
+    if photos and not result.replayed:
+        stored = evidence.store_prepared(
+            session,
+            photos[0],
+            subject_type="report",
+            subject_id=result.report_id,
+            purpose="report",
+            uploaded_by_id=user.id,
+        )
+        services.set_media_url(session, result.report_id, request.host_url.rstrip("/") + evidence_url(stored))
     return [
         {
             "service_request_id": str(result.report_id),
