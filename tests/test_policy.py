@@ -173,7 +173,6 @@ PATH_VALUES = {
     "evidence_id": 2_000_000_000,
     "token": "not-a-status-token",
     "feature_id": "1",
-    "token": "not-a-status-token",
 }
 PATH_VALUES_BY_ENDPOINT = {"boundaries.get_boundary": {"code": "310120"}}
 

@@ -305,14 +305,21 @@ def report_page() -> str:
 
 
 @bp.get("/s/<token>")
-def status_page(token: str) -> str:
-    """A citizen's status page, found by the secret token of its link (404 for any other token)."""
+def status_page(token: str) -> flask.Response:
+    """A citizen's status page, found by the secret token of its link (404 for any other token). The
+    token is the page's secret: never sent on as a referrer, never cached by others."""
     from coordinator.citizen import services as citizen
+    from coordinator.citizen.views import STATUS_API
 
     session = db_session()
     link = citizen.resolve_token(session, token)
-    status = citizen.public_status(session, link, base=f"/api/v1/status/{token}")
-    return render_template("web/status.html", status=status, step_labels=public_step_labels())
+    status = citizen.public_status(session, link, base=f"{STATUS_API}{token}")
+    response = make_response(
+        render_template("web/status.html", status=status, step_labels=public_step_labels())
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 def public_step_labels() -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,31 @@ def test_dispatcher_reassigns_a_queue_case_and_the_receiving_leader_accepts(
     form.locator("button[data-submit=accept_transfer]").click()
     expect(page.locator("#events .kind-transfer_accepted")).to_contain_text(receiver.username)
     expect(page.locator(".routing")).to_contain_text("柘林中队")
+
+
+def test_citizen_files_a_report_with_a_photo_and_opens_its_status_page(
+    page: Page, live: str, tmp_path: Path
+) -> None:
+    page.goto(f"{live}/report")
+    expect(page.locator("#report-map")).to_have_attribute("data-ready", "true")
+    screenshots(page, "report")
+    form = page.locator("#report-form")
+    form.locator("select[name=category]").select_option("01-11")
+    form.locator("textarea[name=description]").fill("路口有人倾倒建筑垃圾 <b>很多</b>")
+    page.click("#use-gps")  # the browser's (mock) position: 柘林, in the 奉贤–金山 border zone
+    expect(form.locator("#lon")).to_have_value("121.435000")
+    expect(form.locator("#lat")).to_have_value("30.818000")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(jpeg(800, 600))
+    form.locator("input[name=photos]").set_input_files(photo)
+    form.locator("input[name=phone]").fill("138 0013 8000")
+    form.locator("button[type=submit]").click()
+
+    page.wait_for_url(re.compile(r"/s/[A-Za-z0-9_-]+$"))
+    expect(page.locator("h1")).to_contain_text("JJ-")
+    expect(page.locator("#status")).to_have_text("已分派")
+    expect(page.locator("#steps")).to_contain_text("您的反映已收到")
+    expect(page.locator(".status-page .description")).to_have_text("路口有人倾倒建筑垃圾 <b>很多</b>")
+    expect(page.locator(".gallery img")).to_have_count(1)
+    assert "138" not in page.content()  # the phone number is never on the public page
+    screenshots(page, "status")

@@ -165,5 +165,7 @@ def test_status_page_by_its_secret_token(client: FlaskClient, session: Session) 
     page = html(client.get(f"/s/{token}"))
     assert case["case_number"] in page and "您的反映已收到" in page and "已派遣至处置中队" in page
     assert "&lt;script&gt;" in page and "<script>alert" not in page
+    response = client.get(f"/s/{token}")
+    assert response.headers["Referrer-Policy"] == "no-referrer"
     missing = client.get("/s/" + "x" * 32)
     assert missing.status_code == 404 and "未找到" in html(missing)
