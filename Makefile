@@ -52,7 +52,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 ## bench: benchmarks (ratios against baselines measured in the same run; see docs/performance.md).
-## BENCH_POSTGIS_URL: a disposable PostGIS database (geolocate, case list, dedup: 1e6 cases) whose user may
+## BENCH_POSTGIS_URL: a disposable PostGIS database (geolocate, case list, dedup, map: 1e6 cases) whose user may
 ## create databases (intake.py creates and drops its own on that server); BENCH_BEFORE=REF: intake also
 ## side by side with REF
 bench: venv
@@ -63,6 +63,8 @@ bench: venv
 		$(if $(BENCH_BEFORE),--before $(BENCH_BEFORE)))
 	$(if $(BENCH_POSTGIS_URL),$(BIN)/python bench/case_list.py --database-url $(BENCH_POSTGIS_URL))
 	$(if $(BENCH_POSTGIS_URL),$(BIN)/python bench/dedup.py --database-url $(BENCH_POSTGIS_URL))
+	@# the map's case layer: SpatiaLite (instance/bench_map.sqlite, 1e6 cases) and, with the URL, PostGIS
+	$(BIN)/python bench/map.py $(if $(BENCH_POSTGIS_URL),--postgis-url $(BENCH_POSTGIS_URL))
 	@# roster.py exits 1 while its targets (gap ≤ 1 % in 30 s, greedy never better) are not met
 	-$(BIN)/python bench/roster.py
 	@# the review fills its own synthetic cases (REV-…): give it a database of its own

@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from coordinator import policy
     from coordinator.auth.views import bp as auth_bp
     from coordinator.boundaries.views import bp as boundaries_bp
+    from coordinator.casemap.views import bp as casemap_bp
     from coordinator.cases.views import bp as cases_bp
     from coordinator.citizen.views import bp as citizen_bp
     from coordinator.evidence.views import bp as evidence_bp
@@ -86,6 +87,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(cases_bp, url_prefix="/api/v1")
     app.register_blueprint(evidence_bp, url_prefix="/api/v1")
     app.register_blueprint(citizen_bp, url_prefix="/api/v1")
+    app.register_blueprint(casemap_bp, url_prefix="/api/v1")
     app.register_blueprint(hotspots_bp, url_prefix="/api/v1")
     app.register_blueprint(rosters_bp, url_prefix="/api/v1")
     app.register_blueprint(review_bp, url_prefix="/api/v1")

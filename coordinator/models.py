@@ -8,6 +8,7 @@ from coordinator.boundaries.models import (
     BoundaryGeneration,
     SharedBorder,
 )
+from coordinator.casemap.models import CaseMapCell
 from coordinator.cases.models import (
     Case,
     CaseEvent,
@@ -61,6 +62,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseEventPurge",
+    "CaseMapCell",
     "CaseNumberCounter",
     "CasePartner",
     "CaseTransfer",

@@ -112,6 +112,8 @@ RULES: dict[str, Rule] = {
     "cases.submit_report": REPORTERS,
     "cases.list_cases": STAFF,
     "cases.get_case": STAFF,
+    # the map's case layer: the case list's data, so the case list's rule (the citizen page has no case map)
+    "casemap.clusters": STAFF,
     "cases.inbox": allow("squad_leader", "squad_member", "dispatcher", "admin"),
     # case lifecycle: the role gate; which case a caller may act on is decided per case by the
     # predicates of coordinator/permissions.py (coordinator/cases/lifecycle.py applies them)

@@ -54,6 +54,7 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "cases.submit_report": ALL - {"committee"},
     "cases.list_cases": STAFF,
     "cases.get_case": STAFF,
+    "casemap.clusters": STAFF,
     "cases.inbox": {"squad_leader", "squad_member", "dispatcher", "admin"},
     "cases.claim_case": {"squad_leader", "squad_member"},
     "cases.start_case": {"squad_leader", "squad_member"},

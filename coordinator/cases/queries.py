@@ -54,30 +54,41 @@ class CaseFilter:
     bbox: Bbox | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    # The two districts of a border pair, in ascending order (as stored on case_file.border_pair_a/_b).
+    border_pair: tuple[str, str] | None = None
+
+
+def case_conditions(session: Session, flt: CaseFilter) -> list[ColumnElement[bool]]:
+    """The WHERE conditions on case_file of a case filter (the case list's, and the case map's:
+    coordinator/casemap)."""
+    out: list[ColumnElement[bool]] = []
+    if flt.status:
+        out.append(Case.status.in_(list(flt.status)))
+    if flt.squad:
+        squad_id = select(Squad.id).where(Squad.code == flt.squad).scalar_subquery()
+        partner = select(CasePartner.case_id).where(CasePartner.squad_id == squad_id)
+        out.append(or_(Case.lead_squad_id == squad_id, Case.id.in_(partner)))
+    if flt.district:
+        out.append(Case.district_code == flt.district)
+    if flt.category:
+        out.append(Case.category_code == flt.category)
+    if flt.in_border_zone is not None:
+        out.append(Case.in_border_zone.is_(flt.in_border_zone))
+    if flt.border_pair is not None:
+        out += [Case.border_pair_a == flt.border_pair[0], Case.border_pair_b == flt.border_pair[1]]
+    if flt.bbox:
+        plan_with_values(session)  # a cached generic plan cannot tell a street from the whole area
+        out.append(bbox_condition(session, flt.bbox))
+    if flt.created_from:
+        out.append(Case.created_at >= flt.created_from)
+    if flt.created_to:
+        out.append(Case.created_at < flt.created_to)
+    return out
 
 
 def list_cases(session: Session, flt: CaseFilter, *, page: int, per_page: int) -> tuple[list[Case], int]:
     """A page of cases (newest first) and the total count."""
-    stmt = select(Case)
-    if flt.status:
-        stmt = stmt.where(Case.status.in_(list(flt.status)))
-    if flt.squad:
-        squad_id = select(Squad.id).where(Squad.code == flt.squad).scalar_subquery()
-        partner = select(CasePartner.case_id).where(CasePartner.squad_id == squad_id)
-        stmt = stmt.where(or_(Case.lead_squad_id == squad_id, Case.id.in_(partner)))
-    if flt.district:
-        stmt = stmt.where(Case.district_code == flt.district)
-    if flt.category:
-        stmt = stmt.where(Case.category_code == flt.category)
-    if flt.in_border_zone is not None:
-        stmt = stmt.where(Case.in_border_zone.is_(flt.in_border_zone))
-    if flt.bbox:
-        plan_with_values(session)  # a cached generic plan cannot tell a street from the whole area
-        stmt = stmt.where(bbox_condition(session, flt.bbox))
-    if flt.created_from:
-        stmt = stmt.where(Case.created_at >= flt.created_from)
-    if flt.created_to:
-        stmt = stmt.where(Case.created_at < flt.created_to)
+    stmt = select(Case).where(*case_conditions(session, flt))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
         stmt.order_by(Case.created_at.desc(), Case.id.desc())

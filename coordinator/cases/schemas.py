@@ -28,6 +28,24 @@ StoredSource = Literal[
 ]
 Status = Literal["reported", "routed", "claimed", "in_progress", "resolved", "verified", "closed", "void"]
 MAX_PHOTOS = 9
+# A border pair in a query string: two district codes, either order (`310116-310120`).
+BORDER_PAIR_PATTERN = r"^[0-9]{6}-[0-9]{6}$"
+BORDER_PAIR_HELP = "Only cases of this border pair: two district codes in either order, e.g. `310116-310120`."
+
+
+def border_pair_key(text: str) -> tuple[str, str]:
+    """A border pair matching BORDER_PAIR_PATTERN as stored on case_file (smaller code first)."""
+    a, b = sorted(text.split("-"))
+    return a, b
+
+
+def check_border_pair(text: str | None) -> str | None:
+    """For a field validator: ValueError (a 422) when both codes of a pair are one district."""
+    if text is not None and len(set(text.split("-"))) != 2:
+        raise ValueError("must name two different districts")
+    return text
+
+
 # A device clock a little ahead is normal; an observation later than this is a wrong date.
 OBSERVED_AT_SKEW = timedelta(hours=1)
 
@@ -312,12 +330,18 @@ class CaseQuery(QueryModel):
     district: str | None = None
     category: str | None = None
     in_border_zone: bool | None = None
+    border_pair: str | None = Field(default=None, pattern=BORDER_PAIR_PATTERN, description=BORDER_PAIR_HELP)
     bbox: str | None = Field(default=None, pattern=BBOX_PATTERN, description=BBOX_HELP)
     created_from: datetime | None = Field(default=None, description="Created at or after (RFC 3339).")
     created_to: datetime | None = Field(default=None, description="Created before (RFC 3339).")
     page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=50, ge=1, le=500)
     format: Literal["json", "geojson"] = "json"
+
+    @field_validator("border_pair")
+    @classmethod
+    def _two_districts(cls, value: str | None) -> str | None:
+        return check_border_pair(value)
 
 
 class CasePage(BaseModel):

@@ -30,6 +30,7 @@ from coordinator.cases.schemas import (
     TransferIn,
     TransferResult,
     VoidIn,
+    border_pair_key,
 )
 from coordinator.errors import BadRequest
 from coordinator.evidence import services as evidence
@@ -162,6 +163,7 @@ def list_cases(query: CaseQuery) -> dict[str, Any] | Response:
         district=query.district,
         category=query.category,
         in_border_zone=query.in_border_zone,
+        border_pair=border_pair_key(query.border_pair) if query.border_pair else None,
         bbox=Bbox.parse(query.bbox) if query.bbox else None,
         created_from=query.created_from,
         created_to=query.created_to,

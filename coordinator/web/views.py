@@ -263,7 +263,6 @@ def map_config() -> dict[str, Any]:
         if basemap is None
         else {"layers": [layer.url for layer in basemap.layers], "attribution": basemap.attribution},
         "statuses": status_labels(),
-        "clusters": "coordinator.map_clusters" in current_app.extensions,
         "texts": {
             "cases": _("cases"),
             "open_case": _("Open case page"),

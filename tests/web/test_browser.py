@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tests.evidence.images import jpeg
 from tests.factories import PASSWORD, make_case, make_user
 from tests.web.conftest import screenshots
-from tests.web.helpers import leader, report
+from tests.web.helpers import ZHELIN, leader, report
 
 
 def log_in(page: Page, live: str, username: str, target: str) -> None:
@@ -40,7 +40,18 @@ def test_squad_leader_sees_the_map_claims_a_case_and_uploads_a_photo(
     for name in ("奉贤区", "金山区", "松江区", "浦东新区"):
         expect(labels.filter(has_text=name)).to_have_count(1)
     expect(page.locator(".leaflet-control-scale")).to_be_visible()
+    expect(page.locator("#map")).to_have_attribute("data-mode", "clusters")  # GET /api/v1/map/clusters
+    expect(page.locator(".cluster-icon")).to_have_text("1")
     screenshots(page, "map")
+    page.select_option("#map-filters select[name=status]", "closed")  # a filter reloads the layer
+    expect(page.locator("#map")).to_have_attribute("data-cases", "0")
+    expect(page.locator(".cluster-icon")).to_have_count(0)
+    page.select_option("#map-filters select[name=status]", "routed")
+    expect(page.locator(".cluster-icon")).to_have_text("1")
+    page.goto(f"{live}/map#17/{ZHELIN[1]}/{ZHELIN[0]}")  # zoomed in: the cases themselves
+    expect(page.locator("#map")).to_have_attribute("data-mode", "cases")
+    page.locator(".leaflet-overlay-pane path").last.click()  # drawn last: the case, over the polygons
+    expect(page.locator("#case-card")).to_contain_text(case["case_number"])
 
     page.goto(f"{live}/inbox")
     card = page.locator(f"article.case[data-case='{case['case_id']}']")

@@ -1,5 +1,6 @@
 // Maps of the web app (Leaflet 1.9.4, vendored): the border map (/map), the case page's small map and
 // the report form's pin. Data are WGS-84 GeoJSON from the API; the basemap is optional (config).
+// When the view changes while a case layer is loading, only the newest answer is drawn.
 "use strict";
 (function () {
   const COLORS = {
@@ -51,28 +52,6 @@
     return L.geoJSON(zones, { style: { color: "#e17055", weight: 1, fillColor: "#fab1a0", fillOpacity: 0.35 }, interactive: false }).addTo(map);
   }
 
-  // Grid clustering in the browser, for when the server's cluster layer is not there: the same feature
-  // shape as GET /api/v1/map/clusters (properties.cluster, count, status_counts).
-  function clusterLocally(map, features) {
-    const cell = 60; // px
-    const cells = new Map();
-    features.forEach((f) => {
-      const p = map.project([f.geometry.coordinates[1], f.geometry.coordinates[0]]);
-      const key = Math.floor(p.x / cell) + ":" + Math.floor(p.y / cell);
-      if (!cells.has(key)) cells.set(key, []);
-      cells.get(key).push(f);
-    });
-    const out = [];
-    cells.forEach((group) => {
-      if (group.length === 1 || map.getZoom() >= 16) { out.push(...group); return; }
-      const counts = {};
-      let lon = 0, lat = 0;
-      group.forEach((f) => { counts[f.properties.status] = (counts[f.properties.status] || 0) + 1; lon += f.geometry.coordinates[0]; lat += f.geometry.coordinates[1]; });
-      out.push({ type: "Feature", geometry: { type: "Point", coordinates: [lon / group.length, lat / group.length] }, properties: { cluster: true, count: group.length, status_counts: counts } });
-    });
-    return out;
-  }
-
   function showCard(props) {
     const card = document.getElementById("case-card");
     if (!card) return;
@@ -99,8 +78,9 @@
         const count = Number(f.properties.count) || 0;
         const size = 28 + Math.min(24, Math.round(Math.log10(count + 1) * 10));
         const icon = L.divIcon({ className: "cluster-icon", html: String(count), iconSize: [size, size] });
+        const cell = f.properties.cell; // west, south, east, north: zoom to it to split the cluster
         L.marker([lat, lon], { icon, title: count + " " + config.texts.cases })
-          .on("click", () => map.setView([lat, lon], Math.min(map.getZoom() + 2, 18)))
+          .on("click", () => (cell ? map.fitBounds([[cell[1], cell[0]], [cell[3], cell[2]]]) : map.setView([lat, lon], map.getZoom() + 2)))
           .addTo(layer);
       } else {
         L.circleMarker([lat, lon], { radius: 8, color: "#fff", weight: 2, fillColor: COLORS[f.properties.status] || "#555", fillOpacity: 0.95 })
@@ -115,46 +95,55 @@
     return { category: data.get("category"), status: data.get("status"), since: data.get("since"), until: data.get("until"), border: data.get("border") };
   }
 
+  // The case layer of the view: GET /api/v1/map/clusters (server-side clusters, single cases when
+  // zoomed in), with the form's filters.
+  let latest = 0;
   async function loadCases(map, layer, form) {
+    const mine = ++latest;
     const b = map.getBounds();
-    const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
+    const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+    const bbox = [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -85, 85), clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -85, 85)]
+      .map((v) => v.toFixed(5)).join(",");
     const f = filters(form);
-    const params = new URLSearchParams();
-    let features;
-    if (config.clusters) {
-      params.set("bbox", bbox);
-      params.set("zoom", String(map.getZoom()));
-      Object.entries(f).forEach(([k, v]) => { if (v) params.set(k, v); });
-      features = (await getJson("/api/v1/map/clusters?" + params)).features;
-    } else {
-      params.set("format", "geojson");
-      params.set("bbox", bbox);
-      params.set("per_page", "500");
-      if (f.category) params.set("category", f.category);
-      if (f.status) params.set("status", f.status);
-      if (f.since) params.set("created_from", f.since + "T00:00:00+08:00");
-      if (f.until) params.set("created_to", f.until + "T23:59:59+08:00");
-      let raw = (await getJson("/api/v1/cases?" + params)).features;
-      if (f.border) {
-        const pair = f.border.split("-");
-        raw = raw.filter((x) => x.properties.border_pair && pair.every((c) => x.properties.border_pair.includes(c)));
-      }
-      features = clusterLocally(map, raw);
-    }
-    drawCases(map, layer, features);
-    document.getElementById("map").dataset.cases = String(features.length);
+    const params = new URLSearchParams({ bbox, zoom: String(Math.floor(map.getZoom())) });
+    if (f.category) params.set("category", f.category);
+    if (f.status) params.set("status", f.status);
+    if (f.since) params.set("since", f.since + "T00:00:00+08:00");
+    if (f.until) params.set("until", f.until + "T23:59:59+08:00");
+    if (f.border) params.set("border", f.border);
+    const answer = await getJson("/api/v1/map/clusters?" + params);
+    if (mine !== latest) return; // the view moved on while this answer was on its way
+    drawCases(map, layer, answer.features);
+    const el = document.getElementById("map");
+    el.dataset.cases = String(answer.total);
+    el.dataset.mode = answer.mode;
+  }
+
+  // The view in the address: #zoom/lat/lon (shareable; kept up to date while the map moves).
+  function viewFromHash() {
+    const m = /^#(\d{1,2}(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)$/.exec(window.location.hash);
+    return m ? { zoom: Number(m[1]), center: [Number(m[2]), Number(m[3])] } : null;
   }
 
   async function borderMap() {
     const map = baseMap("map");
-    map.setView(CENTER, 10);
+    const view = viewFromHash();
+    map.setView(view ? view.center : CENTER, view ? view.zoom : 10);
     const cases = L.layerGroup().addTo(map);
     const form = document.getElementById("map-filters");
-    await addDistricts(map, true);
+    await addDistricts(map, !view);
     await addBorderZones(map);
     const reload = () => loadCases(map, cases, form).catch((e) => window.jiaojie.flash(e.message, true));
-    map.on("moveend", reload);
+    map.on("moveend", () => {
+      const c = map.getCenter();
+      history.replaceState(null, "", `#${map.getZoom()}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`);
+      reload();
+    });
     form.addEventListener("change", reload);
+    window.addEventListener("hashchange", () => {
+      const next = viewFromHash();
+      if (next) map.setView(next.center, next.zoom);
+    });
     await reload();
     document.getElementById("map").dataset.ready = "true";
   }

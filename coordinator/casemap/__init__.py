@@ -1,0 +1,1 @@
+"""The case map's case layer: clusters counted in the database at low zoom, single cases at high zoom."""
