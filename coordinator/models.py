@@ -22,12 +22,12 @@ from coordinator.cases.models import (
 )
 from coordinator.citizen.models import StatusLink
 from coordinator.evidence.models import Evidence
+from coordinator.feedtokens.models import FeedToken
 from coordinator.hotspots.models import Hotspot
 from coordinator.meetings.models import (
     ActionItem,
     ActionItemCase,
     AgendaItem,
-    CalendarFeedToken,
     Meeting,
     MeetingAttendance,
     MeetingDecision,
@@ -40,7 +40,6 @@ from coordinator.rosters.models import (
     PatrolLog,
     Roster,
     RosterShift,
-    SquadFeedToken,
     SquadNightPreference,
     SquadUnavailability,
 )
@@ -56,7 +55,6 @@ __all__ = [
     "BorderZone",
     "BorderZoneSetting",
     "BoundaryGeneration",
-    "CalendarFeedToken",
     "CalendarOverride",
     "CalendarYear",
     "Case",
@@ -70,6 +68,7 @@ __all__ = [
     "ContactAccessLog",
     "DispatchUnit",
     "Evidence",
+    "FeedToken",
     "Hotspot",
     "Meeting",
     "MeetingAttendance",
@@ -85,7 +84,6 @@ __all__ = [
     "RoutingRule",
     "SharedBorder",
     "Squad",
-    "SquadFeedToken",
     "SquadNightPreference",
     "SquadUnavailability",
     "StatusLink",

@@ -1,7 +1,7 @@
 """Security: rate-limit counters (fixed windows, shared by every worker and host).
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0018
 Create Date: 2026-11-30 16:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
