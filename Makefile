@@ -9,7 +9,7 @@ PORT ?= 5000
 WORKERS ?= 2
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: setup run scheduler test lint typecheck system-deps venv db bench clean
+.PHONY: setup run scheduler test lint typecheck system-deps venv db bench clean messages
 
 ## setup: everything `run` does except serving (cheap when nothing changed)
 setup: system-deps venv db
@@ -23,8 +23,10 @@ run: setup
 scheduler: setup
 	$(FLASK) scheduler run
 
-## test: lint, format check, type check and the test suite (TEST_DATABASE_URL selects PostGIS)
+## test: lint, format check, type check and the test suite (TEST_DATABASE_URL selects PostGIS); the
+## browser tests (tests/web) need Chromium and a CJK font: installed here
 test: system-deps venv lint typecheck
+	@scripts/install-system-deps.sh --browser
 	$(BIN)/pytest
 
 system-deps:
@@ -72,5 +74,13 @@ bench: venv
 	@# the review fills its own synthetic cases (REV-…): give it a database of its own
 	$(if $(BENCH_REVIEW_URL),$(BIN)/python bench/review.py --database-url $(BENCH_REVIEW_URL))
 
+## messages: extract the web app's messages into its catalogue and compile it (translate the new
+## entries of coordinator/web/translations/zh_Hans_CN/LC_MESSAGES/messages.po, then run it again)
+messages: venv
+	$(BIN)/pybabel extract -F babel.cfg -o instance/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i instance/messages.pot -d coordinator/web/translations -l zh_Hans_CN \
+		--ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel compile -d coordinator/web/translations -l zh_Hans_CN
+
 clean:
-	rm -rf $(VENV) instance *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) instance *.egg-info .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -106,6 +106,15 @@ class Settings:
     # `renovation_nearby_m` of the case. (Reward rules, caps and burst thresholds are table rows.)
     feedback_window_days: int = 7
     renovation_nearby_m: float = 300.0
+    # Web map basemap (optional; coordinator/web/basemap.py, docs/web.md): an XYZ/WMTS tile URL template
+    # in WGS-84/CGCS2000 coordinates, e.g. 天地图 `vec_w` with `{tk}` for the key, an optional labels layer
+    # (天地图 `cva_w`), the key, the attribution shown on the map. GCJ-02 sources (高德, 腾讯) and Baidu's
+    # BD-09 are refused at start-up: they would misplace our WGS-84 data by ~500 m. Empty: no basemap,
+    # the polygons on a plain background with a scale bar.
+    basemap_url: str = ""
+    basemap_labels_url: str = ""
+    basemap_key: str = ""
+    basemap_attribution: str = ""
     # Evidence uploads (coordinator/evidence): where files are kept — `local` (content-addressed files
     # under EVIDENCE_DIR, default instance/evidence) or `s3` (an S3-compatible bucket; credentials come
     # from boto3's usual chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, an instance role).

@@ -101,6 +101,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
 
     init_ogc(app)
     app.register_blueprint(openapi_bp)
+    from coordinator.web import init_app as init_web
+
+    init_web(app)  # the pages (HTML), their error pages and security headers
     from coordinator.httpcache import compress
 
     app.after_request(compress)

@@ -306,6 +306,18 @@ RULES: dict[str, Rule] = {
     "field.list_alert_classes": STAFF,
     "field.update_alert_class": DISPATCH,
     "field.list_realtime_warnings": STAFF,
+    # the web app's pages (coordinator/web): the same rules as the API routes they show; the pages
+    # change nothing themselves (their scripts call the API, under the API's rules)
+    "web.static": PUBLIC,
+    "web.index": PUBLIC,  # sends a logged-in user to the start page of its role, others to /login
+    "web.login": PUBLIC,
+    "web.set_language": PUBLIC,
+    "web.inbox": allow("squad_leader", "squad_member", "dispatcher", "admin"),
+    "web.case_page": STAFF,
+    "web.map_page": STAFF,
+    "web.desk_page": DISPATCH,
+    "web.report_page": PUBLIC,  # citizens need no account (they submit through the citizen API)
+    "web.status_page": PUBLIC,  # authenticates by the secret token in its URL, like the status API
 }
 
 # Endpoints that authenticate by an `api_key` parameter (Open311) instead of the hook: who may, once

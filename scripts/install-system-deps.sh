@@ -2,17 +2,21 @@
 # Install the system packages the service needs (Debian/Ubuntu), only when they are missing:
 #   - libsqlite3-mod-spatialite: SpatiaLite for the embedded default database;
 #   - with --postgis: the PostGIS extension for the local PostgreSQL server (tests on PostGIS);
-#   - with --bench: wrk, the HTTP load generator of bench/http_*.py.
+#   - with --bench: wrk, the HTTP load generator of bench/http_*.py;
+#   - with --browser: Debian's Chromium (driven by Playwright in tests/web) and a CJK font (Noto CJK),
+#     without which the browser renders Chinese as boxes in the tests' screenshots.
 # Cheap when everything is present. Without root it prints what to install and fails.
 set -euo pipefail
 
 want_postgis=false
 want_bench=false
+want_browser=false
 for arg in "$@"; do
   case "$arg" in
     --postgis) want_postgis=true ;;
     --bench) want_bench=true ;;
-    *) echo "usage: $0 [--postgis] [--bench]" >&2; exit 2 ;;
+    --browser) want_browser=true ;;
+    *) echo "usage: $0 [--postgis] [--bench] [--browser]" >&2; exit 2 ;;
   esac
 done
 
@@ -36,6 +40,11 @@ fi
 
 if $want_bench; then
   command -v wrk >/dev/null || missing+=(wrk)
+fi
+
+if $want_browser; then
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  compgen -G "/usr/share/fonts/opentype/noto/NotoSansCJK*" >/dev/null || missing+=(fonts-noto-cjk)
 fi
 
 [[ ${#missing[@]} -eq 0 ]] && exit 0

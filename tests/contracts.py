@@ -61,6 +61,21 @@ NON_API_ENDPOINTS = {
     "static": "files of the web UI",
     "openapi.openapi_json": "the OpenAPI document itself (tests/test_openapi.py validates it)",
     "openapi.docs": "the HTML page of the API docs",
+    **{
+        f"web.{name}": "a page of the web app (HTML; tests/web checks it)"
+        for name in (
+            "static",
+            "index",
+            "login",
+            "set_language",
+            "inbox",
+            "case_page",
+            "map_page",
+            "desk_page",
+            "report_page",
+            "status_page",
+        )
+    },
 }
 # The model of each error body that replaces ours under a path prefix.
 ERROR_RENDERER_MODELS: dict[ErrorRenderer, type[BaseModel]] = {open311.render_error: Open311Errors}

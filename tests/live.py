@@ -32,7 +32,13 @@ class ContractCheckingMiddleware:
             captured["status"], captured["headers"] = status, headers
             return start_response(status, headers, exc_info)
 
-        body = b"".join(self.app.wsgi_app(environ, capture))
+        iterable = self.app.wsgi_app(environ, capture)
+        try:
+            body = b"".join(iterable)
+        finally:  # static files are streamed from an open file: close it, as a WSGI server must
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
         self.requests.append(
             (

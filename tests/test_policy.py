@@ -197,6 +197,16 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "field.list_alert_classes": STAFF,
     "field.update_alert_class": {"dispatcher", "admin"},
     "field.list_realtime_warnings": STAFF,
+    "web.static": PUBLIC,
+    "web.index": PUBLIC,
+    "web.login": PUBLIC,
+    "web.set_language": PUBLIC,
+    "web.inbox": {"squad_leader", "squad_member", "dispatcher", "admin"},
+    "web.case_page": STAFF,
+    "web.map_page": STAFF,
+    "web.desk_page": {"dispatcher", "admin"},
+    "web.report_page": PUBLIC,
+    "web.status_page": PUBLIC,
 }
 
 SQUAD_CODE = "SQ-POLICY"

@@ -1,0 +1,142 @@
+"""The three journeys in a real browser (Chromium): a squad leader, a citizen, a dispatcher."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+from playwright.sync_api import Page, expect
+from sqlalchemy.orm import Session
+
+from tests.evidence.images import jpeg
+from tests.factories import PASSWORD, make_case, make_user
+from tests.web.conftest import screenshots
+from tests.web.helpers import ZHELIN, leader, report
+
+
+def log_in(page: Page, live: str, username: str, target: str) -> None:
+    page.goto(f"{live}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{live}{target}")
+
+
+def test_squad_leader_sees_the_map_claims_a_case_and_uploads_a_photo(
+    page: Page, live: str, client: FlaskClient, session: Session, tmp_path: Path
+) -> None:
+    user = leader(session)
+    case: dict[str, Any] = report(client, session, "交界处垃圾堆放 <script>alert(1)</script>")
+    page.goto(f"{live}/login")
+    screenshots(page, "login")
+    log_in(page, live, user.username, "/inbox")
+
+    page.goto(f"{live}/map")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "true")
+    labels = page.locator(".district-label")
+    expect(labels).to_have_count(4)
+    for name in ("奉贤区", "金山区", "松江区", "浦东新区"):
+        expect(labels.filter(has_text=name)).to_have_count(1)
+    expect(page.locator(".leaflet-control-scale")).to_be_visible()
+    expect(page.locator("#map")).to_have_attribute("data-mode", "clusters")  # GET /api/v1/map/clusters
+    expect(page.locator(".cluster-icon")).to_have_text("1")
+    screenshots(page, "map")
+    page.select_option("#map-filters select[name=status]", "closed")  # a filter reloads the layer
+    expect(page.locator("#map")).to_have_attribute("data-cases", "0")
+    expect(page.locator(".cluster-icon")).to_have_count(0)
+    page.select_option("#map-filters select[name=status]", "routed")
+    expect(page.locator(".cluster-icon")).to_have_text("1")
+    page.goto(f"{live}/map#17/{ZHELIN[1]}/{ZHELIN[0]}")  # zoomed in: the cases themselves
+    expect(page.locator("#map")).to_have_attribute("data-mode", "cases")
+    page.locator(".leaflet-overlay-pane path").last.click()  # drawn last: the case, over the polygons
+    expect(page.locator("#case-card")).to_contain_text(case["case_number"])
+
+    page.goto(f"{live}/inbox")
+    card = page.locator(f"article.case[data-case='{case['case_id']}']")
+    expect(card).to_contain_text(case["case_number"])
+    screenshots(page, "inbox")
+    card.locator("button[data-action=claim]").click()
+    expect(card.locator("button[data-action=start]")).to_be_visible()  # reloaded: claimed, may start
+
+    page.goto(f"{live}/cases/{case['case_id']}")
+    expect(page.locator("#case-status")).to_have_text("已认领")
+    expect(page.locator("#events .kind-claimed")).to_contain_text(user.username)
+    expect(page.locator(".report .description")).to_contain_text("<script>alert(1)</script>")
+    expect(page.locator("#case-map")).to_have_attribute("data-ready", "true")
+
+    not_a_photo = tmp_path / "photo.jpg"
+    not_a_photo.write_bytes(b"MZ\x90\x00 an executable named .jpg")
+    form = page.locator("#evidence-form")
+    form.locator("input[name=photos]").set_input_files(not_a_photo)
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#flash.bad")).to_contain_text("操作失败")  # 415 from the evidence API
+    expect(page.locator("#gallery figure")).to_have_count(0)
+
+    photo = tmp_path / "现场.jpg"
+    photo.write_bytes(jpeg(640, 480))
+    form.locator("select[name=purpose]").select_option("before")
+    form.locator("input[name=photos]").set_input_files(photo)
+    form.locator("input[name=note]").fill("到场")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#gallery figure[data-purpose=before] img")).to_have_count(1)
+    expect(page.locator("#events .kind-evidence_added")).to_contain_text("上传整改前照片 1 张：到场")
+    assert page.locator("#gallery img").evaluate("img => img.naturalWidth") > 0  # the thumbnail loaded
+    screenshots(page, "case")
+
+
+def test_dispatcher_reassigns_a_queue_case_and_the_receiving_leader_accepts(
+    page: Page, live: str, session: Session
+) -> None:
+    dispatcher = make_user(session, "dispatcher", district="310120")
+    receiver = leader(session)
+    queued = make_case(session, lead=None)
+    session.commit()
+    log_in(page, live, dispatcher.username, "/desk")
+    card = page.locator(f"#queue article.case[data-case='{queued.id}']")
+    expect(card).to_contain_text(queued.number)
+    screenshots(page, "desk")
+    form = card.locator("form[data-action=transfer]")
+    form.locator("select[name=to_squad]").select_option("SQ-310120118")
+    form.locator("input[name=reason]").fill("属地为柘林，请接收")
+    form.locator("button[type=submit]").click()
+    expect(page.locator(f"#transfers article.case[data-case='{queued.id}']")).to_contain_text("柘林中队")
+
+    page.locator("#logout").click()
+    page.wait_for_url(f"{live}/login")
+    log_in(page, live, receiver.username, "/inbox")
+    page.goto(f"{live}/cases/{queued.id}#transfer")
+    form = page.locator("form#transfer")
+    form.locator("input[name=reason]").fill("同意接收")
+    form.locator("button[data-submit=accept_transfer]").click()
+    expect(page.locator("#events .kind-transfer_accepted")).to_contain_text(receiver.username)
+    expect(page.locator(".routing")).to_contain_text("柘林中队")
+
+
+def test_citizen_files_a_report_with_a_photo_and_opens_its_status_page(
+    page: Page, live: str, tmp_path: Path
+) -> None:
+    page.goto(f"{live}/report")
+    expect(page.locator("#report-map")).to_have_attribute("data-ready", "true")
+    screenshots(page, "report")
+    form = page.locator("#report-form")
+    form.locator("select[name=category]").select_option("01-11")
+    form.locator("textarea[name=description]").fill("路口有人倾倒建筑垃圾 <b>很多</b>")
+    page.click("#use-gps")  # the browser's (mock) position: 柘林, in the 奉贤–金山 border zone
+    expect(form.locator("#lon")).to_have_value("121.435000")
+    expect(form.locator("#lat")).to_have_value("30.818000")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(jpeg(800, 600))
+    form.locator("input[name=photos]").set_input_files(photo)
+    form.locator("input[name=phone]").fill("138 0013 8000")
+    form.locator("button[type=submit]").click()
+
+    page.wait_for_url(re.compile(r"/s/[A-Za-z0-9_-]+$"))
+    expect(page.locator("h1")).to_contain_text("JJ-")
+    expect(page.locator("#status")).to_have_text("已分派")
+    expect(page.locator("#steps")).to_contain_text("您的反映已收到")
+    expect(page.locator(".status-page .description")).to_have_text("路口有人倾倒建筑垃圾 <b>很多</b>")
+    expect(page.locator(".gallery img")).to_have_count(1)
+    assert "138" not in page.content()  # the phone number is never on the public page
+    screenshots(page, "status")
