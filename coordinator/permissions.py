@@ -236,13 +236,20 @@ def is_case_reporter(user: User, case: Case) -> bool:
 
 
 def is_transfer_receiver(user: User, transfer: CaseTransfer | None) -> bool:
-    """The leader of the squad a pending transfer is addressed to (only they accept or decline)."""
+    """The leader of the squad a pending transfer is addressed to."""
     return (
         transfer is not None
         and transfer.state == "pending"
         and user.role == "squad_leader"
         and user.squad_id == transfer.to_squad_id
     )
+
+
+def is_receiving_dispatcher(user: User, transfer: CaseTransfer | None) -> bool:
+    """Whoever manages the receiving squad (its district's dispatcher, an alliance dispatcher, an
+    admin): they decide a pending transfer for the squad — the desk settles transfers at night when
+    the squad's leader is out, and disputed ones."""
+    return transfer is not None and transfer.state == "pending" and can_manage_squad(user, transfer.to_squad)
 
 
 # -- joint night patrols -----------------------------------------------------------------------------

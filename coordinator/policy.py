@@ -145,8 +145,8 @@ RULES: dict[str, Rule] = {
     "cases.reopen_case": DISPATCH,
     "cases.void_case": DISPATCH,
     "cases.request_transfer": allow("squad_leader", "dispatcher", "admin"),
-    "cases.accept_transfer": allow("squad_leader"),
-    "cases.decline_transfer": allow("squad_leader"),
+    "cases.accept_transfer": allow("squad_leader", "dispatcher", "admin"),
+    "cases.decline_transfer": allow("squad_leader", "dispatcher", "admin"),
     # evidence: a file is fetched by any signed-in role, and who may see which file is decided per file
     # by its subject's rule (coordinator/evidence/access.py); a case's photos are listed by staff and
     # uploaded by the case's squads and dispatchers (checked per case: coordinator.permissions)

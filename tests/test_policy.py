@@ -69,8 +69,8 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "cases.reopen_case": {"dispatcher", "admin"},
     "cases.void_case": {"dispatcher", "admin"},
     "cases.request_transfer": {"squad_leader", "dispatcher", "admin"},
-    "cases.accept_transfer": {"squad_leader"},
-    "cases.decline_transfer": {"squad_leader"},
+    "cases.accept_transfer": {"squad_leader", "dispatcher", "admin"},
+    "cases.decline_transfer": {"squad_leader", "dispatcher", "admin"},
     # any signed-in role reaches a file; whether it sees it is its subject's rule (404 here: no such file)
     "evidence.get_evidence": ALL,
     "evidence.get_thumbnail": ALL,

@@ -26,6 +26,7 @@ from coordinator.permissions import (
     is_case_reporter,
     is_case_squad_member,
     is_lead_leader,
+    is_receiving_dispatcher,
     is_transfer_receiver,
 )
 
@@ -40,6 +41,7 @@ ACTORS: dict[str, ActorPredicate] = {
     "lead_leader": lambda user, case, _t: is_lead_leader(user, case),
     "dispatcher": lambda user, case, _t: is_case_dispatcher(user, case),
     "receiver": lambda user, _case, transfer: is_transfer_receiver(user, transfer),
+    "receiving_dispatcher": lambda user, _case, transfer: is_receiving_dispatcher(user, transfer),
     "reporter": lambda user, case, _t: is_case_reporter(user, case),
 }
 
@@ -105,7 +107,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         "accept_transfer",
         TRANSFERABLE,
         "routed",
-        ("receiver",),
+        ("receiver", "receiving_dispatcher"),
         "transfer_accepted",
         pending_transfer=True,
         summary="接收移交：成为主办中队，原主办转为协办并知会",
@@ -114,7 +116,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         "decline_transfer",
         TRANSFERABLE,
         None,
-        ("receiver",),
+        ("receiver", "receiving_dispatcher"),
         "transfer_declined",
         pending_transfer=True,
         summary="拒绝移交：主办不变",

@@ -9,7 +9,7 @@ the whole time: a lead squad, or a dispatch unit's queue when no squad can take 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
@@ -29,6 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coordinator.db import Base, UtcDateTime, utcnow
+
+if TYPE_CHECKING:
+    from coordinator.squads.models import Squad
 
 REPORT_SOURCES = (
     "citizen",
@@ -291,6 +294,8 @@ class CaseTransfer(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decision_reason: Mapped[str] = mapped_column(String(500), default="")
+    # The receiving squad: its district's dispatcher may decide the transfer for it (permissions).
+    to_squad: Mapped[Squad] = relationship(foreign_keys=[to_squad_id])
 
 
 class CaseEventPurge(Base):

@@ -54,11 +54,16 @@ def dispatcher_queue(session: Session, user: User, *, now: datetime) -> list[Cas
 
 
 def pending_transfer_cases(session: Session, user: User) -> list[Case]:
-    """Open cases with a pending transfer request, oldest request first."""
+    """Open cases with a pending transfer request — of the user's district, or addressed to one of its
+    squads (whose dispatcher may decide it for the squad) — oldest request first."""
+    scope: list[object] = []
+    if user.role == "dispatcher" and user.district_code is not None:
+        scope = [or_(Case.district_code == user.district_code, Squad.district_code == user.district_code)]
     stmt = (
         select(Case)
         .join(CaseTransfer, and_(CaseTransfer.case_id == Case.id, CaseTransfer.state == "pending"))
-        .where(Case.status.in_(OPEN_STATUSES), *_scope(user))  # type: ignore[arg-type]
+        .join(Squad, Squad.id == CaseTransfer.to_squad_id)
+        .where(Case.status.in_(OPEN_STATUSES), *scope)  # type: ignore[arg-type]
         .order_by(CaseTransfer.requested_at, Case.id)
         .limit(200)
     )

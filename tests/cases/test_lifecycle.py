@@ -288,3 +288,26 @@ def test_case_events_cannot_be_edited_or_deleted(cast: Cast, session: Session) -
             finally:
                 nested.rollback()
     assert session.scalar(select(func.count()).where(CaseEvent.case_id == cast.case.id)) == 1
+
+
+def test_the_receiving_districts_dispatcher_decides_a_transfer_for_its_squad(
+    client: FlaskClient, cast: Cast, session: Session
+) -> None:
+    """At night the receiving squad's leader may be out: its district's dispatcher accepts for it. The
+    sending district's dispatcher and a third district's may not decide for a squad they do not manage."""
+    jinshan_dispatcher = make_user(session, "dispatcher", district="310116")
+    cast.tokens["jinshan_dispatcher"] = make_token(session, jinshan_dispatcher)
+    session.commit()
+    requested = act(
+        client, cast, "lead_leader", "transfers", {"to_squad": cast.partner.code, "reason": "位于金山一侧"}
+    )
+    assert requested.status_code == 201, requested.get_json()
+    transfer_id = requested.get_json()["transfer"]["id"]
+    for outsider in ("dispatcher", "far_dispatcher"):  # 奉贤 (the sender's) and 浦东
+        assert act(client, cast, outsider, f"transfers/{transfer_id}/accept").status_code == 403
+    case = client.get(f"/api/v1/cases/{cast.case.id}", headers=bearer(cast.tokens["jinshan_dispatcher"]))
+    assert "accept_transfer" in case.get_json()["allowed_actions"]
+    accepted = act(client, cast, "jinshan_dispatcher", f"transfers/{transfer_id}/accept", {"reason": "同意"})
+    assert accepted.status_code == 200, accepted.get_json()
+    assert accepted.get_json()["case"]["lead_squad"]["code"] == cast.partner.code
+    assert trail(session, cast.case.id) == ["transfer_requested", "transfer_accepted"]

@@ -10,10 +10,12 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
+from coordinator.cases import workflow
+from coordinator.db import utcnow
 from tests.evidence.images import jpeg
-from tests.factories import PASSWORD, make_case, make_user
+from tests.factories import PASSWORD, make_case, make_squad, make_user
 from tests.web.conftest import screenshots
-from tests.web.helpers import ZHELIN, leader, report
+from tests.web.helpers import DEMO_SQUAD, ZHELIN, leader, report
 
 
 def log_in(page: Page, live: str, username: str, target: str) -> None:
@@ -140,3 +142,29 @@ def test_citizen_files_a_report_with_a_photo_and_opens_its_status_page(
     expect(page.locator(".gallery img")).to_have_count(1)
     assert "138" not in page.content()  # the phone number is never on the public page
     screenshots(page, "status")
+
+
+def test_dispatcher_accepts_a_transfer_for_a_squad_of_the_district(
+    page: Page, live: str, session: Session
+) -> None:
+    """A Jinshan squad asks 柘林中队 (奉贤) to take a case over at night; 奉贤's dispatcher finds it on the
+    desk and accepts it for the squad."""
+    dispatcher = make_user(session, "dispatcher", district="310120")
+    sender_squad = make_squad(session, district="310116")
+    sender = make_user(session, "squad_leader", squad=sender_squad)
+    case = make_case(session, lead=sender_squad, district="310116")
+    workflow.request_transfer(
+        session, case.id, sender, to_squad=DEMO_SQUAD, reason="位于柘林一侧", now=utcnow()
+    )
+    session.commit()
+    log_in(page, live, dispatcher.username, "/desk")
+    card = page.locator(f"#transfers article.case[data-case='{case.id}']")
+    expect(card).to_contain_text("柘林中队")
+    card.locator("a.number").click()
+    page.wait_for_url(re.compile(rf"{re.escape(live)}/cases/{case.id}"))
+    form = page.locator("form#transfer")
+    form.locator("input[name=reason]").fill("中队长夜间不在岗，由调度员代为接收")
+    form.locator("button[data-submit=accept_transfer]").click()
+    expect(page.locator("#events .kind-transfer_accepted")).to_contain_text(dispatcher.username)
+    expect(page.locator(".routing")).to_contain_text("柘林中队")
+    screenshots(page, "case-transfer-accepted-by-dispatcher")
