@@ -450,7 +450,8 @@ def request_transfer(case_id: int, body: TransferIn) -> dict[str, Any]:
 
 @bp.post("/cases/<id:case_id>/transfers/<id:transfer_id>/accept")
 @endpoint(
-    summary="Accept a transfer (the receiving squad's leader or its dispatcher): lead moves, old lead becomes partner",
+    summary="Accept a transfer (the receiving squad's leader or its dispatcher): lead moves, old lead "
+    "becomes partner",
     description=ACTION_HELP,
     tags=["case lifecycle"],
     body=TransferDecisionIn,
@@ -472,7 +473,8 @@ def accept_transfer(case_id: int, transfer_id: int, body: TransferDecisionIn) ->
 
 @bp.post("/cases/<id:case_id>/transfers/<id:transfer_id>/decline")
 @endpoint(
-    summary="Decline a transfer (the receiving squad's leader or its dispatcher, with a reason): the owner stays",
+    summary="Decline a transfer (the receiving squad's leader or its dispatcher, with a reason): the "
+    "owner stays",
     description=ACTION_HELP,
     tags=["case lifecycle"],
     body=TransferDecisionIn,
