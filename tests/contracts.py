@@ -44,6 +44,7 @@ import orjson
 import shapely
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import TestResponse
@@ -97,12 +98,20 @@ def _read_html(body: bytes) -> None:
         raise ValueError("no <!doctype html>")
 
 
+def _read_prometheus(body: bytes) -> None:
+    # The only text/plain answer is /metrics: Prometheus's own parser reads every family of it.
+    families = list(text_string_to_metric_families(body.decode("utf-8")))
+    if not families:
+        raise ValueError("no metric families")
+
+
 # How each media type of a file answer is opened: the check that it is a file of that type at all.
 FILE_READERS: dict[str, Callable[[bytes], None]] = {
     "text/csv": _read_csv,
     XLSX: _read_xlsx,
     "text/calendar": _read_calendar,
     "text/html": _read_html,
+    "text/plain": _read_prometheus,
 }
 # Automatic answers of Flask: HEAD has no body, OPTIONS lists the allowed methods.
 UNCHECKED_METHODS = frozenset({"HEAD", "OPTIONS"})
