@@ -68,7 +68,8 @@ class Process:
     log: IO[bytes] = field(repr=False)
 
     def output(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
@@ -96,13 +97,17 @@ def gunicorn(
     """gunicorn (our gunicorn.conf.py) on 127.0.0.1:<free port>, serving once /livez answers."""
     port = free_port()
     server = spawn(
-        [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "wsgi:app"],
+        [
+            *(str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
+            # A shared CI machine can take long to import and warm a worker: do not kill it for that.
+            *("--timeout", "180", "wsgi:app"),
+        ],
         app_env(database_url, **env),
         tmp_path / f"{name}.log",
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240
         while True:
             try:
                 if requests.get(base + "/livez", timeout=2).status_code == 200:
