@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from coordinator.cases.models import Case, Report
 from coordinator.cases.retention import purge_cases
 from coordinator.db import session_scope
 from tests.conftest import on_postgresql
-from tests.factories import make_token, make_user, unique
+from tests.factories import make_token, make_user
 
 collect_ignore_glob = [] if on_postgresql() else ["test_*.py"]
 BIN = Path(sys.executable).parent
@@ -142,7 +143,7 @@ def committed(engine: Engine) -> sessionmaker[Any]:
 def reporter(committed: sessionmaker[Any]) -> Iterator[str]:
     """A committed reporter's API token; its reports and cases are purged afterwards."""
     with session_scope(committed) as session:
-        user = make_user(session, "reporter", username=unique("u_pg_"))
+        user = make_user(session, "reporter", username="u_pg_" + uuid.uuid4().hex[:10])
         token = make_token(session, user)
         user_id = user.id
     yield token
