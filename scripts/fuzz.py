@@ -119,6 +119,7 @@ def main() -> int:
         env=env,
     )
     failed: list[str] = []
+    wanted = [r for r in args.roles.split(",") if r] or ["anonymous", *by_role]
     try:
         deadline = time.monotonic() + 240
         while True:
@@ -130,7 +131,6 @@ def main() -> int:
                     print("fuzz: gunicorn did not start", file=sys.stderr)
                     return 1
                 time.sleep(0.5)
-        wanted = [r for r in args.roles.split(",") if r] or ["anonymous", *by_role]
         for role in wanted:
             headers = [] if role == "anonymous" else ["-H", f"Authorization: Bearer {by_role[role]}"]
             cmd = [
@@ -167,6 +167,7 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(60)
+    print(f"fuzz: {len(wanted) - len(failed)} passed, {len(failed)} failed (one schemathesis run per role)")
     if failed:
         print(f"fuzz: failures as {', '.join(failed)}", file=sys.stderr)
         return 1
