@@ -19,12 +19,12 @@ from coordinator.cases.models import (
     Report,
     RoutingRule,
 )
+from coordinator.feedtokens.models import FeedToken
 from coordinator.hotspots.models import Hotspot
 from coordinator.meetings.models import (
     ActionItem,
     ActionItemCase,
     AgendaItem,
-    CalendarFeedToken,
     Meeting,
     MeetingAttendance,
     MeetingDecision,
@@ -36,7 +36,6 @@ from coordinator.rosters.models import (
     PatrolLog,
     Roster,
     RosterShift,
-    SquadFeedToken,
     SquadNightPreference,
     SquadUnavailability,
 )
@@ -53,7 +52,6 @@ __all__ = [
     "BorderZone",
     "BorderZoneSetting",
     "BoundaryGeneration",
-    "CalendarFeedToken",
     "CalendarOverride",
     "CalendarYear",
     "Case",
@@ -65,6 +63,7 @@ __all__ = [
     "Category",
     "ContactAccessLog",
     "DispatchUnit",
+    "FeedToken",
     "Hotspot",
     "Meeting",
     "MeetingAttendance",
@@ -81,7 +80,6 @@ __all__ = [
     "SchedulerRun",
     "SharedBorder",
     "Squad",
-    "SquadFeedToken",
     "SquadNightPreference",
     "SquadUnavailability",
     "User",

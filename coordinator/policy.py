@@ -42,7 +42,8 @@ SESSION_FINGERPRINT = "pwfp"
 class Rule:
     """Access to one endpoint: public, or any of `roles` (authenticated). With `feed`, a request that
     brings no credentials may instead carry a calendar feed token in `?token=` (calendar apps send no
-    bearer token): the view then answers for that token's feed."""
+    bearer token; coordinator.feedtokens): an unknown or revoked one answers 403 `feed_token_invalid`,
+    a live one lets the view answer for that token's feed (it refuses another feed's token alike)."""
 
     public: bool = False
     roles: frozenset[str] = frozenset()
@@ -142,9 +143,9 @@ RULES: dict[str, Rule] = {
     "rosters.cancel_shift": DISPATCH,
     "rosters.publish_roster": DISPATCH,
     "rosters.roster_calendar": STAFF,
-    # a squad's feed is read by calendar apps, which send no bearer token: public HERE because it
-    # authenticates by the secret token in its URL (coordinator/rosters/calendar.py), answering 403
-    "rosters.squad_calendar": PUBLIC,
+    # a squad's feed is read by calendar apps, which send no bearer token: the secret token in its URL
+    # opens it (coordinator.feedtokens; a bad one answers 403 feed_token_invalid), staff also by bearer
+    "rosters.squad_calendar": Rule(roles=STAFF.roles, feed=True),
     # feed tokens, unavailability, preferences: the squad's leader, its district's dispatcher, admins
     # (checked per squad in the view); staff read
     "rosters.issue_feed_token": allow("squad_leader", "dispatcher", "admin"),
@@ -352,9 +353,9 @@ def enforce() -> None:
         return
     principal = authenticate(db_session())
     if principal is None and rule.feed and request.args.get("token"):
-        from coordinator.meetings.feeds import check_feed_token
+        from coordinator.feedtokens.services import check
 
-        g.feed_token = check_feed_token(db_session(), request.args["token"])  # 401 unless live
+        g.feed_token = check(db_session(), request.args["token"])  # 403 feed_token_invalid unless live
         return
     if principal is None:
         raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")

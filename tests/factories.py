@@ -1,9 +1,11 @@
-"""Small factories for tests: squads, users, tokens, custom jurisdictions. They flush, never commit."""
+"""Small factories for tests: squads, users, tokens, custom jurisdictions, cases, hotspots, rosters and
+patrol logs. They flush, never commit."""
 
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+import uuid
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from geoalchemy2.shape import from_shape
@@ -18,8 +20,11 @@ from coordinator.cases.intake import next_case_number
 from coordinator.cases.models import Case, CasePartner
 from coordinator.db import utcnow
 from coordinator.geolocation.services import location_payload
+from coordinator.hotspots.models import Hotspot
+from coordinator.rosters.models import PatrolFinding, PatrolLog, Roster, RosterShift
 from coordinator.squads import services as squads
 from coordinator.squads.models import DispatchUnit, Squad
+from coordinator.worktime import SHANGHAI
 from geo.locator import AreaInfo, Location
 
 _seq = itertools.count(1)
@@ -196,3 +201,93 @@ def make_case(
     session.flush()
     session.refresh(case)
     return case
+
+
+def make_hotspot(
+    session: Session,
+    *,
+    lon: float = 121.435,
+    lat: float = 30.818,
+    pair: tuple[str, str] = ("310116", "310120"),
+    name: str | None = None,
+    retired_at: datetime | None = None,
+) -> Hotspot:
+    """A hotspot at a point, of a border pair (not checked against the border zones)."""
+    hotspot = Hotspot(
+        name=name or unique("热点"),
+        kind="ditch",
+        lon=lon,
+        lat=lat,
+        district_a=min(pair),
+        district_b=max(pair),
+        active=retired_at is None,
+        retired_at=retired_at,
+    )
+    session.add(hotspot)
+    session.flush()
+    return hotspot
+
+
+def make_roster(session: Session, *, first: date, nights: int = 14, status: str = "published") -> Roster:
+    """An empty roster of a period (add shifts with make_shift)."""
+    roster = Roster(
+        period_start=first,
+        period_end=first + timedelta(days=nights - 1),
+        status=status,
+        solver="greedy",
+        solver_status="TEST",
+        seed=0,
+        time_limit_s=1.0,
+        objective=0,
+        solve_time_s=0.0,
+        breakdown={},
+        explanation={},
+        options={},
+        warnings=[],
+        published_at=utcnow() if status == "published" else None,
+    )
+    session.add(roster)
+    session.flush()
+    return roster
+
+
+def make_shift(
+    session: Session,
+    roster: Roster,
+    hotspot: Hotspot,
+    night: date,
+    squads_ab: tuple[Squad, Squad],
+    *,
+    status: str = "planned",
+) -> RosterShift:
+    """A shift of a roster: one hotspot, one night, two squads."""
+    shift = RosterShift(
+        roster_id=roster.id,
+        hotspot_id=hotspot.id,
+        night=night,
+        squad_a_id=squads_ab[0].id,
+        squad_b_id=squads_ab[1].id,
+        uid=f"shift-{uuid.uuid4()}@test",
+        status=status,
+    )
+    session.add(shift)
+    session.flush()
+    return shift
+
+
+def make_patrol_log(session: Session, shift: RosterShift, *, found: tuple[Case, ...] = ()) -> PatrolLog:
+    """A patrol log on a shift, linking the cases it found (or nothing found)."""
+    start = datetime.combine(shift.night, time(20, 0), SHANGHAI)
+    log = PatrolLog(
+        shift_id=shift.id,
+        started_at=start,
+        ended_at=start + timedelta(hours=3),
+        members=["测试队员"],
+        outcome="found" if found else "nothing_found",
+    )
+    session.add(log)
+    session.flush()
+    for case in found:
+        session.add(PatrolFinding(patrol_log_id=log.id, case_id=case.id, kind="linked"))
+    session.flush()
+    return log

@@ -7,15 +7,18 @@ from datetime import date, datetime
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from config import PROJECT_ROOT
 from coordinator import migrate
 from coordinator.db import make_engine, utcnow
+from coordinator.errors import Forbidden
+from coordinator.feedtokens import services as feedtokens
 from coordinator.worktime import SHANGHAI
 from coordinator.worktime.services import set_override
 from tests.factories import make_case
@@ -74,3 +77,66 @@ def test_0014_backfills_working_hours_on_the_sla_clock(session: Session) -> None
     assert (over_holiday.claim_work_h, over_holiday.close_work_h) == (None, 0.5 + 0.5)
     assert (over_override.claim_work_h, over_override.close_work_h) == (1 + 0.25, 1 + 4)
     assert (untouched.claim_work_h, untouched.close_work_h) == (None, None)
+
+
+def test_0018_moves_both_kinds_of_feed_tokens_into_one_table_and_back(tmp_path: Path) -> None:
+    """Feed URLs handed out before 0018 keep working after it (the hashes are copied), revoked ones
+    stay revoked, and a downgrade puts each token back in its old table."""
+    url = f"sqlite:///{tmp_path / 'tokens.db'}"
+    migrate.upgrade(url, "0014")
+    engine = make_engine(url)
+    meetings_token, squad_token, revoked_token = "jjcal_meetings-old", "jjcal_squad-old", "jjcal_revoked"
+    now = "2026-11-01 08:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO dispatch_unit (id, code, name_zh, level, district_code, contact_channel,"
+                " created_at)"
+                " VALUES (1, 'DU-T', '测试调度', 'district', '310120', 'wecom:t', :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO squad (id, code, name_zh, district_code, dispatch_unit_id, categories,"
+                " night_capacity, contact_channel, active, created_at, updated_at)"
+                " VALUES (7, 'SQ-OLD', '旧中队', '310120', 1, '[]', 2, 'wecom:t', 1, :now, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO calendar_feed_token (token_hash, prefix, label, district_code, created_at,"
+                " revoked_at) VALUES (:h1, 'jjcal_meet', '委员会', '310120', :now, NULL),"
+                " (:h2, 'jjcal_revo', '旧的', NULL, :now, :now)"
+            ),
+            {
+                "h1": feedtokens.hash_token(meetings_token),
+                "h2": feedtokens.hash_token(revoked_token),
+                "now": now,
+            },
+        )
+        conn.execute(
+            text(
+                "INSERT INTO squad_feed_token (squad_id, token_hash, prefix, created_at)"
+                " VALUES (7, :h, 'jjcal_squa', :now)"
+            ),
+            {"h": feedtokens.hash_token(squad_token), "now": now},
+        )
+    migrate.upgrade(url)
+    with Session(engine) as session:
+        meetings = feedtokens.check(session, meetings_token)
+        assert (meetings.feed, meetings.district_code, meetings.label) == ("meetings", "310120", "委员会")
+        squad = feedtokens.check(session, squad_token)
+        assert (squad.feed, squad.squad_id, squad.label) == ("squad", 7, "SQ-OLD")
+        with pytest.raises(Forbidden):
+            feedtokens.check(session, revoked_token)
+        assert {t for t in inspect(session.connection()).get_table_names() if "feed_token" in t} == {
+            "feed_token"
+        }
+    migrate.downgrade(url, "0014")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM calendar_feed_token")).scalar() == 2
+        assert conn.execute(text("SELECT squad_id FROM squad_feed_token")).scalar() == 7
+        assert "feed_token" not in inspect(conn).get_table_names()
+    engine.dispose()

@@ -23,9 +23,9 @@ OGC_KINDS = ("collection", "items", "item")  # the endpoints of each OGC API –
 REPORTERS = {"reporter", "squad_leader", "squad_member", "dispatcher", "admin"}
 STAFF = {"squad_leader", "squad_member", "dispatcher", "committee", "admin"}
 ALL = set(ROLES)
-# Public for the hook, but the view checks the secret token in the URL (calendar apps send no bearer
-# token): without it every caller, with or without a bearer token, gets 403.
-FEED_TOKEN = "feed_token"
+# The calendar feeds: staff routes that, without other credentials, also take a secret feed token in
+# `?token=` (coordinator.feedtokens; calendar apps send no bearer token).
+CALENDAR_FEEDS = {"meetings.calendar_feed", "rosters.squad_calendar"}
 
 # endpoint → "public" or the roles that get through. Written out by hand on purpose: it is the
 # reviewed statement of who may do what, checked against what the app actually does.
@@ -81,7 +81,8 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "rosters.cancel_shift": {"dispatcher", "admin"},
     "rosters.publish_roster": {"dispatcher", "admin"},
     "rosters.roster_calendar": STAFF,
-    "rosters.squad_calendar": FEED_TOKEN,
+    # calendar apps may instead bring a feed token in ?token= (tests/feedtokens)
+    "rosters.squad_calendar": STAFF,
     "rosters.issue_feed_token": {"squad_leader", "dispatcher", "admin"},
     "rosters.revoke_feed_token": {"squad_leader", "dispatcher", "admin"},
     "rosters.list_unavailability": STAFF,
@@ -114,7 +115,7 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "meetings.add_action_item": {"dispatcher", "admin"},
     "meetings.list_action_items": STAFF,
     "meetings.update_action_item": {"dispatcher", "admin"},
-    # calendar apps may instead bring a feed token in ?token= (tests/meetings/test_calendar.py)
+    # calendar apps may instead bring a feed token in ?token= (tests/feedtokens)
     "meetings.calendar_feed": STAFF,
     "meetings.create_feed_token": {"committee", "dispatcher", "admin"},
     "meetings.list_feed_tokens": {"committee", "dispatcher", "admin"},
@@ -198,8 +199,9 @@ def test_every_route_has_an_expectation_and_a_policy_rule(app: Flask) -> None:
             assert set(API_KEY_RULES[name].roles) == expected[1], name
             continue
         assert name not in API_KEY_RULES, name
-        assert rule.public == (expected in (PUBLIC, FEED_TOKEN)), name
-        if expected not in (PUBLIC, FEED_TOKEN):
+        assert rule.public == (expected == PUBLIC), name
+        assert rule.feed == (name in CALENDAR_FEEDS), name
+        if expected != PUBLIC:
             assert set(rule.roles) == expected, name
 
 
@@ -240,8 +242,6 @@ def test_route_by_role_table(app: Flask, client: FlaskClient, session: Session) 
             if expected == PUBLIC:
                 ok = status not in (401, 403)
                 want = "not 401/403"
-            elif expected == FEED_TOKEN:
-                ok, want = status == 403, "403 (no feed token)"
             elif caller in ("anonymous", "bad token"):
                 ok, want = status == 401, "401"
             elif caller in expected:

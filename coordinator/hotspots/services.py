@@ -153,7 +153,7 @@ def retire_hotspot(session: Session, hotspot: Hotspot, *, now: datetime) -> Hots
 def _recent_dumping(session: Session, since: datetime) -> list[tuple[int, str, float, float, datetime]]:
     stmt = (
         select(Case.id, Case.number, Case.lon, Case.lat, Case.created_at)
-        .where(Case.category_code.in_(DUMPING_CATEGORIES), Case.created_at >= since, Case.status != "voided")
+        .where(Case.category_code.in_(DUMPING_CATEGORIES), Case.created_at >= since, Case.status != "void")
         .order_by(Case.id)
     )
     return [(r[0], r[1], r[2], r[3], r[4]) for r in session.execute(stmt)]
@@ -242,7 +242,7 @@ def propose(
             Case.category_code.in_(DUMPING_CATEGORIES),
             Case.in_border_zone.is_(True),
             Case.created_at >= now - timedelta(days=days),
-            Case.status != "voided",
+            Case.status != "void",
         )
         .order_by(Case.id)
     )

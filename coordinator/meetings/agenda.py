@@ -101,11 +101,10 @@ def compose(session: Session, meeting: Meeting, now: datetime) -> list[AgendaIte
     def item(kind: str, title: str, detail: str = "", **extra: Any) -> None:
         items.append(AgendaItem(kind=kind, title=title, detail=detail, source="auto", **extra))
 
-    period = review.Period(
-        since.astimezone(SHANGHAI).date(), (now - timedelta(days=1)).astimezone(SHANGHAI).date()
-    )
-    if period.last < period.first:
-        period = review.Period(period.first, period.first)
+    first = since.astimezone(SHANGHAI).date()
+    last = (now - timedelta(days=1)).astimezone(SHANGHAI).date()
+    # Built before the previous meeting has happened (a rebuild well ahead): the day of that meeting.
+    period = review.Period(first, max(first, last))
     figures = review.review(session, period, "border_pair", now=now, scope=scope)
     total = figures.total
     compliance = "—" if total.sla_compliance is None else f"{total.sla_compliance * 100:.1f}%"
@@ -169,16 +168,57 @@ def compose(session: Session, meeting: Meeting, now: datetime) -> list[AgendaIte
         cases=[case_snapshot(c, now) for c in open_joint],
         data={"count": open_n},
     )
-    for kind, title, section in (
-        ("hotspots", "上升中的热点", caseload.hotspots_with_trend(session, period, scope=scope)),
-        ("roster_coverage", "联合巡查覆盖情况", caseload.patrol_coverage(session, period, scope=scope)),
-    ):
-        item(
-            kind,
-            title,
-            section.reason if not section.available else "",
-            data={"available": section.available},
+    trends = caseload.hotspots_with_trend(session, period, scope=scope, now=now)
+    rising = trends.rising
+    item(
+        "hotspots",
+        f"上升中的热点（{len(rising)} 个）",
+        "；".join(f"{h.name}：本期 {h.cases} 起，上期 {h.previous} 起" for h in rising[:LISTED_CASES])
+        or "本期没有上升的热点。",
+        data={
+            "available": True,
+            "count": len(rising),
+            "hotspots": [
+                {
+                    "id": h.id,
+                    "name": h.name,
+                    "border_pair": h.border_pair,
+                    "cases": h.cases,
+                    "previous": h.previous,
+                    "trend": h.trend,
+                }
+                for h in rising[:LISTED_CASES]
+            ],
+        },
+    )
+    coverage = caseload.patrol_coverage(session, period, scope=scope, now=now)
+    done, rate = coverage.total, coverage.total.rate
+    item(
+        "roster_coverage",
+        "联合巡查覆盖情况（计划 / 完成）",
+        (
+            f"计划 {done.planned} 次，已到期 {done.due} 次，已完成 {done.done} 次，未巡查 {done.missed} 次；"
+            f"完成率 {'—' if rate is None else f'{rate * 100:.1f}%'}；巡查发现案件 {done.cases_found} 件。"
         )
+        if coverage.items
+        else coverage.reason + "。",
+        data={
+            "available": True,
+            "coverage": [
+                {
+                    "border_pair": pair.border_pair,
+                    "label": review.pair_label(review.border_pair_key(pair.border_pair), districts),
+                    "planned": pair.coverage.planned,
+                    "due": pair.coverage.due,
+                    "done": pair.coverage.done,
+                    "missed": pair.coverage.missed,
+                    "rate": pair.coverage.rate,
+                    "cases_found": pair.coverage.cases_found,
+                }
+                for pair in coverage.pairs
+            ],
+        },
+    )
     return items
 
 

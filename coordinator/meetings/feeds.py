@@ -6,13 +6,12 @@ DTSTART/DTEND carry TZID=Asia/Shanghai with the matching VTIMEZONE; SEQUENCE cou
 a cancelled meeting stays in the feed with STATUS:CANCELLED so subscribed calendars remove it.
 
 Calendar apps send no bearer token, so the committee's feed URL carries a secret token
-(`?token=jjcal_…`); only its SHA-256 is stored, and revoking it ends the URL.
+(`?token=jjcal_…`): coordinator.feedtokens, the one design of every calendar feed (only its SHA-256
+is stored, revoking it ends the URL, a bad token answers 403 `feed_token_invalid`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -21,75 +20,47 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coordinator.auth.models import User
-from coordinator.errors import Forbidden, NotFound, Unauthorized
-from coordinator.meetings.models import AgendaItem, CalendarFeedToken, Meeting, MeetingSeries
+from coordinator.errors import Forbidden, NotFound
+from coordinator.feedtokens import services as feedtokens
+from coordinator.feedtokens.models import FeedToken
+from coordinator.meetings.models import AgendaItem, Meeting, MeetingSeries
 from coordinator.permissions import can_make_meetings_feed, can_revoke_meetings_feed
 from coordinator.worktime import SHANGHAI
 
-FEED_TOKEN_PREFIX = "jjcal_"
 UID_DOMAIN = "jiaojie"
-
-
-def hash_feed_token(token: str) -> str:
-    """The stored form of a feed token."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_feed_token(
     session: Session, user: User, *, label: str, district: str | None, now: datetime
-) -> tuple[CalendarFeedToken, str]:
-    """A new feed token (the token itself is returned once); 403 for a district's dispatcher asking for
-    another district's feed."""
+) -> tuple[FeedToken, str]:
+    """A new meetings feed token (the token itself is returned once); 403 for a district's dispatcher
+    asking for another district's feed."""
     if not can_make_meetings_feed(user, district):
         raise Forbidden(
             "a district's dispatcher makes feeds of its own district",
             details={"district": district, "own_district": user.district_code},
         )
-    token = FEED_TOKEN_PREFIX + secrets.token_urlsafe(24)
-    row = CalendarFeedToken(
-        token_hash=hash_feed_token(token),
-        prefix=token[:12],
-        label=label,
-        district_code=district,
-        created_by_id=user.id,
-        created_at=now,
+    return feedtokens.issue(
+        session, feed="meetings", now=now, created_by_id=user.id, district_code=district, label=label
     )
-    session.add(row)
-    session.flush()
-    return row, token
 
 
-def list_feed_tokens(session: Session, user: User) -> list[CalendarFeedToken]:
-    """The caller's feed tokens (admins: everyone's)."""
-    stmt = select(CalendarFeedToken).order_by(CalendarFeedToken.id)
+def list_feed_tokens(session: Session, user: User) -> list[FeedToken]:
+    """The caller's meetings feed tokens (admins: everyone's)."""
+    stmt = select(FeedToken).where(FeedToken.feed == "meetings").order_by(FeedToken.id)
     if user.role != "admin":
-        stmt = stmt.where(CalendarFeedToken.created_by_id == user.id)
+        stmt = stmt.where(FeedToken.created_by_id == user.id)
     return list(session.scalars(stmt))
 
 
-def revoke_feed_token(session: Session, user: User, token_id: int, *, now: datetime) -> CalendarFeedToken:
-    """Revoke a feed token (its creator or an admin)."""
-    row = session.get(CalendarFeedToken, token_id)
-    if row is None:
+def revoke_feed_token(session: Session, user: User, token_id: int, *, now: datetime) -> FeedToken:
+    """Revoke a meetings feed token (its creator or an admin)."""
+    row = session.get(FeedToken, token_id)
+    if row is None or row.feed != "meetings":
         raise NotFound(f"no feed token {token_id}", details={"id": token_id})
     if not can_revoke_meetings_feed(user, row.created_by_id):
         raise Forbidden("only its creator or an admin revokes a feed token")
-    if row.revoked_at is None:
-        row.revoked_at = now
-        session.flush()
-    return row
-
-
-def check_feed_token(session: Session, token: str) -> CalendarFeedToken:
-    """The live feed token behind `token`, or 401."""
-    row = None
-    if token.startswith(FEED_TOKEN_PREFIX) and len(token) < 200:
-        row = session.scalars(
-            select(CalendarFeedToken).where(CalendarFeedToken.token_hash == hash_feed_token(token))
-        ).one_or_none()
-    if row is None or row.revoked_at is not None:
-        raise Unauthorized("unknown or revoked calendar feed token")
-    return row
+    return feedtokens.revoke(session, row, now=now)
 
 
 def meeting_uid(series: MeetingSeries, meeting: Meeting) -> str:

@@ -1,5 +1,5 @@
 """Liaison meetings (联席会议): series, their meetings, agendas, minutes, decisions, action items,
-attendance, and the secret tokens of the calendar feed.
+attendance (the calendar feed's secret tokens are coordinator.feedtokens).
 
 A *series* is a rule (alliance-wide monthly, or one border pair's, monthly or on demand) with a host
 rotation; its *meetings* are materialised rows, one per occurrence (`occurrence` numbers them within
@@ -225,20 +225,3 @@ class MeetingAttendance(Base):
     note: Mapped[str] = mapped_column(String(200), default="")
 
     meeting: Mapped[Meeting] = relationship(back_populates="attendance")
-
-
-class CalendarFeedToken(Base):
-    """A secret that authorises one calendar feed URL (calendar apps send no bearer token). Only its
-    SHA-256 is stored; revoking it ends the URL. `district_code` narrows the feed to that district's
-    meetings; none = every meeting (the committee feed)."""
-
-    __tablename__ = "calendar_feed_token"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    prefix: Mapped[str] = mapped_column(String(16))
-    label: Mapped[str] = mapped_column(String(100), default="")
-    district_code: Mapped[str | None] = mapped_column(String(32))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

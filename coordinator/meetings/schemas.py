@@ -326,6 +326,30 @@ class AgendaReviewRow(BaseModel):
     overdue: int
 
 
+class AgendaHotspot(BaseModel):
+    """A rising hotspot on an agenda: its dumping cases in the period and the equal span before."""
+
+    id: int
+    name: str
+    border_pair: str
+    cases: int
+    previous: int
+    trend: str
+
+
+class AgendaCoverageRow(BaseModel):
+    """A border pair's joint patrols on an agenda: planned, due, done, missed."""
+
+    border_pair: str
+    label: str
+    planned: int
+    due: int
+    done: int
+    missed: int
+    rate: float | None = Field(description="done / due; null while nothing is due.")
+    cases_found: int
+
+
 class AgendaItemData(BaseModel):
     """The figures behind an automatic agenda item; which members it has depends on its `kind`
     (a host's own item has none)."""
@@ -334,12 +358,20 @@ class AgendaItemData(BaseModel):
     rows: list[AgendaReviewRow] | None = Field(default=None, description="review: per border pair.")
     total: dict[str, int] | None = Field(default=None, description="review: every count of the total.")
     count: int | None = Field(
-        default=None, description="Case lists: how many cases matched (all listed up to the limit)."
+        default=None,
+        description="Case lists: how many cases matched (all listed up to the limit); hotspots: how many "
+        "rise.",
     )
     due_date: date | None = Field(default=None, description="action_item: its due date.")
     status: ActionStatus | None = Field(default=None, description="action_item: its status.")
     available: bool | None = Field(
-        default=None, description="hotspots, roster_coverage: whether the data exists yet."
+        default=None, description="hotspots, roster_coverage: always true (kept for earlier agendas)."
+    )
+    hotspots: list[AgendaHotspot] | None = Field(
+        default=None, description="hotspots: the rising hotspots (rule: docs/review.md), up to 50."
+    )
+    coverage: list[AgendaCoverageRow] | None = Field(
+        default=None, description="roster_coverage: joint patrols per border pair."
     )
 
 

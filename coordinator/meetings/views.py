@@ -13,8 +13,10 @@ from coordinator.api import endpoint
 from coordinator.cases.models import Case
 from coordinator.cases.views import current_calendar
 from coordinator.extensions import db_session
+from coordinator.feedtokens import services as feedtokens
+from coordinator.feedtokens.models import FeedToken
 from coordinator.meetings import actions, feeds, planning, services
-from coordinator.meetings.models import AgendaItem, CalendarFeedToken, MeetingSeries
+from coordinator.meetings.models import AgendaItem, MeetingSeries
 from coordinator.meetings.presenters import Presenter
 from coordinator.meetings.schemas import (
     ActionItemIn,
@@ -382,7 +384,8 @@ def update_action_item(item_id: int, body: ActionItemPatch) -> dict[str, Any]:
 @endpoint(
     summary="The meetings as an iCalendar feed (one VEVENT per meeting; cancelled ones included)",
     description="Calendar apps send no bearer token: subscribe to the URL with `?token=` from POST "
-    "/meetings/feed-tokens (revocable). With a bearer token or session it works as well. Meetings from "
+    "/meetings/feed-tokens (revocable); an unknown, revoked or other feed's token answers 403 "
+    "`feed_token_invalid`. With a bearer token or session it works as well. Meetings from "
     f"{FEED_PAST_DAYS} days back on.",
     tags=["meetings"],
     query=CalendarQuery,
@@ -393,7 +396,9 @@ def update_action_item(item_id: int, body: ActionItemPatch) -> dict[str, Any]:
 )
 def calendar_feed(query: CalendarQuery) -> Response:
     session = db_session()
-    feed: CalendarFeedToken | None = g.get("feed_token")
+    feed: FeedToken | None = g.get("feed_token")
+    if feed is not None:
+        feedtokens.require_feed(feed, "meetings")
     district = feed.district_code if feed is not None and feed.district_code else query.district
     meetings = services.list_meetings(
         session, start=_now() - timedelta(days=FEED_PAST_DAYS), district=district, limit=5000
@@ -413,7 +418,7 @@ def calendar_feed(query: CalendarQuery) -> Response:
     return response
 
 
-def _token_payload(row: CalendarFeedToken, token: str | None = None) -> dict[str, Any]:
+def _token_payload(row: FeedToken, token: str | None = None) -> dict[str, Any]:
     return {
         "id": row.id,
         "prefix": row.prefix,

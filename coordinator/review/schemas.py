@@ -134,13 +134,84 @@ class GroupOut(BaseModel):
     figures: FiguresOut
 
 
-class UnavailableOut(BaseModel):
-    """A section the review does not compute yet (hotspots, patrol coverage): `available` false, no
-    items."""
+Trend = Literal["rising", "flat", "falling"]
 
-    available: bool
-    reason: str
-    items: list[None] = Field(max_length=0, description="Empty until the section is computed.")
+
+class SpanOut(BaseModel):
+    """A span of time, [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
+class HotspotTrendOut(BaseModel):
+    """A hotspot with its dumping cases in the period and in the previous equal period."""
+
+    id: int
+    name: str
+    kind: str = Field(description="ditch, dead_end_road, vacant_lot or other.")
+    border_pair: str = Field(description="`A-B` (district codes, ascending).")
+    lon: float
+    lat: float
+    active: bool = Field(description="False for a hotspot retired during the period.")
+    cases: int = Field(
+        description="Dumping cases (01-10, 01-11, 01-51; not void) within 300 m in the period."
+    )
+    previous: int = Field(description="…in the equal span just before.")
+    change: int = Field(description="cases − previous.")
+    trend: Trend
+
+
+class HotspotTrendsOut(BaseModel):
+    """Hotspots with their trend: every hotspot of the scope, rising first."""
+
+    available: bool = Field(description="Always true (kept for clients of the earlier placeholder).")
+    reason: str = Field(description="Empty, or why there are no items.")
+    rule: str = Field(description="The trend rule, in Chinese (docs/review.md).")
+    compared: SpanOut = Field(description="The span counted: the period, or its elapsed part.")
+    previous: SpanOut = Field(description="The equal span just before it.")
+    items: list[HotspotTrendOut]
+
+
+class CoverageOut(BaseModel):
+    """Joint patrols planned and done (shifts of published rosters on the period's nights)."""
+
+    planned: int = Field(description="Planned shifts (not cancelled).")
+    due: int = Field(description="…whose night is over (before today, Asia/Shanghai), or already logged.")
+    done: int = Field(description="…with a patrol log.")
+    missed: int = Field(description="due − done.")
+    rate: float | None = Field(description="done / due; null while nothing is due.")
+    cases_found: int = Field(description="Cases linked or opened by those patrols.")
+
+
+class HotspotCoverageOut(BaseModel):
+    """One hotspot's joint patrols."""
+
+    id: int
+    name: str
+    kind: str
+    border_pair: str
+    coverage: CoverageOut
+
+
+class PairCoverageOut(BaseModel):
+    """One border pair's joint patrols (its hotspots summed)."""
+
+    border_pair: str
+    label: str
+    hotspots: int
+    coverage: CoverageOut
+
+
+class PatrolCoverageOut(BaseModel):
+    """Joint-patrol coverage, planned vs done, per hotspot and per border pair."""
+
+    available: bool = Field(description="Always true (kept for clients of the earlier placeholder).")
+    reason: str = Field(description="Empty, or why there are no items (no published roster).")
+    as_of: date = Field(description="Nights before this local date are due.")
+    items: list[HotspotCoverageOut]
+    pairs: list[PairCoverageOut]
+    total: CoverageOut
 
 
 class ReviewOut(BaseModel):
@@ -152,8 +223,8 @@ class ReviewOut(BaseModel):
     generated_at: datetime
     rows: list[GroupOut]
     total: FiguresOut
-    hotspots: UnavailableOut = Field(description="Hotspots with trend (not computed yet).")
-    patrol_coverage: UnavailableOut = Field(description="Joint patrols planned vs done (not computed yet).")
+    hotspots: HotspotTrendsOut = Field(description="Hotspots with their trend.")
+    patrol_coverage: PatrolCoverageOut = Field(description="Joint patrols planned vs done.")
 
 
 class RepeatLocationOut(BaseModel):
@@ -178,12 +249,20 @@ class RepeatLocationsOut(BaseModel):
     locations: list[RepeatLocationOut]
 
 
-class SectionOut(BaseModel):
-    """A review section on its own (hotspots, patrol coverage)."""
+class HotspotsSectionOut(BaseModel):
+    """Hotspots with their trend, on their own."""
 
     period: PeriodOut
     scope: ScopeOut
-    section: UnavailableOut
+    section: HotspotTrendsOut
+
+
+class CoverageSectionOut(BaseModel):
+    """Joint-patrol coverage, on its own."""
+
+    period: PeriodOut
+    scope: ScopeOut
+    section: PatrolCoverageOut
 
 
 class ExportPoint(BaseModel):

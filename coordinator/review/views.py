@@ -1,10 +1,10 @@
 """Review API: the committee's figures per border pair, district, squad, category, source or week, their
-exports (CSV, XLSX, GeoJSON, a printable report page), repeat locations and the sections that wait for
-rosters and hotspots. Thin views over coordinator.review.services and .exports."""
+exports (CSV, XLSX, GeoJSON, a printable report page), repeat locations, hotspots with their trend and
+joint-patrol coverage. Thin views over coordinator.review.services and .exports."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -17,12 +17,13 @@ from coordinator.review import caseload, exports, services
 from coordinator.review.schemas import (
     CaseExportCollection,
     CaseExportQuery,
+    CoverageSectionOut,
     ExportQuery,
+    HotspotsSectionOut,
     PeriodQuery,
     RepeatLocationsOut,
     ReviewOut,
     ReviewQuery,
-    SectionOut,
 )
 from coordinator.worktime import SHANGHAI
 
@@ -79,9 +80,57 @@ def figures_payload(figures: services.Figures) -> dict[str, Any]:
     }
 
 
-def unavailable_payload(section: caseload.Unavailable) -> dict[str, Any]:
-    """A section that waits for its data."""
-    return {"available": section.available, "reason": section.reason, "items": section.items}
+def hotspots_payload(section: caseload.HotspotTrends) -> dict[str, Any]:
+    """Hotspots with their trend."""
+    return {
+        "available": section.available,
+        "reason": section.reason,
+        "rule": section.rule,
+        "compared": {"start": section.compared[0], "end": section.compared[1]},
+        "previous": {"start": section.previous[0], "end": section.previous[1]},
+        "items": [item.__dict__ for item in section.items],
+    }
+
+
+def coverage_counts(counts: caseload.Coverage) -> dict[str, Any]:
+    """Planned, due, done, missed, rate, cases found."""
+    return {
+        "planned": counts.planned,
+        "due": counts.due,
+        "done": counts.done,
+        "missed": counts.missed,
+        "rate": counts.rate,
+        "cases_found": counts.cases_found,
+    }
+
+
+def coverage_payload(section: caseload.PatrolCoverage, names: dict[str, str]) -> dict[str, Any]:
+    """Joint-patrol coverage per hotspot and per border pair."""
+    return {
+        "available": section.available,
+        "reason": section.reason,
+        "as_of": section.as_of,
+        "items": [
+            {
+                "id": h.id,
+                "name": h.name,
+                "kind": h.kind,
+                "border_pair": h.border_pair,
+                "coverage": coverage_counts(h.coverage),
+            }
+            for h in section.items
+        ],
+        "pairs": [
+            {
+                "border_pair": p.border_pair,
+                "label": services.pair_label(services.border_pair_key(p.border_pair), names),
+                "hotspots": p.hotspots,
+                "coverage": coverage_counts(p.coverage),
+            }
+            for p in section.pairs
+        ],
+        "total": coverage_counts(section.total),
+    }
 
 
 def review_payload(review: services.Review) -> dict[str, Any]:
@@ -97,11 +146,12 @@ def review_payload(review: services.Review) -> dict[str, Any]:
             for row in review.rows
         ],
         "total": figures_payload(review.total),
-        "hotspots": unavailable_payload(
-            caseload.hotspots_with_trend(session, review.period, scope=review.scope)
+        "hotspots": hotspots_payload(
+            caseload.hotspots_with_trend(session, review.period, scope=review.scope, now=review.now)
         ),
-        "patrol_coverage": unavailable_payload(
-            caseload.patrol_coverage(session, review.period, scope=review.scope)
+        "patrol_coverage": coverage_payload(
+            caseload.patrol_coverage(session, review.period, scope=review.scope, now=review.now),
+            services.district_names(session),
         ),
     }
 
@@ -207,33 +257,40 @@ def repeat_locations(query: PeriodQuery) -> dict[str, Any]:
 
 @bp.get("/review/hotspots")
 @endpoint(
-    summary="Hotspots with their trend (not computed yet: `available: false`)",
+    summary="Hotspots with their trend: dumping cases near each in the period vs the previous equal period",
+    description="Rising / falling / flat by the rule in `rule` (docs/review.md); rising hotspots first.",
     tags=["review"],
     query=PeriodQuery,
-    response=SectionOut,
+    response=HotspotsSectionOut,
 )
 def hotspots(query: PeriodQuery) -> dict[str, Any]:
-    return _section(query, caseload.hotspots_with_trend)
+    now = datetime.now(SHANGHAI)
+    period, scope = query.period(now), query.scope()
+    section = caseload.hotspots_with_trend(db_session(), period, scope=scope, now=now)
+    return {
+        "period": period_payload(period),
+        "scope": scope_payload(scope),
+        "section": hotspots_payload(section),
+    }
 
 
 @bp.get("/review/patrol-coverage")
 @endpoint(
-    summary="Joint-patrol coverage, planned vs done (not computed yet: `available: false`)",
+    summary="Joint-patrol coverage: planned shifts vs patrol logs per hotspot and border pair",
+    description="Shifts of published rosters on the period's nights; a night is due once it is over.",
     tags=["review"],
     query=PeriodQuery,
-    response=SectionOut,
+    response=CoverageSectionOut,
 )
 def patrol_coverage(query: PeriodQuery) -> dict[str, Any]:
-    return _section(query, caseload.patrol_coverage)
-
-
-def _section(query: PeriodQuery, build: Callable[..., caseload.Unavailable]) -> dict[str, Any]:
-    period, scope = query.period(datetime.now(SHANGHAI)), query.scope()
-    section = build(db_session(), period, scope=scope)
+    now = datetime.now(SHANGHAI)
+    session = db_session()
+    period, scope = query.period(now), query.scope()
+    section = caseload.patrol_coverage(session, period, scope=scope, now=now)
     return {
         "period": period_payload(period),
         "scope": scope_payload(scope),
-        "section": unavailable_payload(section),
+        "section": coverage_payload(section, services.district_names(session)),
     }
 
 
@@ -265,7 +322,8 @@ def report(query: PeriodQuery) -> Response:
         tables=[("按交界区对", by_pair), ("按周", by_week), ("按类别", by_category)],
         repeats=caseload.repeat_locations(session, period, scope=scope, limit=20),
         overdue=caseload.overdue_joint_cases(session, scope, now=now, limit=100),
-        hotspots=caseload.hotspots_with_trend(session, period, scope=scope),
-        coverage=caseload.patrol_coverage(session, period, scope=scope),
+        hotspots=caseload.hotspots_with_trend(session, period, scope=scope, now=now),
+        coverage=caseload.patrol_coverage(session, period, scope=scope, now=now),
+        names=names,
     )
     return Response(html, mimetype="text/html")

@@ -1,32 +1,30 @@
-"""iCalendar (RFC 5545) feeds of shifts, with the `icalendar` package, and the squads' feed tokens.
+"""iCalendar (RFC 5545) feeds of shifts, with the `icalendar` package, and the squads' feed URLs.
 
 One VEVENT per shift: UID stable for the shift's life (a moved night keeps it), DTSTAMP = the last change,
 DTSTART/DTEND with TZID=Asia/Shanghai and the matching VTIMEZONE (`add_missing_timezones`), SEQUENCE
 bumped on every change after publishing, STATUS:CONFIRMED (published), TENTATIVE (draft) or CANCELLED
 (removed, or moved to other squads). Calendar clients send no bearer token, so a squad's feed URL
-carries a secret token; only its SHA-256 is stored, and a new token revokes the old one.
+carries a secret token (coordinator.feedtokens, the one design of every calendar feed); a new token
+revokes the squad's old one.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import UTC, datetime, time, timedelta
 
 from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coordinator.errors import Forbidden
+from coordinator.feedtokens import services as feedtokens
 from coordinator.hotspots.models import KIND_LABELS, Hotspot
-from coordinator.rosters.models import Roster, RosterShift, SquadFeedToken
+from coordinator.rosters.models import Roster, RosterShift
 from coordinator.squads.models import Squad
 from coordinator.worktime import SHANGHAI
 
 NIGHT_START = time(20, 0)
 NIGHT_HOURS = 5
 PRODID = "-//交界协同//联合夜间执法//ZH"
-TOKEN_PREFIX = "jjcal_"
 
 
 def shift_event(shift: RosterShift, roster: Roster, hotspot: Hotspot, squads: dict[int, Squad]) -> Event:
@@ -80,46 +78,15 @@ def calendar_of(name: str, shifts: list[RosterShift], session: Session, *, squad
 # ------------------------------------------------------------------------------------ feed tokens
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue_feed_token(session: Session, squad: Squad, *, now: datetime, created_by_id: int | None) -> str:
     """A new secret for the squad's feed URL; the previous one stops working."""
-    revoke_feed_tokens(session, squad, now=now)
-    token = TOKEN_PREFIX + secrets.token_urlsafe(24)
-    session.add(
-        SquadFeedToken(
-            squad_id=squad.id,
-            token_hash=_hash(token),
-            prefix=token[: len(TOKEN_PREFIX) + 4],
-            created_by_id=created_by_id,
-            created_at=now,
-        )
+    feedtokens.revoke_squad_tokens(session, squad.id, now=now)
+    _, token = feedtokens.issue(
+        session, feed="squad", now=now, created_by_id=created_by_id, squad_id=squad.id, label=squad.code
     )
-    session.flush()
     return token
 
 
 def revoke_feed_tokens(session: Session, squad: Squad, *, now: datetime) -> int:
     """Revoke the squad's live feed tokens; how many there were."""
-    live = list(
-        session.scalars(
-            select(SquadFeedToken).where(
-                SquadFeedToken.squad_id == squad.id, SquadFeedToken.revoked_at.is_(None)
-            )
-        )
-    )
-    for row in live:
-        row.revoked_at = now
-    session.flush()
-    return len(live)
-
-
-def check_feed_token(session: Session, squad: Squad, token: str | None) -> None:
-    """403 unless `token` is the squad's live feed token."""
-    if not token:
-        raise Forbidden("a calendar feed needs its token: …/calendar.ics?token=…", code="feed_token_required")
-    row = session.scalars(select(SquadFeedToken).where(SquadFeedToken.token_hash == _hash(token))).first()
-    if row is None or row.squad_id != squad.id or row.revoked_at is not None:
-        raise Forbidden("invalid or revoked calendar feed token", code="feed_token_invalid")
+    return feedtokens.revoke_squad_tokens(session, squad.id, now=now)

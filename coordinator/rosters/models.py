@@ -1,5 +1,6 @@
-"""Roster tables: rosters and their shifts, squad availability and night preferences, calendar feed
-tokens, and the patrol logs squads record on a shift (with the cases they found)."""
+"""Roster tables: rosters and their shifts, squad availability and night preferences, and the patrol
+logs squads record on a shift (with the cases they found). A squad's calendar feed tokens are
+coordinator.feedtokens'."""
 
 from __future__ import annotations
 
@@ -118,21 +119,6 @@ class SquadNightPreference(Base):
     squad_id: Mapped[int] = mapped_column(ForeignKey("squad.id"), index=True)
     weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday
     preference: Mapped[int] = mapped_column(Integer)
-
-
-class SquadFeedToken(Base):
-    """The secret in a squad's calendar feed URL (calendar clients send no bearer token). Only its
-    SHA-256 is stored; a new token revokes the old one."""
-
-    __tablename__ = "squad_feed_token"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    squad_id: Mapped[int] = mapped_column(ForeignKey("squad.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    prefix: Mapped[str] = mapped_column(String(16))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class PatrolLog(Base):

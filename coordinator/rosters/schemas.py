@@ -367,4 +367,4 @@ class SquadFeedRevokedOut(BaseModel):
 class FeedQuery(QueryModel):
     """The feed's secret token."""
 
-    token: str | None = Field(default=None, max_length=100, description="The squad's feed token.")
+    token: str | None = Field(default=None, max_length=200, description="The squad's feed token.")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, Response, url_for
+from flask import Blueprint, Response, g, url_for
 
 from coordinator.api import endpoint
 from coordinator.cases.models import Case
 from coordinator.cases.schemas import Routing
 from coordinator.cases.views import current_calendar
 from coordinator.extensions import db_session
+from coordinator.feedtokens import services as feedtokens
+from coordinator.feedtokens.models import FeedToken
 from coordinator.geolocation.views import current_locator
 from coordinator.permissions import require_plan_squad_nights
 from coordinator.policy import current_caller, current_user
@@ -237,9 +239,10 @@ def _plannable_squad(code: str) -> Squad:
 @bp.get("/squads/<code>/calendar.ics")
 @endpoint(
     summary="A squad's joint night patrols as an iCalendar feed (secret token in the URL)",
-    description="Calendar apps send no bearer token: the feed authenticates by `token` "
-    "(POST …/calendar-token issues one; a new one or DELETE revokes it). Published shifts of the "
-    "last 60 days and ahead, cancelled ones as STATUS:CANCELLED.",
+    description="Calendar apps send no bearer token: subscribe to the URL with `?token=` from POST "
+    "…/calendar-token (a new one or DELETE revokes it); an unknown, revoked or other feed's token "
+    "answers 403 `feed_token_invalid`. With a bearer token or session (staff) it works as well. "
+    "Published shifts of the last 60 days and ahead, cancelled ones as STATUS:CANCELLED.",
     tags=["rosters"],
     query=FeedQuery,
     files={ICS: ICS_HELP},
@@ -248,7 +251,9 @@ def _plannable_squad(code: str) -> Squad:
 def squad_calendar(code: str, query: FeedQuery) -> Response:
     session = db_session()
     squad = _squad(code)
-    ics.check_feed_token(session, squad, query.token)
+    feed: FeedToken | None = g.get("feed_token")
+    if feed is not None:
+        feedtokens.require_feed(feed, "squad", squad_id=squad.id)
     since = datetime.now(SHANGHAI).date() - timedelta(days=FEED_DAYS_BACK)
     shifts = services.shifts_of_squad(session, squad, since=since)
     body = ics.calendar_of(

@@ -9,9 +9,10 @@ import numpy as np
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from coordinator.cases.models import Case
 from coordinator.geolocation.services import LocatorCache
 from coordinator.hotspots.models import Hotspot
-from coordinator.hotspots.services import TAU_DAYS, dbscan, weights
+from coordinator.hotspots.services import TAU_DAYS, dbscan, propose, weights
 from tests.factories import bearer, make_token, make_user
 
 ZHELIN = (121.435, 30.818)  # 柘林, ~150 m from 金山
@@ -153,3 +154,28 @@ def test_demo_hotspots_keep_the_callers_transaction(
     assert "【演示】柘林–漕泾 交界沟渠" in names and len(set(names)) == len(names)
     assert all(h.pair[0] < h.pair[1] for h in list_hotspots(session))
     assert seed_demo_hotspots(session, locator_cache.get(session_factory)) == 0  # idempotent
+
+
+def test_voided_cases_count_neither_in_the_weight_nor_in_proposals(
+    client: FlaskClient, session: Session
+) -> None:
+    _, reporter, _ = tokens(session)
+    # Three dumping cases ~170 m apart: a cluster (DBSCAN 200 m, 3 cases) and 3 cases near ZHELIN.
+    ids = [report(client, reporter, ZHELIN[0], ZHELIN[1] + i * 0.0015) for i in (-1, 0, 1)]
+    hotspot = Hotspot(
+        id=10**6 + 1,
+        name="x",
+        kind="ditch",
+        lon=ZHELIN[0],
+        lat=ZHELIN[1],
+        district_a="310116",
+        district_b="310120",
+    )
+    now = datetime.now(UTC)
+    assert weights(session, [hotspot], now=now)[hotspot.id].cases == 3
+    assert [p.case_count for p in propose(session, now=now, days=7)] == [3]
+    # One of them is voided (作废, status "void"): it is not dumping that happened.
+    session.get_one(Case, ids[0]).status = "void"
+    session.flush()
+    assert weights(session, [hotspot], now=now)[hotspot.id].cases == 2
+    assert propose(session, now=now, days=7) == []  # two cases are no cluster of three

@@ -247,7 +247,7 @@ def test_calendar_feed_with_a_revocable_secret_url(
     # with a bearer token it works too; without either it does not; a revoked URL stops working
     assert client.get("/api/v1/meetings/calendar.ics", headers=people["committee"]).status_code == 200
     assert client.get("/api/v1/meetings/calendar.ics").status_code == 401
-    assert client.get("/api/v1/meetings/calendar.ics?token=jjcal_guess").status_code == 401
+    assert client.get("/api/v1/meetings/calendar.ics?token=jjcal_guess").status_code == 403
     listed = client.get("/api/v1/meetings/feed-tokens", headers=people["committee"]).get_json()["tokens"]
     assert [t["id"] for t in listed] == [feed["id"]] and listed[0]["token"] is None
     assert (
@@ -260,7 +260,7 @@ def test_calendar_feed_with_a_revocable_secret_url(
         ).status_code
         == 200
     )
-    assert client.get(url).status_code == 401
+    assert client.get(url).status_code == 403  # feed_token_invalid (tests/feedtokens)
 
 
 def test_a_district_feed_holds_that_districts_meetings(

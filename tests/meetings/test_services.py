@@ -15,7 +15,15 @@ from coordinator.meetings.models import AgendaItem, Meeting
 from coordinator.notifications.models import OutboxMessage
 from coordinator.scheduler import jobs
 from coordinator.worktime import SHANGHAI, WorkCalendar
-from tests.factories import make_user
+from tests.factories import (
+    make_case,
+    make_hotspot,
+    make_patrol_log,
+    make_roster,
+    make_shift,
+    make_squad,
+    make_user,
+)
 from tests.meetings.conftest import CALENDAR, NOW, PAIR, ROTATION, alliance_series, joint_case, pair_series
 
 
@@ -143,9 +151,8 @@ def test_the_agenda_lists_the_overdue_joint_cases_that_exist_when_it_is_built(se
     assert inland.number not in listed and on_time.number not in listed
     assert all(c["overdue"] for c in items["overdue_cases"].cases)
     assert on_time.number in {c["number"] for c in items["open_joint_cases"].cases}
-    assert items["hotspots"].data == {"available": False} and items["roster_coverage"].data == {
-        "available": False
-    }
+    assert items["hotspots"].data == {"available": True, "count": 0, "hotspots": []}
+    assert items["roster_coverage"].data == {"available": True, "coverage": []}
     # a case that falls overdue after the agenda was built is not added to it: the agenda is a snapshot
     joint_case(session, overdue=True, now=build_at)
     assert agenda.build_due_agendas(session, now=build_at + timedelta(minutes=5)).meeting_ids == []
@@ -255,3 +262,48 @@ def test_scheduler_jobs_change_nothing_when_run_twice(
     assert jobs.meeting_reminders() == {"reminded": 0}
     assert jobs.plan_meetings() == {"created": 0, "changed": 0}
     assert state() == after_first
+
+
+def test_the_agenda_lists_rising_hotspots_and_roster_coverage(session: Session) -> None:
+    desk = make_user(session, "dispatcher")
+    _series, plan = alliance_series(session, desk)
+    first = sorted(plan.created, key=lambda m: m.starts_at)[0]
+    build_at = first.agenda_due_at + timedelta(minutes=5)
+    rising = make_hotspot(session, name="柘林 交界沟渠")
+    quiet = make_hotspot(session, lon=121.66, lat=30.96, pair=("310115", "310120"), name="曹路 空地")
+    for days in (2, 3, 4):  # three dumping cases next to `rising` since the last month, none before
+        case = make_case(session, lead=None, now=build_at - timedelta(days=days))
+        case.lon, case.lat = rising.lon + 0.0005, rising.lat
+    session.flush()
+    squads_ab = (make_squad(session, district="310116"), make_squad(session, district="310120"))
+    roster = make_roster(session, first=(build_at - timedelta(days=10)).date())
+    done = make_shift(session, roster, rising, (build_at - timedelta(days=3)).date(), squads_ab)
+    make_patrol_log(session, done)
+    make_shift(session, roster, rising, (build_at - timedelta(days=5)).date(), squads_ab)  # not logged
+    assert agenda.build_due_agendas(session, now=build_at).meeting_ids == [first.id]
+    items = {a.kind: a for a in session.get_one(Meeting, first.id).agenda}
+    hotspots = items["hotspots"]
+    assert hotspots.data["count"] == 1 and [h["id"] for h in hotspots.data["hotspots"]] == [rising.id]
+    assert hotspots.data["hotspots"][0] | {"id": 0} == {
+        "id": 0,
+        "name": "柘林 交界沟渠",
+        "border_pair": "310116-310120",
+        "cases": 3,
+        "previous": 0,
+        "trend": "rising",
+    }
+    assert quiet.name not in hotspots.detail and "柘林 交界沟渠：本期 3 起，上期 0 起" in hotspots.detail
+    coverage = items["roster_coverage"]
+    assert coverage.data["coverage"] == [
+        {
+            "border_pair": "310116-310120",
+            "label": "金山区–奉贤区",
+            "planned": 2,
+            "due": 2,
+            "done": 1,
+            "missed": 1,
+            "rate": 0.5,
+            "cases_found": 0,
+        }
+    ]
+    assert "完成率 50.0%" in coverage.detail

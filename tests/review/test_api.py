@@ -1,5 +1,5 @@
 """Review API: last month's review equals the recount, exports keep Chinese and carry no reporter data,
-streams and size limits, the report page, the sections not computed yet (hotspots, patrol coverage)."""
+streams and size limits, the report page (hotspots and patrol coverage: tests/review/test_sections.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.cases import intake
-from coordinator.review import caseload, exports
+from coordinator.review import exports
 from coordinator.review.services import Period
 from coordinator.worktime import SHANGHAI, WorkCalendar
 from geo.locator import Locator
@@ -49,8 +49,7 @@ def test_last_month_by_border_pair_via_the_api_equals_a_recount(
             assert got[key][name] == value, (key, name)
     labels = {row["key"]: row["label"] for row in body["rows"]}
     assert labels.get(None, "非交界地带") == "非交界地带" and any("–" in v for v in labels.values())
-    assert body["hotspots"] == {"available": False, "reason": body["hotspots"]["reason"], "items": []}
-    assert body["patrol_coverage"]["available"] is False
+    assert body["hotspots"]["available"] is True and body["patrol_coverage"]["available"] is True
 
 
 def _report_with_contact(session: Session, locator: Locator, when: datetime) -> str:
@@ -182,10 +181,3 @@ def test_the_report_page_is_printable_html_for_a_pair(
     assert "@page" in html and "A4" in html and "金山区–奉贤区" in html
     assert "按交界区对" in html and "合计" in html
     assert PHONE not in html and NAME not in html
-
-
-def test_sections_not_computed_yet_say_so(client: FlaskClient, committee: dict[str, str]) -> None:
-    for path in ("hotspots", "patrol-coverage"):
-        body = client.get(f"/api/v1/review/{path}?month=2026-10", headers=committee).get_json()
-        assert body["section"]["available"] is False and body["section"]["items"] == []
-        assert body["section"]["reason"] == caseload.NOT_YET

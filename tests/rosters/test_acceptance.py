@@ -120,7 +120,7 @@ def test_dispatcher_drafts_moves_publishes_and_squads_subscribe(
     issued = client.post(f"/api/v1/squads/{a_code}/calendar-token", headers=bearer(dispatcher_token))
     assert issued.status_code == 201
     feed_url = issued.get_json()["url"]
-    assert client.get(f"/api/v1/squads/{a_code}/calendar.ics").status_code == 403
+    assert client.get(f"/api/v1/squads/{a_code}/calendar.ics").status_code == 401  # no credentials
     response = client.get(feed_url)
     assert response.status_code == 200 and response.mimetype == "text/calendar"
     mine = {s["uid"]: s for s in roster["shifts"] if a_code in {q["code"] for q in s["squads"]}}
