@@ -3,7 +3,7 @@ scheduler_heartbeat (one row per scheduler process, leader or standby: /readyz r
 scheduler_run (every job run: /metrics counts outcomes, the fault tests prove no run happened twice).
 
 Revision ID: 0019
-Revises: 0014
+Revises: 0018
 Create Date: 2026-11-30 15:50:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0014"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
