@@ -61,6 +61,8 @@ bench: venv
 		$(if $(BENCH_BEFORE),--before $(BENCH_BEFORE)))
 	$(if $(BENCH_POSTGIS_URL),$(BIN)/python bench/case_list.py --database-url $(BENCH_POSTGIS_URL))
 	$(if $(BENCH_POSTGIS_URL),$(BIN)/python bench/dedup.py --database-url $(BENCH_POSTGIS_URL))
+	@# 60 s mixed load (intake, inbox, claims, case pages, geolocate, map) by wrk against gunicorn
+	$(if $(BENCH_POSTGIS_URL),$(BIN)/python bench/load.py --database-url $(BENCH_POSTGIS_URL))
 	@# roster.py exits 1 while its targets (gap ≤ 1 % in 30 s, greedy never better) are not met
 	-$(BIN)/python bench/roster.py
 	@# the review fills its own synthetic cases (REV-…): give it a database of its own
