@@ -10,6 +10,8 @@ from config import PROJECT_ROOT
 # The web edge: Flask apps, blueprints, request hooks, CLI commands and the route declarations.
 EDGE_MODULES = {"__init__.py", "api.py", "openapi.py", "extensions.py", "policy.py", "errors.py", "health.py"}
 EDGE_MODULES |= {"settings.py", "jsonutil.py", "cli.py", "views.py", "schemas.py", "httpcache.py"}
+# coordinator/ops: the request hooks (request ids, request metrics) sit at the web edge too.
+EDGE_MODULES |= {"requestid.py", "metrics.py"}
 WEB_EDGE = ("flask", "coordinator.api", "coordinator.extensions", "coordinator.policy")
 
 
