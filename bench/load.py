@@ -170,10 +170,10 @@ end""",
 
 
 def seconds_of(value: str) -> float:
-    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", value)
     if not m:
         return float("nan")
-    scale = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[m.group(2)]
+    scale = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}[m.group(2)]
     return float(m.group(1)) * scale
 
 
@@ -192,8 +192,9 @@ def parse_wrk(text: str) -> dict[str, float]:
         if "Socket errors:" in text
         else 0
     )
-    p50 = re.search(r"50%\s+(\S+)", text)
-    p99 = re.search(r"99%\s+(\S+)", text)
+    # Anchored: the Latency line's "+/- Stdev" column (e.g. "65.50%") must not pass for the 50th percentile.
+    p50 = re.search(r"^\s+50%\s+(\S+)", text, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", text, re.M)
     return {
         "requests": requests,
         "rps": grab(r"Requests/sec:\s+([\d.]+)"),
@@ -211,6 +212,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--raw", action="store_true", help="print each wrk's own output too")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed: scripts/install-system-deps.sh --bench")
@@ -285,7 +287,11 @@ def main() -> int:
                 )
                 for name, (path, script, conns) in scripts.items()
             }
-            results = {name: parse_wrk(p.communicate()[0]) for name, p in procs.items()}
+            raw = {name: p.communicate()[0] for name, p in procs.items()}
+            results = {name: parse_wrk(text) for name, text in raw.items()}
+            if args.raw:
+                for name, text in raw.items():
+                    print(f"--- wrk output: {name}\n{text}")
     finally:
         server.terminate()
         server.wait(60)
