@@ -43,6 +43,7 @@ from coordinator.db import session_scope, utcnow
 from coordinator.geolocation.services import LocatorCache
 from coordinator.notifications.models import OutboxMessage
 from coordinator.scheduler.models import SchedulerHeartbeat, SchedulerRun
+from coordinator.squads.models import Squad
 from tests.contracts import undocumented_status
 from tests.factories import make_case, make_squad
 from tests.postgis.conftest import BIN, app_env, gunicorn, spawn, wait_until
@@ -253,6 +254,7 @@ def test_the_scheduler_killed_mid_sweep_loses_and_doubles_no_escalation(
     now = utcnow()
     with session_scope(committed) as session:
         lead = make_squad(session, district="310116")
+        squad_id = lead.id
         ids = [
             make_case(
                 session,
@@ -325,3 +327,4 @@ def test_the_scheduler_killed_mid_sweep_loses_and_doubles_no_escalation(
             purge_cases(session, ids, reason="test cleanup")
             session.execute(delete(SchedulerRun).where(SchedulerRun.holder.in_(holders)))
             session.execute(delete(SchedulerHeartbeat).where(SchedulerHeartbeat.holder.in_(holders)))
+            session.execute(delete(Squad).where(Squad.id == squad_id))  # later tests count squads

@@ -11,8 +11,10 @@ from typing import Any
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import delete
 from sqlalchemy.orm import sessionmaker
 
+from coordinator.auth.models import User
 from coordinator.db import session_scope
 from tests.factories import PASSWORD, make_user
 from tests.postgis.conftest import gunicorn
@@ -39,7 +41,15 @@ def test_two_instances_share_sessions_cases_and_metrics(
 ) -> None:
     with session_scope(committed) as session:
         dispatcher = make_user(session, "admin", username="a_pg_" + uuid.uuid4().hex[:10])
-        username = dispatcher.username
+        username, admin_id = dispatcher.username, dispatcher.id
+    try:
+        serve_two(database_url, reporter, tmp_path, username)
+    finally:
+        with session_scope(committed) as session:  # later tests count users
+            session.execute(delete(User).where(User.id == admin_id))
+
+
+def serve_two(database_url: str, reporter: str, tmp_path: Path, username: str) -> None:
     with (
         gunicorn(database_url, tmp_path, workers=1, name="a") as (a, _),
         gunicorn(database_url, tmp_path, workers=1, name="b") as (b, _),
