@@ -141,15 +141,19 @@ def test_job_runs_are_recorded_and_their_events_carry_the_run_id(
     lead = make_squad(session, district="310116")
     case = make_case(session, lead=lead, district="310116", now=T0, claim_by=T0 + timedelta(hours=2))
     session.commit()
-    jobs.bind(session_factory, holder="test-host:1:ab")
+    jobs.bind(session_factory, holder="test-host:1:sweep")
     previous = jobs.clock
     jobs.clock = lambda: T0 + timedelta(hours=3)
     try:
         assert case.id and jobs.sla_sweep()["escalated"] >= 1
     finally:
         jobs.clock = previous
-    run = session.scalars(select(SchedulerRun).where(SchedulerRun.job_id == "sla_sweep")).one()
-    assert run.outcome == "ok" and run.holder == "test-host:1:ab" and run.finished_at is not None
+    run = session.scalars(
+        select(SchedulerRun).where(
+            SchedulerRun.job_id == "sla_sweep", SchedulerRun.holder == "test-host:1:sweep"
+        )
+    ).one()  # (other tests' runs may be on record: this holder's is the one)
+    assert run.outcome == "ok" and run.finished_at is not None
     assert json.loads(run.detail)["escalated"] >= 1
     event = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)).one()
     assert event.kind == "escalated" and event.request_id == run.run_id
