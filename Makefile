@@ -69,6 +69,8 @@ bench: venv
 	@# the map's case layer: SpatiaLite (instance/bench_map.sqlite, 1e6 cases) and, with the URL, PostGIS
 	$(BIN)/python bench/map.py $(if $(BENCH_POSTGIS_URL),--postgis-url $(BENCH_POSTGIS_URL))
 	$(if $(BENCH_POSTGIS_URL),$(BIN)/python bench/alerts.py --pg-url $(BENCH_POSTGIS_URL))
+	@# 60 s mixed load (intake, inbox, claims, case pages, geolocate, map) by wrk against gunicorn
+	$(if $(BENCH_POSTGIS_URL),$(BIN)/python bench/load.py --database-url $(BENCH_POSTGIS_URL))
 	@# roster.py exits 1 while its targets (gap ≤ 1 % in 30 s, greedy never better) are not met
 	-$(BIN)/python bench/roster.py
 	@# the review fills its own synthetic cases (REV-…): give it a database of its own

@@ -149,6 +149,18 @@ class Settings:
     # Behind a reverse proxy: how many proxies' X-Forwarded-For / X-Forwarded-Proto to trust (0: none,
     # the client address is the connection's).
     proxy_hops: int = 0
+    # Operations: one access-log line per request (JSON with LOG_JSON, with its request id).
+    log_requests: bool = True
+    # `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>` when set (else: keep it off the
+    # public network — see docs/operations.md).
+    metrics_token: str = ""
+    # Scheduler processes write a heartbeat this often; `/readyz` calls the leader's stale after
+    # `scheduler_stale_s` (and does not look at it at all with READYZ_REQUIRES_SCHEDULER=false).
+    scheduler_heartbeat_s: float = 5.0
+    scheduler_stale_s: float = 60.0
+    readyz_requires_scheduler: bool = True
+    # A standby scheduler tries to take the leader lock this often (takeover time, docs/operations.md).
+    scheduler_standby_retry_s: float = 2.0
     testing: bool = False
 
     @classmethod

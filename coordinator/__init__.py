@@ -72,10 +72,14 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from coordinator.meetings.views import bp as meetings_bp
     from coordinator.open311.views import init_app as init_open311
     from coordinator.openapi import bp as openapi_bp
+    from coordinator.ops import metrics, requestid
     from coordinator.review.views import bp as review_bp
     from coordinator.rosters.views import bp as rosters_bp
     from coordinator.squads.views import bp as squads_bp
 
+    # First: every later hook (and its log lines) runs under the request's id, and is timed.
+    requestid.init_app(app, log_requests=settings.log_requests)
+    metrics.init_app(app)
     app.before_request(prepare_locator)  # before authentication opens the request's transaction
     policy.init_app(app)
     app.register_blueprint(health_bp)

@@ -52,6 +52,11 @@ def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == POSTGRESQL
 
 
+def engine_backend(engine: Engine) -> str:
+    """`postgresql` or `sqlite` for an engine (the scheduler's leader lock is chosen by it)."""
+    return engine.dialect.name
+
+
 def backend_name(session: Session) -> str:
     """`postgresql` or `sqlite`: which database the session talks to (shown by the health check)."""
     return session.get_bind().dialect.name

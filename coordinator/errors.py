@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, has_request_context, jsonify, request
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -178,11 +178,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def _database_error(exc: DBAPIError) -> Response:
-        if not exc.connection_invalidated:
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError)):
             return _unexpected(exc)
-        # The database went away under a pooled connection (restart, failover): the pool has been
-        # invalidated and the next request reconnects, so this one is worth retrying.
-        log.warning("database connection lost: %s", exc.orig)
+        # The database went away under a pooled connection (restart, failover) — the pool has been
+        # invalidated and the next request reconnects — or cannot be reached right now (refused,
+        # starting up, too many connections): worth retrying, and nothing was committed.
+        log.warning("database unavailable: %s", exc.orig)
         response = _render(503, "database_unavailable", "the database connection was lost; retry")
         response.headers["Retry-After"] = "1"
         return response

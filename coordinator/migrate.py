@@ -15,6 +15,8 @@ from config import PROJECT_ROOT
 from coordinator.db import Base
 
 # Tables the spatial extensions create for themselves; they are not ours to compare or drop.
+# The scheduler's job store (APScheduler creates and owns it; see coordinator.scheduler).
+APSCHEDULER_TABLE = "apscheduler_jobs"
 SPATIAL_SYSTEM_TABLES = frozenset(
     {
         "SpatialIndex",
@@ -69,7 +71,9 @@ SPATIAL_SYSTEM_TABLES = frozenset(
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """Alembic filter: skip the spatial extensions' own tables, then apply GeoAlchemy2's rules."""
-    system = name is not None and (name in SPATIAL_SYSTEM_TABLES or name.startswith("idx_"))
+    system = name is not None and (
+        name in SPATIAL_SYSTEM_TABLES or name.startswith("idx_") or name == APSCHEDULER_TABLE
+    )
     if type_ == "table" and reflected and compare_to is None and system:
         return False
     return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))  # type: ignore[no-untyped-call]

@@ -63,6 +63,7 @@ from coordinator.rosters.models import (
     SquadNightPreference,
     SquadUnavailability,
 )
+from coordinator.scheduler.models import SchedulerHeartbeat, SchedulerRun
 from coordinator.squads.models import DispatchUnit, Squad
 from coordinator.worktime.models import CalendarOverride, CalendarYear
 
@@ -118,6 +119,8 @@ __all__ = [
     "Roster",
     "RosterShift",
     "RoutingRule",
+    "SchedulerHeartbeat",
+    "SchedulerRun",
     "SharedBorder",
     "Squad",
     "SquadNightPreference",

@@ -173,7 +173,7 @@ _STATUS_TEXT = {
     416: "Range not satisfiable",
     422: "Validation failed",
     429: "Too many attempts; wait Retry-After seconds",
-    503: "Database unavailable",
+    503: "Database unavailable (lost or restarting); retry after Retry-After seconds",
 }
 
 
@@ -245,6 +245,8 @@ def build_openapi(
         responses: dict[str, Any] = {str(op.status): success}
         secured = protected(rule.endpoint)
         errors = {*op.errors, 401, 403} if secured else set(op.errors)
+        # Any operation may meet a lost or restarting database (coordinator.errors: 503, Retry-After).
+        errors.add(503)
         if op.conditional:
             success["headers"] = CONDITIONAL_HEADERS
             responses.update(_conditional_responses(op.media_type if not op.files else "*/*"))

@@ -107,6 +107,8 @@ RULES: dict[str, Rule] = {
     "static": PUBLIC,
     "health.healthz": PUBLIC,
     "health.livez": PUBLIC,  # liveness probe, added on main
+    "health.readyz": PUBLIC,  # readiness probe (issue 19)
+    "health.metrics_view": PUBLIC,  # Prometheus; METRICS_TOKEN guards it when set (issue 19)
     "openapi.openapi_json": PUBLIC,
     "openapi.docs": PUBLIC,
     # geography is public: maps of districts, borders, border zones; point lookups

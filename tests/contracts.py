@@ -45,6 +45,7 @@ import shapely
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import TestResponse
@@ -125,6 +126,13 @@ def _read_pdf(body: bytes) -> None:
         raise ValueError("no %PDF- header")
 
 
+def _read_prometheus(body: bytes) -> None:
+    # The only text/plain answer is /metrics: Prometheus's own parser reads every family of it.
+    families = list(text_string_to_metric_families(body.decode("utf-8")))
+    if not families:
+        raise ValueError("no metric families")
+
+
 # How each media type of a file answer is opened: the check that it is a file of that type at all.
 FILE_READERS: dict[str, Callable[[bytes], None]] = {
     "text/csv": _read_csv,
@@ -135,6 +143,7 @@ FILE_READERS: dict[str, Callable[[bytes], None]] = {
     "image/png": _read_image,
     "image/webp": _read_image,
     "application/pdf": _read_pdf,
+    "text/plain": _read_prometheus,
 }
 # Automatic answers of Flask: HEAD has no body, OPTIONS lists the allowed methods.
 UNCHECKED_METHODS = frozenset({"HEAD", "OPTIONS"})

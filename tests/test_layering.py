@@ -15,6 +15,8 @@ EDGE_MODULES |= {
     "security.py",
 }  # counts per request (views call it), next to the request's transaction
 EDGE_MODULES |= {"i18n.py"}  # coordinator/web: the pages' locale, from the request (Flask-Babel)
+# coordinator/ops: the request hooks (request ids, request metrics) sit at the web edge too.
+EDGE_MODULES |= {"requestid.py", "metrics.py"}
 WEB_EDGE = ("flask", "coordinator.api", "coordinator.extensions", "coordinator.policy")
 
 

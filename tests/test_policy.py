@@ -38,6 +38,8 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "static": PUBLIC,
     "health.healthz": PUBLIC,
     "health.livez": PUBLIC,
+    "health.readyz": PUBLIC,
+    "health.metrics_view": PUBLIC,
     "openapi.openapi_json": PUBLIC,
     "openapi.docs": PUBLIC,
     "boundaries.list_boundaries": PUBLIC,

@@ -16,6 +16,7 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from config.logging import request_id_var
 from coordinator.auth.services import Actor
 from coordinator.cases.models import Case, CaseEvent
 from coordinator.notifications.models import OutboxMessage
@@ -92,6 +93,7 @@ def event_row(event: EventDraft, at: datetime) -> dict[str, Any]:
         "to_status": event.to_status,
         "reason": event.reason[:REASON_LENGTH],
         "payload": event.payload,
+        "request_id": request_id_var.get(),
     }
 
 

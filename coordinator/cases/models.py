@@ -259,6 +259,8 @@ class CaseEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(500), default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The request (X-Request-ID) or scheduler job run that wrote the event: the same id as in the logs.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     case: Mapped[Case] = relationship(back_populates="events")
 

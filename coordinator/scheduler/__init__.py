@@ -2,10 +2,11 @@
 SQLAlchemy job store on the app's database.
 
 APScheduler 3 cannot share a job store between processes (duplicate or missed runs), so exactly one
-process runs it — never a web worker. Jobs are module-level functions in `coordinator.scheduler.jobs`
-(the job store pickles references to them), with explicit ids and `replace_existing=True` so a restart
-updates rather than duplicates them. Their state lives in the case and outbox tables, not in the
-scheduler: a restart loses nothing, the next sweep catches up.
+process runs it — never a web worker: the leader of coordinator.scheduler.leader (the other scheduler
+processes stand by and only configure the job store once they lead). Jobs are module-level functions
+in `coordinator.scheduler.jobs` (the job store pickles references to them), with explicit ids and
+`replace_existing=True` so a restart updates rather than duplicates them. Their state lives in the
+case and outbox tables, not in the scheduler: a restart loses nothing, the next sweep catches up.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine
@@ -124,5 +126,14 @@ def configure(
 def blocking_scheduler(engine: Engine, settings: Settings | None = None, **kwargs: int) -> BlockingScheduler:
     """The production scheduler: blocks the process until SIGTERM/SIGINT."""
     scheduler = BlockingScheduler()
+    configure(scheduler, engine, settings=settings, **kwargs)
+    return scheduler
+
+
+def background_scheduler(
+    engine: Engine, settings: Settings | None = None, **kwargs: int
+) -> BackgroundScheduler:
+    """The leader's scheduler: runs the jobs in threads while the main thread keeps the leader lock."""
+    scheduler = BackgroundScheduler()
     configure(scheduler, engine, settings=settings, **kwargs)
     return scheduler

@@ -22,13 +22,15 @@ webhooks_cli = AppGroup("webhooks", help="Webhook subscriptions for case events.
 @click.option("--sweep-seconds", default=60, show_default=True, help="SLA sweep interval.")
 @click.option("--delivery-seconds", default=30, show_default=True, help="Webhook delivery interval.")
 def run(once: bool, sweep_seconds: int, delivery_seconds: int) -> None:
-    """Run the scheduler in this process (exactly one such process per database)."""
+    """Run the scheduler. Start it on as many hosts as you like: one leads and runs the jobs, the
+    others stand by and take over when it dies (coordinator.scheduler.leader; docs/operations.md)."""
     from coordinator.extensions import get_engine, get_sessionmaker
-    from coordinator.scheduler import blocking_scheduler, jobs
+    from coordinator.scheduler import background_scheduler, jobs, leader
     from coordinator.settings import get_settings
 
     settings = get_settings()
-    jobs.bind(get_sessionmaker(current_app))
+    holder = leader.new_holder()
+    jobs.bind(get_sessionmaker(current_app), holder=holder)
     if once:
         click.echo(f"sla_sweep: {jobs.sla_sweep()}")
         click.echo(f"plan_meetings: {jobs.plan_meetings()}")
@@ -40,22 +42,37 @@ def run(once: bool, sweep_seconds: int, delivery_seconds: int) -> None:
         )
         click.echo(f"patrol_reminders: {jobs.remind_patrols()}")
         return
-    scheduler = blocking_scheduler(
-        get_engine(current_app), settings, sweep_seconds=sweep_seconds, delivery_seconds=delivery_seconds
+    engine = get_engine(current_app)
+    leadership = leader.Leadership(
+        lock=leader.lock_for(engine),
+        factory=get_sessionmaker(current_app),
+        holder=holder,
+        heartbeat_s=settings.scheduler_heartbeat_s,
+        retry_s=settings.scheduler_standby_retry_s,
     )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         click.echo(f"signal {signum}: stopping the scheduler")
-        scheduler.shutdown(wait=True)
+        leadership.stop.set()
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"scheduler {holder}: waiting for the leader lock")
+    if not leadership.wait():
+        return
+    scheduler = background_scheduler(
+        engine, settings, sweep_seconds=sweep_seconds, delivery_seconds=delivery_seconds
+    )
+    scheduler.start()
     for job in scheduler.get_jobs():
         click.echo(f"job {job.id}: {job.trigger}")
-    click.echo("scheduler running (Asia/Shanghai); Ctrl-C or SIGTERM stops it")
-    try:
-        scheduler.start()
-    except KeyboardInterrupt:
-        scheduler.shutdown(wait=True)
+    click.echo(f"scheduler {holder}: leading (Asia/Shanghai); Ctrl-C or SIGTERM stops it")
+    kept = leadership.keep()
+    # Lost the lock: stop at once (a standby may already lead); else finish the running jobs first.
+    scheduler.shutdown(wait=kept)
+    leadership.resign()
+    if not kept:
+        raise SystemExit(3)
 
 
 @webhooks_cli.command("add")

@@ -2,29 +2,96 @@
 
 They read their database from `bind` (set once by the `scheduler run` command) and the time from
 `clock` (a function, so tests can drive it). Each run is one short transaction per step.
+
+Every run is recorded (`recorded`): a `scheduler_run` row written before it starts and closed with its
+outcome after, and a request id of its own (`job-<name>-<random>`) in its log lines and on the audit
+rows it writes.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from coordinator.db import session_scope
+from config.logging import request_id_var
+from coordinator.db import session_scope, utcnow
+from coordinator.scheduler.models import SchedulerRun
 
 log = logging.getLogger(__name__)
 
 _factory: sessionmaker[Session] | None = None
+_holder: str = f"{socket.gethostname()[:80]}:{os.getpid()}"
 clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731  (replaceable in tests)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def bind(factory: sessionmaker[Session]) -> None:
-    """Point the jobs at a database (the scheduler process calls this once at start)."""
-    global _factory
+def bind(factory: sessionmaker[Session], holder: str | None = None) -> None:
+    """Point the jobs at a database (the scheduler process calls this once at start); `holder` names
+    this process in the run records."""
+    global _factory, _holder
     _factory = factory
+    if holder:
+        _holder = holder
+
+
+def recorded(fn: Callable[P, R]) -> Callable[P, R]:
+    """Record each run of the job `fn` in `scheduler_run` and run it under a request id of its own."""
+    job_id = fn.__name__
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        run_id = f"job-{job_id}-{uuid.uuid4().hex[:12]}"
+        token = request_id_var.set(run_id)
+        try:
+            with session_scope(_sessions()) as session:
+                record = SchedulerRun(
+                    job_id=job_id, holder=_holder, run_id=run_id, started_at=utcnow(), outcome="running"
+                )
+                session.add(record)
+                session.flush()
+                record_id = record.id
+            try:
+                result = fn(*args, **kwargs)
+            except Exception as exc:
+                _finish(record_id, "error", f"{type(exc).__name__}: {exc}")
+                raise
+            _finish(record_id, "ok", json.dumps(result, ensure_ascii=False, default=str))
+            return result
+        finally:
+            request_id_var.reset(token)
+
+    return run
+
+
+def _finish(record_id: int, outcome: str, detail: str) -> None:
+    try:
+        with session_scope(_sessions()) as session:
+            session.execute(
+                update(SchedulerRun)
+                .where(SchedulerRun.id == record_id, SchedulerRun.outcome == "running")
+                .values(outcome=outcome, finished_at=utcnow(), detail=detail[:2000])
+            )
+    except Exception:  # the run itself is done; a lost record is closed as abandoned by the next leader
+        log.exception("could not record the end of scheduler run %s", record_id)
+
+
+def run_records(session: Session, job_id: str | None = None) -> list[Any]:
+    """The recorded runs (oldest first), for operators and tests."""
+    stmt = select(SchedulerRun).order_by(SchedulerRun.started_at, SchedulerRun.id)
+    if job_id is not None:
+        stmt = stmt.where(SchedulerRun.job_id == job_id)
+    return list(session.scalars(stmt))
 
 
 def _sessions() -> sessionmaker[Session]:
@@ -33,6 +100,7 @@ def _sessions() -> sessionmaker[Session]:
     return _factory
 
 
+@recorded
 def sla_sweep() -> dict[str, int]:
     """Escalate what fell due since the last run (idempotent; catches up after downtime)."""
     from coordinator.cases.sla import sweep
@@ -44,6 +112,7 @@ def sla_sweep() -> dict[str, int]:
     return {"escalated": len(result.escalated), "overdue": len(result.overdue)}
 
 
+@recorded
 def deliver_webhooks() -> dict[str, int]:
     """Fan out new outbox messages and POST due deliveries (failures are retried with backoff)."""
     from coordinator.notifications.services import deliver_pending
@@ -59,6 +128,7 @@ def deliver_webhooks() -> dict[str, int]:
     return {"attempted": stats.attempted, "delivered": stats.delivered, "failed": stats.failed_for_good}
 
 
+@recorded
 def draft_next_roster(time_limit_s: float = 20.0, workers: int = 2) -> dict[str, object]:
     """Draft next week's joint night roster (Monday to Sunday) unless a roster for it already exists.
 
@@ -99,6 +169,7 @@ def draft_next_roster(time_limit_s: float = 20.0, workers: int = 2) -> dict[str,
         return {"week": monday.isoformat(), "roster": roster.id, "created": True}
 
 
+@recorded
 def remind_patrols() -> dict[str, int]:
     """Remind the two squads of each published patrol tonight (webhook outbox), once per shift."""
     from sqlalchemy import select
@@ -145,6 +216,7 @@ def remind_patrols() -> dict[str, int]:
     return {"reminded": len(shifts)}
 
 
+@recorded
 def meeting_agendas() -> dict[str, int]:
     """Build the agendas that fell due (idempotent: each meeting's agenda is built once)."""
     from coordinator.meetings.agenda import build_due_agendas
@@ -156,6 +228,7 @@ def meeting_agendas() -> dict[str, int]:
     return {"built": len(result.meeting_ids)}
 
 
+@recorded
 def meeting_reminders() -> dict[str, int]:
     """Queue the meeting reminders that fell due (webhook outbox; each meeting is reminded once)."""
     from coordinator.meetings.agenda import send_due_reminders
@@ -167,6 +240,7 @@ def meeting_reminders() -> dict[str, int]:
     return {"reminded": len(result.meeting_ids)}
 
 
+@recorded
 def plan_meetings() -> dict[str, int]:
     """Keep every active monthly series planned `HORIZON` meetings ahead (idempotent)."""
     from coordinator.dialects import begin_write

@@ -1,0 +1,1 @@
+"""Operating the service: request ids in logs and audit rows, Prometheus metrics, readiness."""

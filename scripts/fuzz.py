@@ -1,0 +1,179 @@
+"""Fuzz the running API against its own OpenAPI document with schemathesis, once per role.
+
+    python scripts/fuzz.py --database-url postgresql+psycopg://…/db [--max-examples 5] [--max-time 60]
+
+Migrates and seeds the database (reference data, demo territory and squads), creates one token-only
+user per role of `coordinator.auth.models.ROLES` (read at run time: roles added later are fuzzed too),
+starts gunicorn on 127.0.0.1 and runs `schemathesis run <server>/api/openapi.json` anonymously and as
+each role. Operations come from the served document, never from a list here, so routes added by
+anyone are fuzzed as soon as they are documented.
+
+Checks: no 5xx (`not_a_server_error`), every answer matches its documented schema
+(`response_schema_conformance`) and media type (`content_type_conformance`). Bounded: at most
+`--max-examples` cases per operation and phase, `--max-time` seconds per role. Exit status 1 if any
+role's run failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tokens(database_url: str) -> dict[str, str]:
+    """One token-only user per role (fresh names), their tokens."""
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import select
+    from sqlalchemy.orm import sessionmaker
+
+    from coordinator import migrate
+    from coordinator.auth import services as auth
+    from coordinator.auth.models import ROLES
+    from coordinator.db import make_engine, session_scope
+    from coordinator.demo import seed_reference
+    from coordinator.squads.models import Squad
+    from coordinator.squads.services import seed_demo_territory
+
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    factory = sessionmaker(engine)
+    with session_scope(factory) as session:
+        seed_reference(session, snap_m=20.0)
+        seed_demo_territory(session)
+    out: dict[str, str] = {}
+    suffix = uuid.uuid4().hex[:6]
+    for role in ROLES:
+        with session_scope(factory) as session:
+            squad = session.scalars(select(Squad.code).order_by(Squad.id).limit(1)).first()
+        made = False
+        for extra in ({}, {"squad_code": squad}, {"district": "310116"}):
+            try:
+                with session_scope(factory) as session:
+                    user = auth.create_user(session, username=f"fuzz_{role}_{suffix}", role=role, **extra)
+                    _, out[role] = auth.issue_token(session, user, ttl_days=1, label="fuzz")
+                made = True
+                break
+            except Exception:  # this role wants other details: try the next shape
+                continue
+        if not made:
+            print(f"fuzz: could not create a {role} user; that role is not fuzzed", flush=True)
+    engine.dispose()
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), required=False)
+    parser.add_argument("--max-examples", type=int, default=5)
+    parser.add_argument("--max-time", type=int, default=60, help="seconds per role")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--roles", default="", help="comma-separated subset (default: anonymous + every role)"
+    )
+    args = parser.parse_args()
+    if not args.database_url:
+        parser.error("--database-url or DATABASE_URL is needed")
+    by_role = tokens(args.database_url)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "SECRET_KEY": "fuzz",
+        "LOG_LEVEL": "WARNING",
+        "LOG_REQUESTS": "false",
+        # No scheduler runs beside this server: /readyz would rightly answer 503 (not ready).
+        "READYZ_REQUIRES_SCHEDULER": "false",
+    }
+    server = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--timeout",
+            "180",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    failed: list[str] = []
+    wanted = [r for r in args.roles.split(",") if r] or ["anonymous", *by_role]
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/livez", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    print("fuzz: gunicorn did not start", file=sys.stderr)
+                    return 1
+                time.sleep(0.5)
+        for role in wanted:
+            headers = [] if role == "anonymous" else ["-H", f"Authorization: Bearer {by_role[role]}"]
+            cmd = [
+                str(BIN / "schemathesis"),
+                "run",
+                f"{base}/api/openapi.json",
+                "--url",
+                base,
+                *headers,
+                "--checks",
+                CHECKS,
+                "--max-examples",
+                str(args.max_examples),
+                "--max-time",
+                str(args.max_time),
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--workers",
+                "2",
+                "--seed",
+                "19",
+                "--no-color",
+                "--suppress-health-check",
+                "all",
+                "--request-timeout",
+                "60",
+            ]
+            print(f"=== schemathesis as {role} ===", flush=True)
+            started = time.monotonic()
+            code = subprocess.call(cmd, cwd=ROOT)
+            print(f"=== {role}: exit {code} in {time.monotonic() - started:.0f} s ===", flush=True)
+            if code != 0:
+                failed.append(role)
+    finally:
+        server.terminate()
+        server.wait(60)
+    print(f"fuzz: {len(wanted) - len(failed)} passed, {len(failed)} failed (one schemathesis run per role)")
+    if failed:
+        print(f"fuzz: failures as {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print("fuzz: no 5xx and no answer off its documented schema, for every role")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
