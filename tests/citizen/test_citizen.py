@@ -125,12 +125,15 @@ def test_the_link_shows_feedback_and_after_photos_but_nothing_internal(
         headers=headers,
         content_type="multipart/form-data",
     ).get_json()["evidence"][0]
-    after = client.post(
+    after_photos = [(io.BytesIO(images.jpeg()), "after.jpg"), (io.BytesIO(images.png()), "after.png")]
+    after_photos.append((io.BytesIO(images.webp()), "after.webp"))
+    after_items = client.post(
         f"/api/v1/cases/{case.id}/evidence",
-        data={"purpose": "after", "photos": [(io.BytesIO(images.jpeg()), "after.jpg")], "note": "内部备注"},
+        data={"purpose": "after", "photos": after_photos, "note": "内部备注"},
         headers=headers,
         content_type="multipart/form-data",
-    ).get_json()["evidence"][0]
+    ).get_json()["evidence"]
+    after = after_items[0]
     resolved = client.post(
         f"/api/v1/cases/{case.id}/resolve", json={"note": "已清运，现场恢复整洁"}, headers=headers
     )
@@ -140,7 +143,7 @@ def test_the_link_shows_feedback_and_after_photos_but_nothing_internal(
     assert shown["status"] == "resolved" and shown["status_label"] == "已处置"
     assert shown["feedback"]["note"] == "已清运，现场恢复整洁"
     assert [t["kind"] for t in shown["timeline"]] == ["received", "routed", "claimed", "started", "resolved"]
-    assert [p["id"] for p in shown["after_photos"]] == [after["id"]]
+    assert [p["id"] for p in shown["after_photos"]] == [e["id"] for e in after_items]
     assert len(shown["your_photos"]) == 1
     text = json.dumps(shown, ensure_ascii=False)
     assert "leader_citizen_test" not in text and "内部备注" not in text and "evidence_added" not in text
@@ -149,6 +152,8 @@ def test_the_link_shows_feedback_and_after_photos_but_nothing_internal(
     photo = client.get(shown["after_photos"][0]["url"])
     assert photo.status_code == 200 and images.CAMERA.encode() not in photo.data
     assert photo.headers["Referrer-Policy"] == "no-referrer"
+    served = [client.get(p["url"]).mimetype for p in shown["after_photos"]]
+    assert served == ["image/jpeg", "image/png", "image/webp"]
     assert client.get(shown["your_photos"][0]["thumbnail_url"]).status_code == 200
     assert (
         client.get(f"/api/v1/status/{token}/evidence/{before['id']}").status_code == 404

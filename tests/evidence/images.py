@@ -37,6 +37,13 @@ def png(width: int = 32, height: int = 32, *, mode: str = "RGBA") -> bytes:
     return out.getvalue()
 
 
+def webp(width: int = 32, height: int = 32) -> bytes:
+    """A WebP photo (what some Android browsers upload)."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (40, 120, 40)).save(out, "WEBP")
+    return out.getvalue()
+
+
 def pdf() -> bytes:
     """A minimal PDF."""
     return (

@@ -119,6 +119,21 @@ def test_the_file_has_no_metadata_and_is_cached_for_good(client: FlaskClient, wo
     assert thumb.headers["ETag"] != etag
 
 
+@pytest.mark.parametrize(
+    ("content", "name", "media_type"),
+    [(images.png(), "p.png", "image/png"), (images.webp(), "w.webp", "image/webp")],
+)
+def test_png_and_webp_photos_are_served_as_they_came(
+    client: FlaskClient, world: dict[str, Any], content: bytes, name: str, media_type: str
+) -> None:
+    case, tokens = world["case"], world["tokens"]
+    item = upload(client, case.id, tokens["leader"], [(content, name)]).get_json()["evidence"][0]
+    assert item["media_type"] == media_type
+    response = client.get(item["url"], headers=bearer(tokens["member"]))
+    assert response.status_code == 200 and response.mimetype == media_type
+    assert b"png-secret" not in response.data  # text chunks are not kept
+
+
 def test_who_may_upload_and_see(client: FlaskClient, world: dict[str, Any]) -> None:
     case, tokens = world["case"], world["tokens"]
     refused = upload(client, case.id, tokens["stranger"], [(images.jpeg(), "a.jpg")])
