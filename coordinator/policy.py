@@ -240,6 +240,7 @@ RULES: dict[str, Rule] = {
     "web.case_page": STAFF,
     "web.map_page": STAFF,
     "web.desk_page": DISPATCH,
+    "web.dashboard_page": allow("dispatcher", "committee", "admin"),  # aggregates, no personal data
     "web.report_page": PUBLIC,  # citizens need no account (they submit through the citizen API)
     "web.status_page": PUBLIC,  # authenticates by the secret token in its URL, like the status API
 }

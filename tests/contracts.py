@@ -72,6 +72,7 @@ NON_API_ENDPOINTS = {
             "case_page",
             "map_page",
             "desk_page",
+            "dashboard_page",
             "report_page",
             "status_page",
         )

@@ -153,6 +153,7 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "web.case_page": STAFF,
     "web.map_page": STAFF,
     "web.desk_page": {"dispatcher", "admin"},
+    "web.dashboard_page": {"dispatcher", "committee", "admin"},
     "web.report_page": PUBLIC,
     "web.status_page": PUBLIC,
 }

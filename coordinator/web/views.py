@@ -41,6 +41,7 @@ NAV = (
     ("/inbox", "Inbox", {"squad_leader", "squad_member", "dispatcher", "admin"}),
     ("/desk", "Dispatcher desk", {"dispatcher", "admin"}),
     ("/map", "Map", {"squad_leader", "squad_member", "dispatcher", "committee", "admin"}),
+    ("/dashboard", "Committee dashboard", {"dispatcher", "committee", "admin"}),
     ("/report", "Report a problem", None),
 )
 
@@ -334,3 +335,30 @@ def public_step_labels() -> dict[str, str]:
         "reopened": _("Being dealt with again"),
         "voided": _("Closed without action"),
     }
+
+
+@bp.get("/dashboard")
+def dashboard_page() -> str:
+    """The committee dashboard: per border pair, weekly new/closed (an SVG chart drawn on the server),
+    SLA compliance, time to close, hotspots with their trend, and links to the review's exports."""
+    from coordinator.api import parse_query
+    from coordinator.review.schemas import PeriodQuery
+    from coordinator.review.services import border_pair_key
+    from coordinator.web import dashboard
+
+    now = datetime.now(SHANGHAI)
+    query = parse_query(PeriodQuery)
+    assert isinstance(query, PeriodQuery)
+    period = query.period(now)
+    pair = border_pair_key(query.border_pair) if query.border_pair else None
+    panels = dashboard.panels(db_session(), period, now=now, pair=pair)
+    export = {"from": period.first.isoformat(), "to": period.last.isoformat()}
+    return render_template(
+        "web/dashboard.html",
+        period=period,
+        month=query.month or "",
+        months=dashboard.recent_months(now.date()),
+        panels=panels,
+        export=export,
+        trend_labels={"rising": _("Rising"), "falling": _("Falling"), "flat": _("Flat")},
+    )

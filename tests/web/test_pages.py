@@ -169,3 +169,34 @@ def test_status_page_by_its_secret_token(client: FlaskClient, session: Session) 
     assert response.headers["Referrer-Policy"] == "no-referrer"
     missing = client.get("/s/" + "x" * 32)
     assert missing.status_code == 404 and "未找到" in html(missing)
+
+
+def test_dashboard_shows_each_border_pair_with_its_chart_and_exports(
+    client: FlaskClient, session: Session
+) -> None:
+    from datetime import datetime
+
+    from coordinator.worktime import SHANGHAI
+
+    case = report(client, session, "垃圾堆放")
+    committee = make_user(session, "committee")
+    session.commit()
+    login(client, committee.username)
+    month = datetime.now(SHANGHAI).strftime("%Y-%m")
+    page = html(client.get(f"/dashboard?month={month}"))
+    assert "联席会议看板" in page and "按时办结率" in page
+    pair = re.search(r'id="pair-(\d+-\d+)"', page)
+    assert pair is not None and "奉贤区" in page
+    section = page.split(f'id="pair-{pair.group(1)}"')[1].split("</section>")[0]
+    # the week of the case has a new-case bar of height > 0, drawn on the server
+    bars = re.findall(
+        r'<rect class="bar-new" x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)"', section
+    )
+    assert bars and max(float(h) for h in bars) > 0
+    assert "format=xlsx" in page and "/api/v1/review/cases/export?" in page and "format=geojson" in page
+    assert case["case_number"] not in page  # aggregates only
+    assert client.get("/dashboard?month=2026-13").status_code == 422
+    member = leader(session, "squad_member")
+    session.commit()
+    login(client, member.username)
+    assert client.get("/dashboard").status_code == 403
