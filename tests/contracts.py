@@ -73,6 +73,8 @@ NON_API_ENDPOINTS = {
             "map_page",
             "desk_page",
             "dashboard_page",
+            "meetings_page",
+            "meeting_page",
             "report_page",
             "status_page",
         )

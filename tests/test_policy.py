@@ -154,6 +154,8 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "web.map_page": STAFF,
     "web.desk_page": {"dispatcher", "admin"},
     "web.dashboard_page": {"dispatcher", "committee", "admin"},
+    "web.meetings_page": {"dispatcher", "committee", "admin", "squad_leader", "squad_member"},
+    "web.meeting_page": {"dispatcher", "committee", "admin", "squad_leader", "squad_member"},
     "web.report_page": PUBLIC,
     "web.status_page": PUBLIC,
 }

@@ -42,6 +42,7 @@ NAV = (
     ("/desk", "Dispatcher desk", {"dispatcher", "admin"}),
     ("/map", "Map", {"squad_leader", "squad_member", "dispatcher", "committee", "admin"}),
     ("/dashboard", "Committee dashboard", {"dispatcher", "committee", "admin"}),
+    ("/meetings", "Meetings", {"dispatcher", "committee", "admin"}),
     ("/report", "Report a problem", None),
 )
 
@@ -361,4 +362,55 @@ def dashboard_page() -> str:
         panels=panels,
         export=export,
         trend_labels={"rising": _("Rising"), "falling": _("Falling"), "flat": _("Flat")},
+    )
+
+
+def meeting_status_labels() -> dict[str, str]:
+    """Meeting statuses in the page's language."""
+    return {"scheduled": _("Scheduled"), "held": _("Held"), "cancelled": _("Cancelled")}
+
+
+@bp.get("/meetings")
+def meetings_page() -> str:
+    """The meetings of the series the user sees (a district's dispatcher: its pairs' and the alliance's),
+    from three months back, by start time."""
+    from datetime import timedelta
+
+    from coordinator.meetings import services as meetings
+    from coordinator.meetings.presenters import Presenter
+
+    session = db_session()
+    user = current_user()
+    district = user.district_code if user.role == "dispatcher" else None
+    rows = meetings.list_meetings(
+        session, start=datetime.now(SHANGHAI) - timedelta(days=92), district=district, limit=200
+    )
+    presenter = Presenter(session, user)
+    return render_template(
+        "web/meetings.html",
+        meetings=[presenter.meeting(m) for m in rows],
+        meeting_status_labels=meeting_status_labels(),
+    )
+
+
+@bp.get("/meetings/<id:meeting_id>")
+def meeting_page(meeting_id: int) -> str:
+    """One meeting: agenda, minutes, decisions, attendance, action items; the host district's dispatcher
+    gets the forms that edit them (through the meetings API)."""
+    from coordinator.meetings import services as meetings
+    from coordinator.meetings.presenters import Presenter
+
+    session = db_session()
+    user = current_user()
+    detail = Presenter(session, user).detail(
+        meetings.get_meeting(session, meeting_id), datetime.now(SHANGHAI)
+    )
+    series = meetings.get_series(session, detail["series_id"])
+    return render_template(
+        "web/meeting.html",
+        meeting=detail,
+        series_name=series.name_zh,
+        districts=meetings.districts_of(session, series),
+        meeting_status_labels=meeting_status_labels(),
+        item_status_labels={"open": _("Open"), "done": _("Done"), "dropped": _("Dropped")},
     )

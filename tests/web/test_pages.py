@@ -200,3 +200,38 @@ def test_dashboard_shows_each_border_pair_with_its_chart_and_exports(
     session.commit()
     login(client, member.username)
     assert client.get("/dashboard").status_code == 403
+
+
+def test_meeting_pages_show_the_record_and_give_the_host_its_forms(
+    client: FlaskClient, session: Session
+) -> None:
+    from tests.meetings.conftest import alliance_series
+
+    admin = make_user(session, "admin")
+    series, _plan = alliance_series(session, admin)
+    from coordinator.meetings import services as meetings
+
+    first = meetings.list_meetings(session, series_id=series.id)[0]
+    host = make_user(session, "dispatcher", district=first.host_district_code)
+    elsewhere = next(d for d in ("310116", "310120") if d != first.host_district_code)
+    other = make_user(session, "dispatcher", district=elsewhere)
+    committee = make_user(session, "committee")
+    session.commit()
+    csrf = login(client, host.username)
+    listing = html(client.get("/meetings"))
+    assert f'href="/meetings/{first.id}"' in listing and first.title in listing
+    page = html(client.get(f"/meetings/{first.id}"))
+    assert 'id="minutes-form"' in page and 'id="agenda-form"' in page and 'id="action-item-form"' in page
+    answer = client.put(
+        f"/api/v1/meetings/{first.id}/minutes",
+        json={"minutes": SCRIPT, "decisions": ["联合整治漕泾—柘林交界堆放点"]},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert answer.status_code == 200, answer.get_json()
+    page = html(client.get(f"/meetings/{first.id}"))
+    assert "联合整治漕泾—柘林交界堆放点" in page and "&lt;script&gt;" in page and "<script>alert" not in page
+    for viewer in (other, committee):
+        login(client, viewer.username)
+        page = html(client.get(f"/meetings/{first.id}"))
+        assert "联合整治漕泾—柘林交界堆放点" in page and 'id="minutes-form"' not in page
+    assert client.get("/meetings/2000000000").status_code == 404
