@@ -75,6 +75,8 @@ NON_API_ENDPOINTS = {
             "dashboard_page",
             "meetings_page",
             "meeting_page",
+            "rosters_page",
+            "roster_page",
             "report_page",
             "status_page",
         )

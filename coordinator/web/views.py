@@ -4,7 +4,7 @@ static/web/app.js, carrying the session's CSRF token — so the API's allowed ac
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,6 +43,7 @@ NAV = (
     ("/map", "Map", {"squad_leader", "squad_member", "dispatcher", "committee", "admin"}),
     ("/dashboard", "Committee dashboard", {"dispatcher", "committee", "admin"}),
     ("/meetings", "Meetings", {"dispatcher", "committee", "admin"}),
+    ("/rosters", "Night rosters", {"dispatcher", "admin"}),
     ("/report", "Report a problem", None),
 )
 
@@ -413,4 +414,49 @@ def meeting_page(meeting_id: int) -> str:
         districts=meetings.districts_of(session, series),
         meeting_status_labels=meeting_status_labels(),
         item_status_labels={"open": _("Open"), "done": _("Done"), "dropped": _("Dropped")},
+    )
+
+
+def roster_status_labels() -> dict[str, str]:
+    """Roster statuses in the page's language."""
+    return {"draft": _("Draft"), "published": _("Published")}
+
+
+@bp.get("/rosters")
+def rosters_page() -> str:
+    """The joint night rosters, newest period first."""
+    from coordinator.rosters import services as rosters
+
+    return render_template(
+        "web/rosters.html",
+        rosters=rosters.list_rosters(db_session()),
+        roster_status_labels=roster_status_labels(),
+    )
+
+
+@bp.get("/rosters/<id:roster_id>")
+def roster_page(roster_id: int) -> str:
+    """One roster as a calendar grid (nights × hotspots, the squads in the cells), the fairness table
+    (each squad's nights per week against its capacity, burden), why each hotspot got its nights, and
+    the form that moves a shift (PATCH /api/v1/rosters/<id>/shifts/<shift>: a hard-rule violation is
+    refused with its reason)."""
+    from coordinator.rosters import services as rosters
+    from coordinator.rosters.presenters import roster_json
+
+    session = db_session()
+    roster = roster_json(session, rosters.get_roster(session, roster_id))
+    weekdays = [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
+    cells: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for shift in roster["shifts"]:
+        cells.setdefault((shift["night"], shift["hotspot"]["id"]), []).append(shift)
+    return render_template(
+        "web/roster.html",
+        roster=roster,
+        cells=cells,
+        squads=desk.transfer_targets(session),
+        roster_status_labels=roster_status_labels(),
+        nights=[
+            (n["date"], weekdays[date.fromisoformat(n["date"]).weekday()], n["kind"])
+            for n in roster["nights"]
+        ],
     )

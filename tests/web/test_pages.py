@@ -4,6 +4,7 @@ language switch and the security headers (the browser journeys are in test_brows
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -235,3 +236,49 @@ def test_meeting_pages_show_the_record_and_give_the_host_its_forms(
         page = html(client.get(f"/meetings/{first.id}"))
         assert "联合整治漕泾—柘林交界堆放点" in page and 'id="minutes-form"' not in page
     assert client.get("/meetings/2000000000").status_code == 404
+
+
+def test_roster_page_shows_the_grid_the_fairness_table_and_the_move_form(
+    client: FlaskClient, session: Session, session_factory: Any, locator_cache: Any
+) -> None:
+    from coordinator.hotspots.demo import seed_demo_hotspots
+
+    assert seed_demo_hotspots(session, locator_cache.get(session_factory)) >= 5
+    dispatcher = make_user(session, "dispatcher", district="310120")
+    session.commit()
+    csrf = login(client, dispatcher.username)
+    body = {"start": "2026-12-07", "weeks": 2, "options": {"time_limit_s": 3.0, "seed": 7}}
+    drafted = client.post("/api/v1/rosters", json=body, headers={"X-CSRF-Token": csrf})
+    assert drafted.status_code == 201, drafted.get_json()
+    roster = drafted.get_json()
+    assert f'href="/rosters/{roster["id"]}"' in html(client.get("/rosters"))
+    page = html(client.get(f"/rosters/{roster['id']}"))
+    grid = page.split('id="grid"')[1].split("</section>")[0]
+    shifts = roster["shifts"]
+
+    def squads_of(s: dict[str, Any]) -> set[str]:
+        return {q["code"] for q in s["squads"]}
+
+    shift = next(s for s in shifts if any(o["id"] != s["id"] and squads_of(o) & squads_of(s) for o in shifts))
+    cell = grid.split(f'data-night="{shift["night"]}" data-hotspot="{shift["hotspot"]["id"]}">')[1]
+    assert cell.split("</td>")[0].count('class="shift shift-planned"') >= 1
+    assert shift["squads"][0]["name"] in cell.split("</td>")[0]
+    fairness = page.split('id="fairness"')[1].split("</section>")[0]
+    for squad in roster["squads"]:
+        assert squad["name"] in fairness
+    assert "每个中队均未超出其容量" in fairness
+    assert 'id="move-form"' in page and f'data-url="/api/v1/rosters/{roster["id"]}/shifts/{{shift}}"' in page
+    # the form's request for a night the same squad already patrols: refused with the reason it shows
+    clash = next(s["night"] for s in shifts if s["id"] != shift["id"] and squads_of(s) & squads_of(shift))
+    refused = client.patch(
+        f"/api/v1/rosters/{roster['id']}/shifts/{shift['id']}",
+        json={"night": clash},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert refused.status_code == 422
+    violation = refused.get_json()["error"]["details"]["violations"][0]
+    assert violation["message"] and violation["squads"] and violation["nights"]
+    committee = make_user(session, "committee")
+    session.commit()
+    login(client, committee.username)
+    assert client.get(f"/rosters/{roster['id']}").status_code == 403

@@ -32,11 +32,8 @@
       return body;
     },
     move_shift(form) {
-      const body = { night: value(form, "night") };
-      const squads = [value(form, "squad_a"), value(form, "squad_b")].filter((s) => s);
-      if (squads.length) body.squads = squads;
-      const reason = value(form, "reason");
-      if (reason) body.reason = reason;
+      const body = {};
+      ["night", "squad_a", "squad_b"].forEach((name) => { if (value(form, name)) body[name] = value(form, name); });
       return body;
     },
   };
@@ -56,7 +53,10 @@
         flash(texts.done || "done");
         window.location.reload();
       } catch (e) {
-        flash(e.message, true);
+        // A refused roster change names each broken rule, its squads and nights: show them.
+        const violations = (e.details && e.details.violations) || [];
+        const reasons = violations.map((v) => [v.message, (v.squads || []).map((q) => q.name).join("、"), (v.nights || []).join("、")].filter((x) => x).join(" · "));
+        flash([e.message, ...reasons].join("\n"), true);
         if (button) button.disabled = false;
       }
     });
