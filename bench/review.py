@@ -12,8 +12,8 @@ written in the order they were opened, as the service writes them, so October 20
 of them. 60 % lie in a border zone of one of the four member pairs; statuses, claim/close times and
 their working hours, escalations and deadlines are drawn so every figure has work to do. The
 SpatiaLite file (temporary unless --sqlite) gets the same rows. For each size it times
-`coordinator.review.services.review` (both statements: counts, duration histograms) and the baseline
-`SELECT count(*) FROM case_file WHERE created_at in the month` — medians of --rounds runs after one
+`coordinator.review.services.review` (one statement: counts and each group's durations) and the
+baseline `SELECT count(*) FROM case_file WHERE created_at in the month` — medians of --rounds runs after one
 warm-up, alternating the two — and prints the load average before and after.
 """
 

@@ -14,6 +14,7 @@ EDGE_MODULES |= {
     "ratelimit.py",
     "security.py",
 }  # counts per request (views call it), next to the request's transaction
+EDGE_MODULES |= {"i18n.py"}  # coordinator/web: the pages' locale, from the request (Flask-Babel)
 WEB_EDGE = ("flask", "coordinator.api", "coordinator.extensions", "coordinator.policy")
 
 
