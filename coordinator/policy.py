@@ -318,6 +318,11 @@ RULES: dict[str, Rule] = {
     "web.case_page": STAFF,
     "web.map_page": STAFF,
     "web.desk_page": DISPATCH,
+    "web.dashboard_page": allow("dispatcher", "committee", "admin"),  # aggregates, no personal data
+    "web.meetings_page": READ_MEETINGS,
+    "web.meeting_page": READ_MEETINGS,  # its edit forms call the meetings API (host's dispatcher)
+    "web.rosters_page": DISPATCH,  # the dispatcher desk's rosters (changes through the rosters API)
+    "web.roster_page": DISPATCH,
     "web.report_page": PUBLIC,  # citizens need no account (they submit through the citizen API)
     "web.status_page": PUBLIC,  # authenticates by the secret token in its URL, like the status API
 }

@@ -73,6 +73,11 @@ NON_API_ENDPOINTS = {
             "case_page",
             "map_page",
             "desk_page",
+            "dashboard_page",
+            "meetings_page",
+            "meeting_page",
+            "rosters_page",
+            "roster_page",
             "report_page",
             "status_page",
         )

@@ -207,6 +207,11 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "web.case_page": STAFF,
     "web.map_page": STAFF,
     "web.desk_page": {"dispatcher", "admin"},
+    "web.dashboard_page": {"dispatcher", "committee", "admin"},
+    "web.meetings_page": {"dispatcher", "committee", "admin", "squad_leader", "squad_member"},
+    "web.meeting_page": {"dispatcher", "committee", "admin", "squad_leader", "squad_member"},
+    "web.rosters_page": {"dispatcher", "admin"},
+    "web.roster_page": {"dispatcher", "admin"},
     "web.report_page": PUBLIC,
     "web.status_page": PUBLIC,
 }

@@ -168,3 +168,40 @@ def test_dispatcher_accepts_a_transfer_for_a_squad_of_the_district(
     expect(page.locator("#events .kind-transfer_accepted")).to_contain_text(dispatcher.username)
     expect(page.locator(".routing")).to_contain_text("柘林中队")
     screenshots(page, "case-transfer-accepted-by-dispatcher")
+
+
+def test_dispatcher_moves_a_shift_and_sees_a_hard_rule_refusal_with_its_reason(
+    page: Page, live: str, client: FlaskClient, session: Session, session_factory: Any, locator_cache: Any
+) -> None:
+    from coordinator.hotspots.demo import seed_demo_hotspots
+    from tests.factories import bearer, make_token
+
+    assert seed_demo_hotspots(session, locator_cache.get(session_factory)) >= 5
+    dispatcher = make_user(session, "dispatcher", district="310120")
+    token = make_token(session, dispatcher)
+    session.commit()
+    body = {"start": "2026-12-07", "weeks": 2, "options": {"time_limit_s": 3.0, "seed": 7}}
+    drafted = client.post("/api/v1/rosters", json=body, headers=bearer(token))
+    assert drafted.status_code == 201, drafted.get_json()
+    roster = drafted.get_json()
+    shifts = roster["shifts"]
+
+    def squads_of(s: dict[str, Any]) -> set[str]:
+        return {q["code"] for q in s["squads"]}
+
+    shift = next(s for s in shifts if any(o["id"] != s["id"] and squads_of(o) & squads_of(s) for o in shifts))
+    clash = next(s["night"] for s in shifts if s["id"] != shift["id"] and squads_of(s) & squads_of(shift))
+
+    log_in(page, live, dispatcher.username, "/desk")
+    page.goto(f"{live}/rosters/{roster['id']}")
+    expect(page.locator("#grid .shift")).to_have_count(len(shifts))
+    screenshots(page, "roster")
+    form = page.locator("#move-form")
+    form.locator("select[name=shift]").select_option(str(shift["id"]))
+    form.locator("select[name=night]").select_option(clash)
+    form.locator("button[type=submit]").click()
+    flash = page.locator("#flash.bad")
+    expect(flash).to_contain_text("改动违反硬性规则")
+    expect(flash).to_contain_text(clash)  # the broken rule's nights are named
+    cell = page.locator(f'#grid td[data-night="{shift["night"]}"][data-hotspot="{shift["hotspot"]["id"]}"]')
+    expect(cell.locator(f'[data-shift="{shift["id"]}"]')).to_have_count(1)  # nothing moved

@@ -4,6 +4,7 @@ language switch and the security headers (the browser journeys are in test_brows
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -169,3 +170,115 @@ def test_status_page_by_its_secret_token(client: FlaskClient, session: Session) 
     assert response.headers["Referrer-Policy"] == "no-referrer"
     missing = client.get("/s/" + "x" * 32)
     assert missing.status_code == 404 and "未找到" in html(missing)
+
+
+def test_dashboard_shows_each_border_pair_with_its_chart_and_exports(
+    client: FlaskClient, session: Session
+) -> None:
+    from datetime import datetime
+
+    from coordinator.worktime import SHANGHAI
+
+    case = report(client, session, "垃圾堆放")
+    committee = make_user(session, "committee")
+    session.commit()
+    login(client, committee.username)
+    month = datetime.now(SHANGHAI).strftime("%Y-%m")
+    page = html(client.get(f"/dashboard?month={month}"))
+    assert "联席会议看板" in page and "按时办结率" in page
+    pair = re.search(r'id="pair-(\d+-\d+)"', page)
+    assert pair is not None and "奉贤区" in page
+    section = page.split(f'id="pair-{pair.group(1)}"')[1].split("</section>")[0]
+    # the week of the case has a new-case bar of height > 0, drawn on the server
+    bars = re.findall(
+        r'<rect class="bar-new" x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)"', section
+    )
+    assert bars and max(float(h) for h in bars) > 0
+    assert "format=xlsx" in page and "/api/v1/review/cases/export?" in page and "format=geojson" in page
+    assert case["case_number"] not in page  # aggregates only
+    assert client.get("/dashboard?month=2026-13").status_code == 422
+    member = leader(session, "squad_member")
+    session.commit()
+    login(client, member.username)
+    assert client.get("/dashboard").status_code == 403
+
+
+def test_meeting_pages_show_the_record_and_give_the_host_its_forms(
+    client: FlaskClient, session: Session
+) -> None:
+    from tests.meetings.conftest import alliance_series
+
+    admin = make_user(session, "admin")
+    series, _plan = alliance_series(session, admin)
+    from coordinator.meetings import services as meetings
+
+    first = meetings.list_meetings(session, series_id=series.id)[0]
+    host = make_user(session, "dispatcher", district=first.host_district_code)
+    elsewhere = next(d for d in ("310116", "310120") if d != first.host_district_code)
+    other = make_user(session, "dispatcher", district=elsewhere)
+    committee = make_user(session, "committee")
+    session.commit()
+    csrf = login(client, host.username)
+    listing = html(client.get("/meetings"))
+    assert f'href="/meetings/{first.id}"' in listing and first.title in listing
+    page = html(client.get(f"/meetings/{first.id}"))
+    assert 'id="minutes-form"' in page and 'id="agenda-form"' in page and 'id="action-item-form"' in page
+    answer = client.put(
+        f"/api/v1/meetings/{first.id}/minutes",
+        json={"minutes": SCRIPT, "decisions": ["联合整治漕泾—柘林交界堆放点"]},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert answer.status_code == 200, answer.get_json()
+    page = html(client.get(f"/meetings/{first.id}"))
+    assert "联合整治漕泾—柘林交界堆放点" in page and "&lt;script&gt;" in page and "<script>alert" not in page
+    for viewer in (other, committee):
+        login(client, viewer.username)
+        page = html(client.get(f"/meetings/{first.id}"))
+        assert "联合整治漕泾—柘林交界堆放点" in page and 'id="minutes-form"' not in page
+    assert client.get("/meetings/2000000000").status_code == 404
+
+
+def test_roster_page_shows_the_grid_the_fairness_table_and_the_move_form(
+    client: FlaskClient, session: Session, session_factory: Any, locator_cache: Any
+) -> None:
+    from coordinator.hotspots.demo import seed_demo_hotspots
+
+    assert seed_demo_hotspots(session, locator_cache.get(session_factory)) >= 5
+    dispatcher = make_user(session, "dispatcher", district="310120")
+    session.commit()
+    csrf = login(client, dispatcher.username)
+    body = {"start": "2026-12-07", "weeks": 2, "options": {"time_limit_s": 3.0, "seed": 7}}
+    drafted = client.post("/api/v1/rosters", json=body, headers={"X-CSRF-Token": csrf})
+    assert drafted.status_code == 201, drafted.get_json()
+    roster = drafted.get_json()
+    assert f'href="/rosters/{roster["id"]}"' in html(client.get("/rosters"))
+    page = html(client.get(f"/rosters/{roster['id']}"))
+    grid = page.split('id="grid"')[1].split("</section>")[0]
+    shifts = roster["shifts"]
+
+    def squads_of(s: dict[str, Any]) -> set[str]:
+        return {q["code"] for q in s["squads"]}
+
+    shift = next(s for s in shifts if any(o["id"] != s["id"] and squads_of(o) & squads_of(s) for o in shifts))
+    cell = grid.split(f'data-night="{shift["night"]}" data-hotspot="{shift["hotspot"]["id"]}">')[1]
+    assert cell.split("</td>")[0].count('class="shift shift-planned"') >= 1
+    assert shift["squads"][0]["name"] in cell.split("</td>")[0]
+    fairness = page.split('id="fairness"')[1].split("</section>")[0]
+    for squad in roster["squads"]:
+        assert squad["name"] in fairness
+    assert "每个中队均未超出其容量" in fairness
+    assert 'id="move-form"' in page and f'data-url="/api/v1/rosters/{roster["id"]}/shifts/{{shift}}"' in page
+    # the form's request for a night the same squad already patrols: refused with the reason it shows
+    clash = next(s["night"] for s in shifts if s["id"] != shift["id"] and squads_of(s) & squads_of(shift))
+    refused = client.patch(
+        f"/api/v1/rosters/{roster['id']}/shifts/{shift['id']}",
+        json={"night": clash},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert refused.status_code == 422
+    violation = refused.get_json()["error"]["details"]["violations"][0]
+    assert violation["message"] and violation["squads"] and violation["nights"]
+    committee = make_user(session, "committee")
+    session.commit()
+    login(client, committee.username)
+    assert client.get(f"/rosters/{roster['id']}").status_code == 403
