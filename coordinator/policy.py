@@ -319,6 +319,7 @@ RULES: dict[str, Rule] = {
     "web.map_page": STAFF,
     "web.desk_page": DISPATCH,
     "web.report_page": PUBLIC,  # citizens need no account (they submit through the citizen API)
+    "web.patrol_page": PATROLLERS,  # grid workers and volunteers (their checks: the patrol-check API)
     "web.status_page": PUBLIC,  # authenticates by the secret token in its URL, like the status API
 }
 

@@ -75,6 +75,7 @@ NON_API_ENDPOINTS = {
             "desk_page",
             "report_page",
             "status_page",
+            "patrol_page",
         )
     },
 }

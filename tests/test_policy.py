@@ -209,6 +209,7 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "web.desk_page": {"dispatcher", "admin"},
     "web.report_page": PUBLIC,
     "web.status_page": PUBLIC,
+    "web.patrol_page": {"grid_worker", "volunteer"},
 }
 
 SQUAD_CODE = "SQ-POLICY"
