@@ -80,6 +80,7 @@ NON_API_ENDPOINTS = {
             "roster_page",
             "report_page",
             "status_page",
+            "patrol_page",
         )
     },
 }

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from coordinator.auth.models import PATROLLER_ROLES, User
@@ -278,3 +278,24 @@ def patroller_stats(session: Session, viewer: User) -> list[PatrollerStats]:
         )
         for u in users
     ]
+
+
+def patroller_hotspots(session: Session, user: User) -> list[tuple[Hotspot, datetime | None]]:
+    """The active hotspots a patroller may check (those on their district's borders) with when each
+    was last checked (by anyone), the longest unchecked first."""
+    if user.town_code is None:
+        return []
+    district = user.town_code[:6]
+    last = (
+        select(PatrolCheck.hotspot_id, func.max(PatrolCheck.checked_at, type_=UtcDateTime()).label("last"))
+        .group_by(PatrolCheck.hotspot_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Hotspot, last.c.last)
+        .outerjoin(last, last.c.hotspot_id == Hotspot.id)
+        .where(Hotspot.active.is_(True), or_(Hotspot.district_a == district, Hotspot.district_b == district))
+    ).all()
+    never = datetime.min.replace(tzinfo=UTC)
+    pairs = [(hotspot, when) for hotspot, when in rows]
+    return sorted(pairs, key=lambda p: (p[1] or never, p[0].name))

@@ -34,6 +34,8 @@ START_PAGES = {
     "admin": "/desk",
     "committee": "/map",
     "reporter": "/report",
+    "grid_worker": "/patrol",
+    "volunteer": "/patrol",
 }
 # The pages each role sees in the navigation (the policy table decides access; this only hides links
 # a role could not open).
@@ -44,6 +46,7 @@ NAV = (
     ("/dashboard", "Committee dashboard", {"dispatcher", "committee", "admin"}),
     ("/meetings", "Meetings", {"dispatcher", "committee", "admin"}),
     ("/rosters", "Night rosters", {"dispatcher", "admin"}),
+    ("/patrol", "Patrol", {"grid_worker", "volunteer"}),
     ("/report", "Report a problem", None),
 )
 
@@ -459,4 +462,44 @@ def roster_page(roster_id: int) -> str:
             (n["date"], weekdays[date.fromisoformat(n["date"]).weekday()], n["kind"])
             for n in roster["nights"]
         ],
+    )
+
+
+PATROL_CHECKS_URL = "/api/v1/patrol-checks"
+
+
+@bp.get("/patrol")
+def patrol_page() -> str:
+    """A patroller's page (phone first): the hotspots they may check with when each was last checked,
+    the check form (a hotspot or the current GPS point; clean or a finding; a photo), their own recent
+    checks with the case a finding opened or joined. The form posts to the patrol-check API."""
+    from coordinator.field import patrols
+
+    session = db_session()
+    user = current_user()
+    checks = patrols.list_checks(session, user, limit=20)
+    cases = patrols.case_summaries(session, [c.case_id for c in checks if c.case_id is not None])
+    hotspots = patrols.patroller_hotspots(session, user)
+    names = {h.id: h.name for h, _last in hotspots}
+    return render_template(
+        "web/patrol.html",
+        hotspots=hotspots,
+        categories=queries.list_categories(session),
+        checks=[
+            {
+                "check": c,
+                "hotspot": names.get(c.hotspot_id, "") if c.hotspot_id else "",
+                "case": cases.get(c.case_id) if c.case_id else None,
+            }
+            for c in checks
+        ],
+        submit_url=PATROL_CHECKS_URL,
+        texts={
+            "clean": _("No problem"),
+            "found": _("Problem found"),
+            "case": _("Case"),
+            "here": _("Current position"),
+            "no_position": _("Your location is not available; choose a hotspot"),
+            "recorded": _("Check recorded"),
+        },
     )

@@ -8,13 +8,16 @@ from typing import Any
 
 from flask.testing import FlaskClient
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coordinator.cases import workflow
+from coordinator.cases.models import Case
 from coordinator.db import utcnow
+from coordinator.squads.services import get_squad
 from tests.evidence.images import jpeg
-from tests.factories import PASSWORD, make_case, make_squad, make_user
-from tests.web.conftest import screenshots
+from tests.factories import PASSWORD, bearer, make_case, make_hotspot, make_squad, make_token, make_user
+from tests.web.conftest import PHONE, screenshots
 from tests.web.helpers import DEMO_SQUAD, ZHELIN, leader, report
 
 
@@ -205,3 +208,58 @@ def test_dispatcher_moves_a_shift_and_sees_a_hard_rule_refusal_with_its_reason(
     expect(flash).to_contain_text(clash)  # the broken rule's nights are named
     cell = page.locator(f'#grid td[data-night="{shift["night"]}"][data-hotspot="{shift["hotspot"]["id"]}"]')
     expect(cell.locator(f'[data-shift="{shift["id"]}"]')).to_have_count(1)  # nothing moved
+
+
+def test_grid_worker_on_a_phone_records_a_clean_check_and_a_finding_at_a_hotspot(
+    page: Page, live: str, client: FlaskClient, session: Session, tmp_path: Path
+) -> None:
+    """At 390 px: a grid worker of 柘林 checks the ditch hotspot (clean), then finds dumping there; the
+    finding becomes a case routed to 柘林中队, and the hotspot shows its checks."""
+    hotspot = make_hotspot(session, lon=ZHELIN[0], lat=ZHELIN[1], name="柘林–漕泾沟渠")
+    worker = make_user(session, "grid_worker", town="310120118")
+    staff = make_token(session, make_user(session, "dispatcher", district="310120"))
+    session.commit()
+    page.set_viewport_size(PHONE)
+    log_in(page, live, worker.username, "/patrol")
+    row = page.locator(f"li.hotspot[data-hotspot='{hotspot.id}']")
+    expect(row.locator(".last-checked")).to_have_text("从未")
+    expect(page.locator("#gps-status")).to_contain_text("GPS 30.81800, 121.43500")  # the (mock) GPS
+    screenshots(page, "patrol")
+    page.set_viewport_size(PHONE)
+
+    form = page.locator("#patrol-form")
+    row.locator("button.check-here").click()
+    expect(form.locator("select[name=hotspot_id]")).to_have_value(str(hotspot.id))
+    form.locator("button[type=submit]").click()
+    first = page.locator("#my-checks li.check").first
+    expect(first).to_contain_text("无异常")
+    expect(first).to_contain_text("柘林–漕泾沟渠")
+    expect(row.locator(".last-checked")).not_to_have_text("从未")
+
+    form.locator("input[name=outcome][value=found]").check()
+    form.locator("select[name=category]").select_option("01-11")
+    form.locator("textarea[name=note]").fill("沟渠边新倒建筑垃圾约 3 方")
+    photo = tmp_path / "沟渠.jpg"
+    photo.write_bytes(jpeg(640, 480))
+    form.locator("input[name=photos]").set_input_files(photo)
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#my-checks li.check")).to_have_count(2)
+    found = page.locator("#my-checks li.check").first
+    expect(found.locator(".case-number")).to_contain_text("JJ-")
+    expect(found.locator(".case-number")).to_contain_text("已分派")
+    number = found.locator(".case-number").inner_text().split()[1]
+    expect(page.locator("#flash")).to_contain_text(number)
+
+    page.reload()  # as the server has it
+    expect(page.locator("#my-checks li.check")).to_have_count(2)
+    expect(page.locator("#my-checks li.check").first.locator(".case-number")).to_contain_text(number)
+    expect(row.locator(".last-checked")).not_to_have_text("从未")
+    screenshots(page, "patrol-after-checks")
+
+    session.expire_all()
+    case = session.scalars(select(Case).where(Case.number == number)).one()
+    assert case.status == "routed" and case.lead_squad_id == get_squad(session, DEMO_SQUAD).id
+    coverage = client.get(f"/api/v1/hotspots/{hotspot.id}/checks", headers=bearer(staff)).get_json()
+    assert coverage["checks_4_weeks"] == 2 and coverage["findings_4_weeks"] == 1
+    assert [c["outcome"] for c in coverage["recent"]] == ["found", "clean"]
+    assert coverage["recent"][0]["case_number"] == number and len(coverage["recent"][0]["photos"]) == 1

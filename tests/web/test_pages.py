@@ -9,8 +9,8 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.factories import make_user
-from tests.web.helpers import leader, login, report
+from tests.factories import make_hotspot, make_user
+from tests.web.helpers import ZHELIN, leader, login, report
 
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -282,3 +282,51 @@ def test_roster_page_shows_the_grid_the_fairness_table_and_the_move_form(
     session.commit()
     login(client, committee.username)
     assert client.get(f"/rosters/{roster['id']}").status_code == 403
+
+
+def test_patrol_page_lists_hotspots_and_own_checks_for_a_patroller(
+    client: FlaskClient, session: Session
+) -> None:
+    hotspot = make_hotspot(session, name="柘林沟渠热点")
+    elsewhere = make_hotspot(session, name="松江浦东热点", pair=("310115", "310117"))
+    worker = make_user(session, "grid_worker", town="310120118")
+    other = make_user(session, "volunteer", town="310120118")
+    session.commit()
+    csrf = login(client, other.username)
+    found = client.post(
+        "/api/v1/patrol-checks",
+        json={
+            "lon": ZHELIN[0],
+            "lat": ZHELIN[1],
+            "checked_at": "2026-11-28T22:30:00+08:00",
+            "outcome": "found",
+            "category": "01-11",
+            "hotspot_id": hotspot.id,
+            "note": SCRIPT,
+        },
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert found.status_code == 201, found.get_json()
+    number = found.get_json()["case_number"]
+    assert client.get("/").headers["Location"] == "/patrol"
+    page = html(client.get("/patrol"))
+    assert number in page and "发现问题" in page
+    assert SCRIPT not in page and "&lt;script&gt;" in page  # the note shows as text
+
+    login(client, worker.username)
+    assert client.get("/").headers["Location"] == "/patrol"
+    page = html(client.get("/patrol"))
+    assert "柘林沟渠热点" in page and "松江浦东热点" not in page  # their district's borders only
+    assert f'data-hotspot="{hotspot.id}"' in page and f'data-hotspot="{elsewhere.id}"' not in page
+    assert "2026-11-28 22:30" in page  # the hotspot's last check (the volunteer's)
+    assert number not in page and "暂无巡查记录" in page  # only their own checks
+    assert 'id="patrol-form" data-url="/api/v1/patrol-checks"' in page
+    assert "巡查" in page and "无异常" in page
+
+    for role in ("squad_leader", "dispatcher", "reporter"):
+        user = make_user(session, role, district="310120" if role == "dispatcher" else None)
+        session.commit()
+        login(client, user.username)
+        assert client.get("/patrol").status_code == 403
+    client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": login(client, worker.username)})
+    assert client.get("/patrol").status_code == 401
