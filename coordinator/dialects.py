@@ -147,6 +147,22 @@ def postgresql_engine(url: URL, *, idle_ping_s: float, **kwargs: Any) -> Engine:
     return engine
 
 
+def counter_engine(engine: Engine, *, idle_ping_s: float) -> Engine:
+    """The engine rate-limit counters commit through (coordinator.ratelimit).
+
+    PostgreSQL: a small pool of its own. A request counts its hit while it holds a connection of the
+    app's pool; counting from that same pool let requests queued on one advisory lock (20 retries of one
+    report) take every connection and then wait for a second one — a deadlock that ended in pool
+    timeouts. Counter transactions never wait on a request, so a separate pool cannot deadlock.
+    SQLite: the app's engine (counts go into the request's own transaction: one writer at a time).
+    """
+    if engine.dialect.name != POSTGRESQL:
+        return engine
+    return postgresql_engine(
+        engine.url, idle_ping_s=idle_ping_s, pool_size=1, max_overflow=9, pool_timeout=10
+    )
+
+
 def install_idle_ping(engine: Engine, idle_s: float) -> None:
     """Ping a pooled connection before use only when it sat idle in the pool for more than `idle_s`.
 

@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from coordinator.db import make_engine
-from coordinator.dialects import begin_write
+from coordinator.db import IDLE_PING_S, make_engine
+from coordinator.dialects import begin_write, counter_engine
 from coordinator.refcache import INFO_KEY, ReferenceCache
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -25,6 +25,7 @@ ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
 AFTER_ROLLBACK = "after_rollback"
 ENGINE_KEY = "coordinator.engine"
+COUNTER_ENGINE_KEY = "coordinator.counter_engine"
 SESSIONMAKER_KEY = "coordinator.sessionmaker"
 
 
@@ -39,7 +40,9 @@ def init_db(app: Flask, settings: Settings) -> None:
     app.teardown_appcontext(_close_session)
     from coordinator import ratelimit
 
-    ratelimit.init_app(app, sessionmaker(engine, expire_on_commit=False))
+    counters = counter_engine(engine, idle_ping_s=IDLE_PING_S)
+    app.extensions[COUNTER_ENGINE_KEY] = counters
+    ratelimit.init_app(app, sessionmaker(counters, expire_on_commit=False))
 
 
 def get_engine(app: Flask | None = None) -> Engine:

@@ -67,6 +67,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     app = create_app({"database_url": "sqlite://", "testing": True, "secret_key": "contracts"})
     missing = contracts.documented_success_answers(app) - contracts.checked
     app.extensions["coordinator.engine"].dispose()
+    app.extensions["coordinator.counter_engine"].dispose()
     contracts.tally.unchecked = sorted(f"{endpoint} ({media or 'no body'})" for endpoint, media in missing)
     if missing:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -180,6 +181,7 @@ def app(
     app.extensions["coordinator.locator_cache"] = locator_cache
     yield app
     app.extensions["coordinator.engine"].dispose()
+    app.extensions["coordinator.counter_engine"].dispose()
 
 
 @pytest.fixture

@@ -146,6 +146,7 @@ def test_every_client_of_every_app_checks_what_it_gets(
     other = create_app({"database_url": "sqlite://", "testing": True, "secret_key": "test"})
     assert isinstance(other.test_client(), ContractClient)
     other.extensions["coordinator.engine"].dispose()
+    other.extensions["coordinator.counter_engine"].dispose()
 
 
 def test_the_document_must_give_each_model_its_own_schema(app: Flask) -> None:

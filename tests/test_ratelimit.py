@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from coordinator import create_app, ratelimit
 from coordinator.errors import RateLimited, render_error
-from coordinator.extensions import commit_request_session, db_session, get_engine
+from coordinator.extensions import COUNTER_ENGINE_KEY, commit_request_session, db_session, get_engine
 from coordinator.ratelimit import RateLimitCounter
 
 T0 = datetime(2026, 11, 30, 8, 0, 10, tzinfo=UTC)  # 10 s into a minute window
@@ -114,3 +114,4 @@ def test_the_limit_holds_across_workers(database_url: str, engine: object) -> No
             cleanup.execute(delete(RateLimitCounter).where(RateLimitCounter.bucket == bucket))
         for worker in workers:
             get_engine(worker).dispose()
+            worker.extensions[COUNTER_ENGINE_KEY].dispose()

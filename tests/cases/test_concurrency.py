@@ -42,6 +42,7 @@ def live_app(database_url: str, engine: Engine, locator_cache: LocatorCache) -> 
         yield app, token
     finally:
         app.extensions["coordinator.engine"].dispose()
+        app.extensions["coordinator.counter_engine"].dispose()
         with session_scope(factory) as session:
             case_ids = select(Report.case_id).where(Report.submitted_by_id == user_id).scalar_subquery()
             ids = list(session.scalars(select(Case.id).where(Case.id.in_(case_ids))))

@@ -74,6 +74,7 @@ def live_app(database_url: str) -> Iterator[Flask]:
     app = create_app({"database_url": database_url, "testing": True, "secret_key": "test"})
     yield app
     app.extensions["coordinator.engine"].dispose()
+    app.extensions["coordinator.counter_engine"].dispose()
 
 
 def test_fifty_concurrent_claims_one_winner(

@@ -82,6 +82,7 @@ def live_app(database_url: str, engine: Engine, locator_cache: LocatorCache) -> 
     app.extensions["coordinator.locator_cache"] = locator_cache
     yield app
     app.extensions["coordinator.engine"].dispose()
+    app.extensions["coordinator.counter_engine"].dispose()
 
 
 def test_a_connection_killed_mid_intake_fails_cleanly_and_the_next_report_succeeds(
