@@ -1,5 +1,6 @@
-"""Field API: patrollers' checks, the device registry, drone flights, alert intake and review, and the
-real-time warnings' timings. Thin views: parse, call a service, serialize.
+"""Field API, the `field` blueprint: patrollers' checks here; the device registry, drone flights and
+alert intake in device_views.py, the alert review and real-time warnings in alert_review_views.py (both
+register on this blueprint). Thin views: parse, call a service, serialize.
 
 `POST /alerts` and `POST /flights` are called by devices, not people: the policy hook lets them through
 (public there) and the view authenticates the device's HMAC signature itself (coordinator.field.devices),
