@@ -120,10 +120,14 @@ class PayloadTooLarge(ApiError):
 
 
 class ServiceUnavailable(ApiError):
-    """A dependency (the database) is not answering."""
+    """A dependency (the database) is not answering: 503 with `Retry-After` (worth retrying soon)."""
 
     status = 503
     code = "unavailable"
+
+    def __init__(self, message: str, *, details: Any = None, retry_after: int = 1) -> None:
+        super().__init__(message, details=details)
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:

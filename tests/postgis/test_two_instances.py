@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import delete
 from sqlalchemy.orm import sessionmaker
 
-from coordinator.auth.models import User
+from coordinator.auth.models import User, WebSession
 from coordinator.db import session_scope
 from tests.factories import PASSWORD, make_user
 from tests.postgis.conftest import gunicorn
@@ -46,6 +46,7 @@ def test_two_instances_share_sessions_cases_and_metrics(
         serve_two(database_url, reporter, tmp_path, username)
     finally:
         with session_scope(committed) as session:  # later tests count users
+            session.execute(delete(WebSession).where(WebSession.user_id == admin_id))
             session.execute(delete(User).where(User.id == admin_id))
 
 
