@@ -17,6 +17,8 @@ EDGE_MODULES |= {
 EDGE_MODULES |= {"i18n.py"}  # coordinator/web: the pages' locale, from the request (Flask-Babel)
 # coordinator/ops: the request hooks (request ids, request metrics) sit at the web edge too.
 EDGE_MODULES |= {"requestid.py", "metrics.py"}
+# coordinator/field: the device routes and the alert review are views on the field blueprint.
+EDGE_MODULES |= {"device_views.py", "alert_review_views.py"}
 WEB_EDGE = ("flask", "coordinator.api", "coordinator.extensions", "coordinator.policy")
 
 
