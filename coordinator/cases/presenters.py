@@ -194,7 +194,7 @@ class CasePresenter:
     def renovation_filings(self, case: Case) -> list[dict[str, Any]]:
         """The renovation filings the case concerns (no owner contact: the filing shows it per role)."""
         # Imported here: the community domain builds on cases, not the other way round.
-        from coordinator.community.renovation import filings_for_case
+        from coordinator.community.case_filings import filings_for_case
 
         if self.viewer is not None and self.viewer.role == "committee":
             return []  # the committee sees counts, not people's flats

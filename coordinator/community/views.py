@@ -13,7 +13,7 @@ from coordinator.api import endpoint
 from coordinator.cases.models import Report
 from coordinator.cases.views import current_calendar
 from coordinator.citizen import services as citizen
-from coordinator.community import documents, feedback, renovation, rewards
+from coordinator.community import case_filings, documents, feedback, renovation, rewards
 from coordinator.community.presenters import (
     compound_out,
     feedback_out,
@@ -418,10 +418,12 @@ def record_inspection(filing_id: int, body: InspectionIn) -> tuple[dict[str, Any
 def renovation_stats() -> dict[str, Any]:
     session = db_session()
     return {
-        "filings": [{"district": d, "state": s, "count": n} for d, s, n in renovation.filing_counts(session)],
+        "filings": [
+            {"district": d, "state": s, "count": n} for d, s, n in case_filings.filing_counts(session)
+        ],
         "inspections": [
             {"district": d, "kind": k, "result": r, "count": n}
-            for d, k, r, n in renovation.inspection_counts(session)
+            for d, k, r, n in case_filings.inspection_counts(session)
         ],
     }
 
