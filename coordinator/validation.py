@@ -28,6 +28,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     GetJsonSchemaHandler,
     JsonValue,
     UrlConstraints,
@@ -60,6 +61,8 @@ def nul_fields(value: Any, path: str = "") -> list[str]:
 # Row ids are INTEGER columns (32 bits on PostgreSQL): a larger number cannot name a row, and binding it
 # would overflow the driver (SQLite raises OverflowError beyond 64 bits) instead of answering 404.
 MAX_ROW_ID = 2**31 - 1
+# A row id in a request body or query: what a `<id:…>` path segment is, for JSON and query fields.
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 # Page numbers stay small enough that the row offset, (page - 1) * page size, is a 64-bit integer.
 MAX_PAGE = 1_000_000_000
 

@@ -83,3 +83,42 @@ def test_two_different_models_of_one_name_fail_the_build() -> None:
         app.add_url_rule(rule, endpoint=rule, view_func=view)
     with pytest.raises(ValueError, match="SquadBrief"):
         build_openapi(app, title="t", version="1", description="d")
+
+
+def _unbounded_integers(spec: dict, schema: object, where: str, seen: frozenset[str]) -> list[str]:
+    """The places under `schema` where a request may carry an integer with no maximum."""
+    if not isinstance(schema, dict):
+        return []
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name in seen:
+            return []
+        return _unbounded_integers(spec, spec["components"]["schemas"][name], where, seen | {name})
+    found = []
+    if schema.get("type") == "integer" and "maximum" not in schema:
+        found.append(where)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for part in schema.get(key, []):
+            found += _unbounded_integers(spec, part, where, seen)
+    for name, prop in schema.get("properties", {}).items():
+        found += _unbounded_integers(spec, prop, f"{where}.{name}", seen)
+    found += _unbounded_integers(spec, schema.get("items"), f"{where}[]", seen)
+    return found
+
+
+def test_every_integer_a_request_carries_has_a_maximum(client: FlaskClient) -> None:
+    """Row ids are 32-bit columns on PostgreSQL: an unbounded integer reaching a query is a 500 there
+    (the fuzzer found `?hotspot_id=28085130449867`), so every integer input is bounded at the edge."""
+    spec = client.get("/api/openapi.json").get_json()
+    unbounded = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict):
+                continue
+            for param in operation.get("parameters", []) + item.get("parameters", []):
+                where = f"{method.upper()} {path} {param['in']}:{param['name']}"
+                unbounded += _unbounded_integers(spec, param.get("schema"), where, frozenset())
+            for media, content in operation.get("requestBody", {}).get("content", {}).items():
+                where = f"{method.upper()} {path} body({media})"
+                unbounded += _unbounded_integers(spec, content.get("schema"), where, frozenset())
+    assert unbounded == []

@@ -13,7 +13,7 @@ from coordinator.api import FilePart
 from coordinator.cases.schemas import Status
 from coordinator.evidence.files import DOCUMENT_MEDIA_TYPES, IMAGE_MEDIA_TYPES
 from coordinator.geojson import Geometry
-from coordinator.validation import IsoDate, QueryModel
+from coordinator.validation import IsoDate, QueryModel, RowId
 
 FilingState = Literal["submitted", "returned", "resubmitted", "accepted", "in_works", "inspected", "closed"]
 InspectionKind = Literal["property_patrol", "spot_check", "completion"]
@@ -278,7 +278,7 @@ class FilingIn(BaseModel):
     """A renovation filing (装修申报)."""
 
     model_config = ConfigDict(extra="forbid")
-    compound_id: int = Field(ge=1)
+    compound_id: RowId
     flat: FlatIn
     owner: PersonIn
     contractor: ContractorIn
@@ -437,7 +437,7 @@ class FilingListQuery(QueryModel):
     """Filters of the filing list."""
 
     state: FilingState | None = None
-    compound_id: int | None = Field(default=None, ge=1)
+    compound_id: RowId | None = None
 
 
 class FilingCount(BaseModel):

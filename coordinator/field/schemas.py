@@ -15,6 +15,7 @@ from coordinator.validation import (
     Longitude,
     QueryModel,
     Rfc3339DateTime,
+    RowId,
     WebUrl,
     check_input_datetime,
 )
@@ -44,7 +45,7 @@ class CheckIn(BaseModel):
     accuracy_m: float | None = Field(default=None, ge=0, le=10_000, allow_inf_nan=False)
     checked_at: Rfc3339DateTime = Field(description="When the check was made (RFC 3339 with offset).")
     outcome: Literal["clean", "found"] = Field(description="`clean` (无异常) or `found` (发现问题).")
-    hotspot_id: int | None = Field(default=None, ge=1, description="The hotspot checked, if any.")
+    hotspot_id: RowId | None = Field(default=None, description="The hotspot checked, if any.")
     category: str | None = Field(
         default=None, min_length=1, max_length=16, description="For `found`: a category code."
     )
@@ -86,7 +87,7 @@ class CheckList(BaseModel):
 class CheckQuery(QueryModel):
     """Filters of the check list (patrollers always get only their own)."""
 
-    hotspot_id: int | None = Field(default=None, ge=1)
+    hotspot_id: RowId | None = None
     patroller: str | None = Field(default=None, max_length=64, description="Username (staff only).")
     since: datetime | None = None
     limit: int = Field(default=100, ge=1, le=500)

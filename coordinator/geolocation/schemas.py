@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -83,11 +83,16 @@ class PointGeometry(BaseModel):
     )
 
 
+# A feature id is echoed back as given; an integer beyond ±(2**53 - 1) would come back changed in a
+# JavaScript client (IEEE doubles), so it is refused rather than silently altered.
+SafeInteger = Annotated[int, Field(ge=-(2**53 - 1), le=2**53 - 1)]
+
+
 class PointFeature(BaseModel):
     """A GeoJSON Feature with a Point geometry."""
 
     type: FeatureType
-    id: str | int | None = None
+    id: str | SafeInteger | None = None
     geometry: PointGeometry
     properties: dict[str, Any] | None = None
 

@@ -11,7 +11,13 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, 
 
 from coordinator.cases.schemas import Routing
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
-from coordinator.validation import IsoDate, QueryModel, Rfc3339DateTime, check_input_datetime
+from coordinator.validation import (
+    IsoDate,
+    QueryModel,
+    Rfc3339DateTime,
+    RowId,
+    check_input_datetime,
+)
 
 
 def _date_in_range(value: date) -> date:
@@ -206,7 +212,7 @@ class SwapIn(BaseModel):
     """Swap the nights of two shifts."""
 
     model_config = ConfigDict(extra="forbid")
-    shift_ids: list[int] = Field(min_length=2, max_length=2)
+    shift_ids: list[RowId] = Field(min_length=2, max_length=2)
     dry_run: bool = False
 
 

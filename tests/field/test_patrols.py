@@ -10,13 +10,14 @@ from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coordinator.auth import services as auth
 from coordinator.cases.models import Case, Report
 from coordinator.errors import ValidationFailed
 from coordinator.evidence.models import Evidence
+from coordinator.field.models import PatrolCheck
 from coordinator.hotspots.models import Hotspot
 from tests.factories import bearer, make_token, make_user
 from tests.field.conftest import LAST_NIGHT, NANQIAO, ZHELIN, jpeg
@@ -153,6 +154,19 @@ def test_checks_are_scoped_to_the_patroller_s_town(
     no_category = client.post(CHECKS, json=check(hotspot, "found"), headers=bearer(token))
     assert no_category.status_code == 422 and no_category.get_json()["error"]["code"] == "category_required"
     assert client.get(CHECKS, headers=bearer(token)).get_json()["checks"] == []
+
+
+def test_a_hotspot_id_beyond_the_row_id_range_is_refused_not_a_server_error(
+    client: FlaskClient, session: Session, hotspot: Hotspot, dispatcher_token: str
+) -> None:
+    """On PostgreSQL the id column is 32 bits: the fuzzer's `hotspot_id=28085130449867` was a 500."""
+    listed = client.get(f"{CHECKS}?hotspot_id=28085130449867", headers=bearer(dispatcher_token))
+    assert listed.status_code == 422 and listed.get_json()["error"]["details"][0]["field"] == "hotspot_id"
+    worker = make_token(session, make_user(session, "grid_worker"))
+    session.commit()
+    posted = client.post(CHECKS, json=check(hotspot, hotspot_id=2**31), headers=bearer(worker))
+    assert posted.status_code == 422
+    assert session.scalar(select(func.count()).select_from(PatrolCheck)) == 0
 
 
 def test_a_patroller_needs_a_town(session: Session) -> None:
