@@ -324,6 +324,7 @@ RULES: dict[str, Rule] = {
     "web.rosters_page": DISPATCH,  # the dispatcher desk's rosters (changes through the rosters API)
     "web.roster_page": DISPATCH,
     "web.report_page": PUBLIC,  # citizens need no account (they submit through the citizen API)
+    "web.rewards_page": allow("admin"),  # totals, flags, rules, redemption (the rewards API: admins)
     "web.patrol_page": PATROLLERS,  # grid workers and volunteers (their checks: the patrol-check API)
     "web.status_page": PUBLIC,  # authenticates by the secret token in its URL, like the status API
 }

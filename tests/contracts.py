@@ -81,6 +81,7 @@ NON_API_ENDPOINTS = {
             "report_page",
             "status_page",
             "patrol_page",
+            "rewards_page",
         )
     },
 }

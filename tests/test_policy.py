@@ -215,6 +215,7 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "web.report_page": PUBLIC,
     "web.status_page": PUBLIC,
     "web.patrol_page": {"grid_worker", "volunteer"},
+    "web.rewards_page": {"admin"},
 }
 
 SQUAD_CODE = "SQ-POLICY"

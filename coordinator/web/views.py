@@ -46,6 +46,7 @@ NAV = (
     ("/dashboard", "Committee dashboard", {"dispatcher", "committee", "admin"}),
     ("/meetings", "Meetings", {"dispatcher", "committee", "admin"}),
     ("/rosters", "Night rosters", {"dispatcher", "admin"}),
+    ("/rewards", "Rewards", {"admin"}),
     ("/patrol", "Patrol", {"grid_worker", "volunteer"}),
     ("/report", "Report a problem", None),
 )

@@ -267,3 +267,65 @@ def test_grid_worker_on_a_phone_records_a_clean_check_and_a_finding_at_a_hotspot
     assert coverage["checks_4_weeks"] == 2 and coverage["findings_4_weeks"] == 1
     assert [c["outcome"] for c in coverage["recent"]] == ["found", "clean"]
     assert coverage["recent"][0]["case_number"] == number and len(coverage["recent"][0]["photos"]) == 1
+
+
+def test_admin_reads_reward_totals_changes_a_rule_and_redeems_points(
+    page: Page, live: str, client: FlaskClient, session: Session
+) -> None:
+    """An admin picks the month on /rewards and sees 奉贤's earned points, raises a rule's points, is
+    refused a redemption over the reporter's balance and books one within it (shown as redeemed)."""
+    from datetime import datetime
+
+    from coordinator.community import rewards
+    from coordinator.community.models import RewardRule
+    from coordinator.worktime import SHANGHAI
+
+    admin = make_user(session, "admin")
+    citizen = make_user(session, "reporter")
+    token = make_token(session, citizen)
+    session.commit()
+    body = {"category": "01-11", "description": "沟渠边建筑垃圾", "lon": ZHELIN[0], "lat": ZHELIN[1]}
+    sent = client.post("/api/v1/reports", json={**body, "source": "citizen"}, headers=bearer(token))
+    assert sent.status_code == 201, sent.get_json()
+    case = session.get_one(Case, sent.get_json()["case_id"])
+    now = datetime.now(SHANGHAI)
+    assert [e.points for e in rewards.credit_case(session, case, now=now)] == [10]  # as on verification
+    session.commit()
+    month = f"{now.year:04d}-{now.month:02d}"
+
+    log_in(page, live, admin.username, "/desk")
+    page.locator("header nav a[href='/rewards']").click()
+    page.select_option("#month-form select[name=month]", month)
+    page.click("#month-form button[type=submit]")
+    page.wait_for_url(f"{live}/rewards?month={month}")
+    row = page.locator("#totals-table tr[data-district='310120']")
+    expect(row).to_contain_text("奉贤区")
+    expect(row.locator(".earned")).to_have_text("10")
+    screenshots(page, "rewards")
+
+    rule_row = page.locator("#rules-table tr[data-rule='citizen-01-11']")
+    expect(rule_row.locator(".points")).to_have_text("10")
+    edit = page.locator("details.rule-edit[data-rule='citizen-01-11']")
+    edit.locator("summary").click()
+    edit.locator("input[name=points]").fill("15")
+    edit.locator("button[type=submit]").click()
+    expect(rule_row.locator(".points")).to_have_text("15")  # reloaded: as the server has it
+    session.expire_all()
+    rule = session.scalars(select(RewardRule).where(RewardRule.name == "citizen-01-11")).one()
+    assert (rule.points, rule.first_k, rule.category_code, rule.active) == (15, 3, "01-11", True)
+
+    form = page.locator("#redeem-form")
+    form.locator("input[name=who]").fill(citizen.username)
+    form.locator("input[name=points]").fill("11")
+    form.locator("input[name=reference]").fill("券-0001")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#flash.bad")).to_contain_text("余额")
+    expect(page.locator("#flash.bad")).to_contain_text("10")
+    expect(page.locator("#totals-table tr[data-district='']")).to_have_count(0)  # nothing booked
+
+    form.locator("input[name=points]").fill("4")
+    form.locator("button[type=submit]").click()
+    redeemed = page.locator("#totals-table tr[data-district=''] .redeemed")
+    expect(redeemed).to_have_text("4")
+    expect(page.locator("#totals-table tr[data-district='310120'] .earned")).to_have_text("10")
+    assert rewards.balance(session, rewards.Reporter(user_id=citizen.id)) == 6

@@ -330,3 +330,21 @@ def test_patrol_page_lists_hotspots_and_own_checks_for_a_patroller(
         assert client.get("/patrol").status_code == 403
     client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": login(client, worker.username)})
     assert client.get("/patrol").status_code == 401
+
+
+def test_rewards_page_is_for_admins_with_the_month_the_rules_and_the_forms(
+    client: FlaskClient, session: Session
+) -> None:
+    committee = make_user(session, "committee")
+    admin = make_user(session, "admin")
+    session.commit()
+    login(client, committee.username)
+    assert client.get("/rewards").status_code == 403  # the rewards API is admins' only
+    assert 'href="/rewards"' not in html(client.get("/dashboard"))
+    login(client, admin.username)
+    page = html(client.get("/rewards?month=2026-10"))
+    assert "积分奖励" in page and 'href="/rewards"' in page
+    assert '<option value="2026-10" selected>' in page
+    assert 'data-rule="citizen-01-11"' in page and 'class="rule-form"' in page
+    assert 'id="redeem-form"' in page and "/assets/web/rewards.js" in page
+    assert client.get("/rewards?month=2026-13").status_code == 422
