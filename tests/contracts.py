@@ -81,6 +81,9 @@ NON_API_ENDPOINTS = {
             "report_page",
             "status_page",
             "patrol_page",
+            "filings_page",
+            "new_filing_page",
+            "filing_page",
         )
     },
 }
