@@ -18,15 +18,15 @@ from coordinator.community import case_filings, documents, renovation
 from coordinator.community.models import Inspection, RenovationFiling
 from coordinator.community.presenters import filing_detail, filing_summary
 from coordinator.community.schemas import FilingListQuery
+from coordinator.errors import ValidationFailed
 from coordinator.evidence.presenters import evidence_list
 from coordinator.evidence.services import list_evidence
 from coordinator.extensions import commit_request_session, db_session, writes_on_read
 from coordinator.permissions import can_inspect_filing
-from coordinator.policy import current_user
+from coordinator.policy import RULES, current_user
 from coordinator.privacy import mask_name, mask_phone
 from coordinator.web import bp
 
-STAFF_ROLES = frozenset({"squad_leader", "squad_member", "dispatcher", "committee", "admin"})  # /cases/<id>
 FILINGS_API = "/api/v1/renovation-filings"
 
 
@@ -79,8 +79,6 @@ def flat_text(flat: dict[str, str]) -> str:
 
 def _list_query() -> FilingListQuery:
     """The list's filters from the query string (an empty select is no filter); 422 when invalid."""
-    from coordinator.errors import ValidationFailed
-
     raw = {key: value for key, value in request.args.items() if value.strip()}
     try:
         return FilingListQuery.model_validate(raw)
@@ -141,7 +139,7 @@ def filing_page(filing_id: int) -> str:
     compound = filing.compound
     managers = renovation.manager_ids(compound)
     numbers = {i.case_number for i in filing.inspections if i.case_number}
-    cases = case_filings.case_ids(session, numbers) if user.role in STAFF_ROLES else {}
+    cases = case_filings.case_ids(session, numbers) if RULES["web.case_page"].allows(user.role) else {}
     inspections = [
         {
             **row,

@@ -182,6 +182,11 @@ def test_property_manager_files_dispatcher_returns_then_accepts_and_a_failed_spo
     expect(page.locator("#filings article.filing")).to_contain_text("已退回")
     page.goto(filing_url)
     expect(page.locator("#return-reasons")).to_contain_text("缺少施工单位资质证书编号")
+    documents = page.locator("#document-form")  # more documents: a refused one stores nothing
+    documents.locator("input[name=documents]").set_input_files(not_a_pdf)
+    documents.locator("button[type=submit]").click()
+    expect(page.locator("#flash.bad")).to_contain_text("操作失败")
+    expect(page.locator("#documents li")).to_have_count(1)
     resubmit = page.locator("#resubmit-form")
     resubmit.locator("[name=contractor_qualification]").fill("二级（证书编号 D231234567）")
     resubmit.locator("[name=note]").fill("已补充资质证书编号")
