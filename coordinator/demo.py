@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from coordinator.auth import services as auth
 from coordinator.boundaries import services as boundaries
 from coordinator.cases.seed import seed_categories_and_rules
-from coordinator.community.seed import seed_reward_rules
+from coordinator.community.seed import seed_demo_compound, seed_reward_rules
 from coordinator.field.seed import seed_alert_classes
 from coordinator.hotspots.demo import seed_demo_hotspots
 from coordinator.squads import services as squads
@@ -102,6 +102,9 @@ def seed_demo(
         _, token = auth.issue_token(session, user, ttl_days=token_ttl_days, label="seed demo")
         report.credentials.append(NewCredentials(username, role, password, token))
     report.lines.append(seed_demo_meetings(session))
+    admin = auth.find_user(session, "demo_admin")
+    if admin is not None:
+        report.lines.append(seed_demo_compound(session, admin))
     return report
 
 

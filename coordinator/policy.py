@@ -327,6 +327,11 @@ RULES: dict[str, Rule] = {
     "web.rewards_page": allow("admin"),  # totals, flags, rules, redemption (the rewards API: admins)
     "web.patrol_page": PATROLLERS,  # grid workers and volunteers (their checks: the patrol-check API)
     "web.status_page": PUBLIC,  # authenticates by the secret token in its URL, like the status API
+    # renovation filings (coordinator/web/filings.py): the filings API's readers; the form is the
+    # property manager's (which filing a caller reads is checked per filing, as in the API)
+    "web.filings_page": RENOVATION,
+    "web.new_filing_page": allow("property_manager"),
+    "web.filing_page": RENOVATION,
 }
 
 # Endpoints that authenticate by an `api_key` parameter (Open311) instead of the hook: who may, once

@@ -82,6 +82,9 @@ NON_API_ENDPOINTS = {
             "status_page",
             "patrol_page",
             "rewards_page",
+            "filings_page",
+            "new_filing_page",
+            "filing_page",
         )
     },
 }

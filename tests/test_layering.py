@@ -21,6 +21,8 @@ EDGE_MODULES |= {"requestid.py", "metrics.py"}
 EDGE_MODULES |= {"device_views.py", "alert_review_views.py"}
 # coordinator/community: the compounds, filings and inspections are views on the community blueprint.
 EDGE_MODULES |= {"filing_views.py"}
+# coordinator/web: the renovation-filing pages are views on the web blueprint.
+EDGE_MODULES |= {"filings.py"}
 WEB_EDGE = ("flask", "coordinator.api", "coordinator.extensions", "coordinator.policy")
 
 

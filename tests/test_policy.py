@@ -216,6 +216,9 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "web.status_page": PUBLIC,
     "web.patrol_page": {"grid_worker", "volunteer"},
     "web.rewards_page": {"admin"},
+    "web.filings_page": RENOVATION,
+    "web.new_filing_page": {"property_manager"},
+    "web.filing_page": RENOVATION,
 }
 
 SQUAD_CODE = "SQ-POLICY"

@@ -124,3 +124,11 @@ def inspection_counts(session: Session) -> list[tuple[str | None, str, str, int]
         .order_by(Compound.district_code, Inspection.kind, Inspection.result)
     )
     return [(d, k, r, int(n)) for d, k, r, n in rows]
+
+
+def case_ids(session: Session, numbers: set[str]) -> dict[str, int]:
+    """The ids of the cases with these numbers (an inspection names the case it opened by number)."""
+    if not numbers:
+        return {}
+    rows = session.execute(select(Case.number, Case.id).where(Case.number.in_(sorted(numbers))))
+    return {number: case_id for number, case_id in rows}

@@ -41,14 +41,19 @@ access.register_viewer(FILING_SUBJECT, _filing_reader)
 access.register_viewer(INSPECTION_SUBJECT, _inspection_reader)
 
 
+def may_add_documents(user: User, filing: RenovationFiling) -> bool:
+    """The compound's property managers and the district's dispatchers (and admins) add documents."""
+    compound = filing.compound
+    return manages_compound(user, manager_ids(compound)) or can_review_filing(user, compound)
+
+
 def add_documents(
     session: Session, filing_id: int, user: User, uploads: Sequence[Upload], *, purpose: str
 ) -> list[Evidence]:
     """Attach drawings or documents (PDF or image) to a filing: its property managers, the district's
     dispatchers. All files are checked first; one bad file stores nothing."""
     filing = get_filing(session, filing_id, user)
-    compound = filing.compound
-    if not (manages_compound(user, manager_ids(compound)) or can_review_filing(user, compound)):
+    if not may_add_documents(user, filing):
         raise Forbidden(f"{user.username} may not add documents to renovation filing {filing.number}")
     services.require_count(uploads, field="documents", minimum=1, maximum=9)
     prepared = services.prepare_uploads(uploads, limits=services.current_limits(), documents=True)

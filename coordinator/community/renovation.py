@@ -314,6 +314,19 @@ def allowed_filing_actions(user: User, filing: RenovationFiling) -> list[str]:
     ]
 
 
+def allowed_inspection_kinds(user: User, filing: RenovationFiling) -> list[str]:
+    """The inspections `user` may record on the filing now (the rules of `inspect`)."""
+    if filing.state not in INSPECTION_STATES:
+        return []
+    compound = filing.compound
+    return [
+        kind
+        for kind in KIND_LABELS
+        if can_inspect_filing(user, compound, manager_ids(compound), kind)
+        and (kind != "completion" or filing.state == "in_works")
+    ]
+
+
 def _check(user: User, filing: RenovationFiling, action: str) -> FilingTransition:
     transition = BY_ACTION[action]
     if not _actor_roles(user, filing) & set(transition.actors):

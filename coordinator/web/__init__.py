@@ -3,6 +3,7 @@ the JSON API. Pages read through the services; every change a page makes goes th
 (fetch with the session's CSRF token), so there is one set of rules — the API's.
 
 - `views.py`: the pages (login, map, squad inbox, case page, dispatcher desk, citizen report and status).
+- `filings.py`: the renovation-filing pages (list, the property manager's form, one filing).
 - `i18n.py`: the locale (zh_CN by default, English by the `lang` cookie) and the catalogues.
 - `security.py`: security headers and the Content-Security-Policy of HTML answers.
 - `rewards.py`: the admins' rewards page (totals, flagged bursts, rules, redemption).
@@ -22,16 +23,28 @@ bp = Blueprint(
 )
 
 # Path prefixes of the pages: their errors are HTML pages, not the API's JSON error shape.
-PAGE_PREFIXES = ("/login", "/map", "/inbox", "/cases/", "/desk", "/report", "/s/", "/lang/", "/rewards")
+PAGE_PREFIXES = (
+    "/login",
+    "/map",
+    "/inbox",
+    "/cases/",
+    "/desk",
+    "/report",
+    "/s/",
+    "/lang/",
+    "/rewards",
+    "/filings",
+)
 
 
 def init_app(app: Flask) -> None:
     """Mount the pages, the locale, the HTML error pages and the security headers."""
     from coordinator.errors import register_error_renderer
     from coordinator.settings import get_settings
-    from coordinator.web import (  # views registers the routes
+    from coordinator.web import (  # views, filings and rewards register their routes
+        filings,  # noqa: F401
         i18n,
-        rewards,  # noqa: F401  (registers the rewards page)
+        rewards,  # noqa: F401
         security,
         views,
     )

@@ -36,6 +36,7 @@ START_PAGES = {
     "reporter": "/report",
     "grid_worker": "/patrol",
     "volunteer": "/patrol",
+    "property_manager": "/filings",
 }
 # The pages each role sees in the navigation (the policy table decides access; this only hides links
 # a role could not open).
@@ -48,6 +49,11 @@ NAV = (
     ("/rosters", "Night rosters", {"dispatcher", "admin"}),
     ("/rewards", "Rewards", {"admin"}),
     ("/patrol", "Patrol", {"grid_worker", "volunteer"}),
+    (
+        "/filings",
+        "Renovation filings",
+        {"property_manager", "squad_leader", "squad_member", "dispatcher", "admin"},
+    ),
     ("/report", "Report a problem", None),
 )
 

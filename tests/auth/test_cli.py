@@ -83,6 +83,7 @@ def test_seed_demo_is_idempotent_and_shows_passwords_once(
     assert "近似 approximate" in first.output
     assert "synthetic caseload (合成演示数据): 100 reports" in first.output
     assert "demo meeting series ALLIANCE: " in first.output  # at least December's meeting is planned
+    assert "demo compound 【演示】柘林海湾花苑 (town 310120118): managed by demo_property" in first.output
     rows = [line.split("\t") for line in first.output.splitlines() if line.startswith("demo_")]
     assert {r[1] for r in rows} == {
         "squad_leader",
@@ -108,6 +109,7 @@ def test_seed_demo_is_idempotent_and_shows_passwords_once(
     assert "credentials not shown again" in second.output
     assert "synthetic caseload: already there" in second.output
     assert "demo meeting series: already there" in second.output
+    assert "demo compound 【演示】柘林海湾花苑: already there" in second.output
     assert not any(line.startswith("demo_") for line in second.output.splitlines())
     assert all(password not in second.output for _, _, password, _ in rows)
     assert (
