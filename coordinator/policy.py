@@ -326,6 +326,7 @@ RULES: dict[str, Rule] = {
     "web.report_page": PUBLIC,  # citizens need no account (they submit through the citizen API)
     "web.patrol_page": PATROLLERS,  # grid workers and volunteers (their checks: the patrol-check API)
     "web.status_page": PUBLIC,  # authenticates by the secret token in its URL, like the status API
+    "web.my_reports_page": allow("reporter"),  # 我的举报: own reports and points (the community API)
 }
 
 # Endpoints that authenticate by an `api_key` parameter (Open311) instead of the hook: who may, once

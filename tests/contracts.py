@@ -81,6 +81,7 @@ NON_API_ENDPOINTS = {
             "report_page",
             "status_page",
             "patrol_page",
+            "my_reports_page",
         )
     },
 }

@@ -22,6 +22,7 @@ from coordinator.errors import Unauthorized
 from coordinator.extensions import commit_request_session, db_session, writes_on_read
 from coordinator.permissions import can_add_case_evidence
 from coordinator.policy import SESSION_CSRF, authenticate, current_user
+from coordinator.settings import get_settings
 from coordinator.web import bp, desk, i18n
 from coordinator.web.basemap import Basemap
 from coordinator.worktime import SHANGHAI
@@ -48,6 +49,7 @@ NAV = (
     ("/rosters", "Night rosters", {"dispatcher", "admin"}),
     ("/patrol", "Patrol", {"grid_worker", "volunteer"}),
     ("/report", "Report a problem", None),
+    ("/my-reports", "My reports", {"reporter"}),
 )
 
 
@@ -315,12 +317,25 @@ def status_page(token: str) -> flask.Response:
     token is the page's secret: never sent on as a referrer, never cached by others."""
     from coordinator.citizen import services as citizen
     from coordinator.citizen.views import STATUS_API
+    from coordinator.web import citizen_pages
 
     session = db_session()
     link = citizen.resolve_token(session, token)
     status = citizen.public_status(session, link, base=f"{STATUS_API}{token}")
+    report, case = citizen.status_subjects(session, link)
+    window = get_settings().feedback_window_days
     response = make_response(
-        render_template("web/status.html", status=status, step_labels=public_step_labels())
+        render_template(
+            "web/status.html",
+            status=status,
+            step_labels=public_step_labels(),
+            feedback=citizen_pages.feedback_state(
+                session, report, case, now=datetime.now(SHANGHAI), window_days=window
+            ),
+            points=citizen_pages.status_link_points(session, report),
+            feedback_urls={k: f"{STATUS_API}{token}/{k}" for k in ("rating", "dispute")},
+            **feedback_texts(),
+        )
     )
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "private, no-cache"
@@ -338,8 +353,48 @@ def public_step_labels() -> dict[str, str]:
         "verified": _("Checked"),
         "closed": _("Closed"),
         "reopened": _("Being dealt with again"),
+        "disputed": _("The result was disputed; the dispatcher is checking it"),
         "voided": _("Closed without action"),
     }
+
+
+def feedback_texts() -> dict[str, Any]:
+    """The reporters' pages' words for ratings, disputes and points (the script's error texts by the
+    API's error codes)."""
+    return {
+        "ledger_labels": {"earned": _("Earned"), "revoked": _("Revoked"), "redeemed": _("Redeemed")},
+        "feedback_errors": {
+            "feedback_window_closed": _("The time to rate or dispute this result is over."),
+            "already_rated": _("You have already rated this result."),
+            "already_disputed": _("You have already disputed this result."),
+            "not_resolved": _("The case has not been dealt with yet; you can rate it once it is."),
+            "not_found": _("This link is not valid (any more)."),
+            "validation_failed": _("Please check your input."),
+            "reason_required": _("Please say what is wrong with the result."),
+            "stars_required": _("Please choose 1 to 5 stars."),
+            "rated": _("Thank you for your rating."),
+            "disputed": _("Your dispute was sent: the dispatcher will check the case again."),
+        },
+    }
+
+
+MY_REPORTS_API = "/api/v1/my/reports/"
+
+
+@bp.get("/my-reports")
+def my_reports_page() -> str:
+    """A reporter account's reports (我的举报): each case's status, the squad's feedback, rating and
+    dispute (forms calling /api/v1/my/reports/<id>/rating|dispute while the window is open), and the
+    account's reward points."""
+    from coordinator.web import citizen_pages
+
+    page = citizen_pages.my_reports(
+        db_session(),
+        current_user(),
+        now=datetime.now(SHANGHAI),
+        window_days=get_settings().feedback_window_days,
+    )
+    return render_template("web/my_reports.html", api=MY_REPORTS_API, **page, **feedback_texts())
 
 
 @bp.get("/dashboard")

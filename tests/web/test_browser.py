@@ -6,13 +6,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coordinator.cases import workflow
-from coordinator.cases.models import Case
+from coordinator.cases.models import Case, Report
 from coordinator.db import utcnow
 from coordinator.squads.services import get_squad
 from tests.evidence.images import jpeg
@@ -120,7 +121,7 @@ def test_dispatcher_reassigns_a_queue_case_and_the_receiving_leader_accepts(
 
 
 def test_citizen_files_a_report_with_a_photo_and_opens_its_status_page(
-    page: Page, live: str, tmp_path: Path
+    page: Page, live: str, tmp_path: Path, session: Session
 ) -> None:
     page.goto(f"{live}/report")
     expect(page.locator("#report-map")).to_have_attribute("data-ready", "true")
@@ -135,6 +136,7 @@ def test_citizen_files_a_report_with_a_photo_and_opens_its_status_page(
     photo.write_bytes(jpeg(800, 600))
     form.locator("input[name=photos]").set_input_files(photo)
     form.locator("input[name=phone]").fill("138 0013 8000")
+    form.locator("input[name=notify_sms]").check()  # 短信通知我处理进展
     form.locator("button[type=submit]").click()
 
     page.wait_for_url(re.compile(r"/s/[A-Za-z0-9_-]+$"))
@@ -144,6 +146,8 @@ def test_citizen_files_a_report_with_a_photo_and_opens_its_status_page(
     expect(page.locator(".status-page .description")).to_have_text("路口有人倾倒建筑垃圾 <b>很多</b>")
     expect(page.locator(".gallery img")).to_have_count(1)
     assert "138" not in page.content()  # the phone number is never on the public page
+    sent = session.scalars(select(Report).where(Report.reporter_phone == "13800138000")).one()
+    assert (sent.notify_channel, sent.notify_consent) == ("sms", True)  # the consent, for the outbox
     screenshots(page, "status")
 
 
@@ -263,3 +267,44 @@ def test_grid_worker_on_a_phone_records_a_clean_check_and_a_finding_at_a_hotspot
     assert coverage["checks_4_weeks"] == 2 and coverage["findings_4_weeks"] == 1
     assert [c["outcome"] for c in coverage["recent"]] == ["found", "clean"]
     assert coverage["recent"][0]["case_number"] == number and len(coverage["recent"][0]["photos"]) == 1
+
+
+def test_citizen_rates_a_resolved_case_on_its_status_page_and_sees_the_points(
+    app: Flask, page: Page, live: str, client: FlaskClient, session: Session
+) -> None:
+    from coordinator.settings import SETTINGS_KEY, get_settings
+    from tests.web.helpers import resolved_citizen_case
+
+    token, case = resolved_citizen_case(client, session)
+    page.goto(f"{live}/s/{token}")
+    expect(page.locator("#status")).to_have_text("已核查")
+    expect(page.locator("#feedback")).to_contain_text("已清运，现场恢复整洁")
+    expect(page.locator("#rate")).to_contain_text("您可在")
+    points = page.locator("#points")
+    expect(points.locator("#balance")).to_have_text("10")
+    expect(points.locator("tr.ledger-earned")).to_contain_text(case.number)
+    expect(points.locator("tr.ledger-earned")).to_contain_text("获得")
+    screenshots(page, "status-rate")
+
+    form = page.locator("form.rating-form")
+    form.locator("button[type=submit]").click()  # no stars chosen: said so, nothing sent
+    expect(page.locator("#flash.bad")).to_have_text("请选择 1 至 5 星。")
+    form.locator("label[title='4 星']").click()
+    form.locator("textarea[name=comment]").fill("清理及时 <b>谢谢</b>")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#flash")).to_have_text("感谢您的评价。")  # after the reload
+    expect(page.locator(".rating-given .stars-shown")).to_have_text("★★★★☆")
+    expect(page.locator(".rating-given")).to_contain_text("清理及时 <b>谢谢</b>")
+    expect(page.locator("form.rating-form")).to_have_count(0)
+    expect(page.locator("#points #balance")).to_have_text("10")
+
+    # The window closes while the page is open: the dispute is refused, in words.
+    app.extensions[SETTINGS_KEY] = get_settings(app).with_overrides({"feedback_window_days": 0})
+    page.locator("details.dispute summary").click()
+    page.locator("form.dispute-form textarea[name=reason]").fill("还有一堆没清")
+    page.locator("form.dispute-form button[type=submit]").click()
+    expect(page.locator("#flash.bad")).to_have_text("评价和异议的期限已过，无法再提交。")
+    page.reload()
+    expect(page.locator("#rate")).to_contain_text("评价和异议的期限已于")
+    expect(page.locator("form.feedback-form")).to_have_count(0)
+    assert "13700002222" not in page.content()
