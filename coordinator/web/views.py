@@ -4,6 +4,7 @@ static/web/app.js, carrying the session's CSRF token — so the API's allowed ac
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +22,7 @@ from coordinator.cases.presenters import CasePresenter
 from coordinator.errors import Unauthorized
 from coordinator.extensions import commit_request_session, db_session, writes_on_read
 from coordinator.permissions import can_add_case_evidence
-from coordinator.policy import SESSION_CSRF, authenticate, current_user
+from coordinator.policy import SESSION_CSRF, SESSION_USER, authenticate, current_user
 from coordinator.settings import get_settings
 from coordinator.web import bp, desk, i18n
 from coordinator.web.basemap import Basemap
@@ -303,9 +304,19 @@ def desk_page() -> str:
 CITIZEN_SUBMIT_URL = "/api/v1/citizen/reports"
 
 
+def _public_page_viewer() -> None:
+    """On a public page, the logged-in user if there is one (the policy hook authenticates protected
+    routes only), so that the header shows the role's navigation and the logout button — the reporter's
+    start page is the public report form."""
+    if g.get("principal") is None and session.get(SESSION_USER) is not None:
+        with suppress(Unauthorized):  # the session has ended: the page as anyone sees it
+            g.principal = authenticate(db_session())
+
+
 @bp.get("/report")
 def report_page() -> str:
     """The citizen report form (public): category, description, GPS or a pin, photos."""
+    _public_page_viewer()
     return render_template(
         "web/report.html", categories=queries.list_categories(db_session()), submit_url=CITIZEN_SUBMIT_URL
     )

@@ -308,3 +308,35 @@ def test_citizen_rates_a_resolved_case_on_its_status_page_and_sees_the_points(
     expect(page.locator("#rate")).to_contain_text("评价和异议的期限已于")
     expect(page.locator("form.feedback-form")).to_have_count(0)
     assert "13700002222" not in page.content()
+
+
+def test_reporter_account_disputes_a_result_on_my_reports(
+    page: Page, live: str, client: FlaskClient, session: Session
+) -> None:
+    from tests.community.conftest import People
+
+    people = People(session, client)
+    people.add("admin", "admin")
+    citizen = people.add("citizen", "reporter")
+    sent = people.report("citizen", description="小区门口装修垃圾").get_json()
+    people.lead_squad_people(sent["case_id"])
+    people.resolve(sent["case_id"], note="已清运")
+
+    log_in(page, live, citizen.username, "/report")
+    page.click("header nav a[href='/my-reports']")  # 我的举报
+    card = page.locator(f"article.my-report[data-report='{sent['report_id']}']")
+    expect(card).to_contain_text(sent["case_number"])
+    expect(card.locator(".badge")).to_have_text("已处置")
+    expect(card).to_contain_text("已清运")
+    expect(page.locator("#points #balance")).to_have_text("0")  # nothing until the dispatcher verifies
+    screenshots(page, "my-reports")
+    card.locator("details.dispute summary").click()
+    card.locator("form.dispute-form button[type=submit]").click()  # no reason: the browser asks for one
+    expect(card.locator("form.dispute-form textarea:invalid")).to_have_count(1)
+    card.locator("form.dispute-form textarea[name=reason]").fill("门口还有两袋没清")
+    card.locator("form.dispute-form button[type=submit]").click()
+    expect(page.locator("#flash")).to_have_text("异议已提交，调度员将重新核查本案。")
+    expect(card.locator(".dispute-given")).to_contain_text("门口还有两袋没清")
+    expect(card.locator("form.dispute-form")).to_have_count(0)
+    events = people.call("dispatcher", "GET", f"/api/v1/cases/{sent['case_id']}").get_json()["events"]
+    assert events[-1]["kind"] == "disputed"  # back on the dispatcher's desk
