@@ -146,6 +146,7 @@ def test_citizen_files_a_report_with_a_photo_and_opens_its_status_page(
     expect(page.locator(".status-page .description")).to_have_text("路口有人倾倒建筑垃圾 <b>很多</b>")
     expect(page.locator(".gallery img")).to_have_count(1)
     assert "138" not in page.content()  # the phone number is never on the public page
+    page.wait_for_load_state("networkidle")  # the server is idle: the test may use the shared connection
     sent = session.scalars(select(Report).where(Report.reporter_phone == "13800138000")).one()
     assert (sent.notify_channel, sent.notify_consent) == ("sms", True)  # the consent, for the outbox
     screenshots(page, "status")
@@ -338,5 +339,6 @@ def test_reporter_account_disputes_a_result_on_my_reports(
     expect(page.locator("#flash")).to_have_text("异议已提交，调度员将重新核查本案。")
     expect(card.locator(".dispute-given")).to_contain_text("门口还有两袋没清")
     expect(card.locator("form.dispute-form")).to_have_count(0)
+    page.wait_for_load_state("networkidle")  # the server is idle: the test may use the shared connection
     events = people.call("dispatcher", "GET", f"/api/v1/cases/{sent['case_id']}").get_json()["events"]
     assert events[-1]["kind"] == "disputed"  # back on the dispatcher's desk
