@@ -332,6 +332,7 @@ RULES: dict[str, Rule] = {
     "web.filings_page": RENOVATION,
     "web.new_filing_page": allow("property_manager"),
     "web.filing_page": RENOVATION,
+    "web.my_reports_page": allow("reporter"),  # 我的举报: own reports and points (the community API)
 }
 
 # Endpoints that authenticate by an `api_key` parameter (Open311) instead of the hook: who may, once

@@ -214,6 +214,7 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "web.roster_page": {"dispatcher", "admin"},
     "web.report_page": PUBLIC,
     "web.status_page": PUBLIC,
+    "web.my_reports_page": {"reporter"},
     "web.patrol_page": {"grid_worker", "volunteer"},
     "web.rewards_page": {"admin"},
     "web.filings_page": RENOVATION,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -25,6 +26,16 @@ class CitizenContact(BaseModel):
     name: str | None = Field(default=None, max_length=100)
 
 
+class CitizenNotify(BaseModel):
+    """Whether the citizen wants to hear of the case's progress (claimed, resolved with the squad's
+    feedback, closed) on the report's phone: `sms` (短信) or `suishenban` (随申办). Nothing is sent without
+    `consent: true`; the message goes into the webhook outbox for the gateway that sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: Literal["sms", "suishenban"] = Field(default="sms", description="How to reach the phone.")
+    consent: bool = Field(description="The citizen agreed to be told (短信通知我处理进展).")
+
+
 class CitizenReportIn(BaseModel):
     """A citizen's report (no account). As JSON, or as the `report` part of a multipart/form-data body
     with photos in `photos`."""
@@ -37,6 +48,9 @@ class CitizenReportIn(BaseModel):
     crs: CrsName = Field(default="wgs84", description=CRS_HELP)
     observed_at: Rfc3339DateTime | None = Field(default=None, description="When it was seen (RFC 3339).")
     reporter: CitizenContact
+    notify: CitizenNotify | None = Field(
+        default=None, description="Progress messages to the reporter's phone (opt-in; none without it)."
+    )
 
     @field_validator("observed_at")
     @classmethod

@@ -61,6 +61,7 @@ PUBLIC_EVENTS = {
     "verified": "已核查",
     "closed": "已结案",
     "reopened": "重新处置",
+    "disputed": "举报人对处置结果提出异议，待核查",
     "voided": "已作废",
 }
 FEEDBACK_STATUSES = ("resolved", "verified", "closed")

@@ -45,7 +45,10 @@ def _no_referrer(response: Response) -> Response:
     description="Anonymous: no login. Limited per client address (CITIZEN_REPORTS_PER_IP_HOUR per hour) "
     "and per phone number (CITIZEN_REPORTS_PER_PHONE_DAY per day): 429 `rate_limited` with Retry-After. "
     "The phone is required (a mainland mobile or landline; it carries the per-phone limit and lets the "
-    "squad call back; squads see it masked, dispatchers in full, the status page never). With photos, "
+    "squad call back; squads see it masked, dispatchers in full, the status page never). `notify` "
+    "(optional) asks for progress messages on that phone (`sms` or `suishenban`, `consent: true`): when "
+    "the case is claimed, resolved and closed, a `reporter_*` message for the gateway goes into the "
+    "webhook outbox. With photos, "
     "send multipart/form-data: the report as JSON in the part `report`, up to 9 images in `photos` "
     "(415 for a file that is not a JPEG, PNG or WebP image, 413 over the size or pixel limit — and then "
     "nothing is stored). The answer's `status_url` is shown only this once: the token in it is stored "
@@ -91,6 +94,8 @@ def submit_report(body: CitizenReportIn, uploads: dict[str, list[FileStorage]]) 
         observed_at=body.observed_at,
         reporter_name=body.reporter.name,
         reporter_phone=phone,
+        notify_channel=body.notify.channel if body.notify else None,
+        notify_consent=bool(body.notify and body.notify.consent),
     )
     receipt = services.submit_citizen_report(
         db_session(), current_locator(), data, photos, calendar=current_calendar()

@@ -4,6 +4,7 @@ static/web/app.js, carrying the session's CSRF token — so the API's allowed ac
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +22,8 @@ from coordinator.cases.presenters import CasePresenter
 from coordinator.errors import Unauthorized
 from coordinator.extensions import commit_request_session, db_session, writes_on_read
 from coordinator.permissions import can_add_case_evidence
-from coordinator.policy import SESSION_CSRF, authenticate, current_user
+from coordinator.policy import SESSION_CSRF, SESSION_USER, authenticate, current_user
+from coordinator.settings import get_settings
 from coordinator.web import bp, desk, i18n
 from coordinator.web.basemap import Basemap
 from coordinator.worktime import SHANGHAI
@@ -55,6 +57,7 @@ NAV = (
         {"property_manager", "squad_leader", "squad_member", "dispatcher", "admin"},
     ),
     ("/report", "Report a problem", None),
+    ("/my-reports", "My reports", {"reporter"}),
 )
 
 
@@ -308,9 +311,19 @@ def desk_page() -> str:
 CITIZEN_SUBMIT_URL = "/api/v1/citizen/reports"
 
 
+def _public_page_viewer() -> None:
+    """On a public page, the logged-in user if there is one (the policy hook authenticates protected
+    routes only), so that the header shows the role's navigation and the logout button — the reporter's
+    start page is the public report form."""
+    if g.get("principal") is None and session.get(SESSION_USER) is not None:
+        with suppress(Unauthorized):  # the session has ended: the page as anyone sees it
+            g.principal = authenticate(db_session())
+
+
 @bp.get("/report")
 def report_page() -> str:
     """The citizen report form (public): category, description, GPS or a pin, photos."""
+    _public_page_viewer()
     return render_template(
         "web/report.html", categories=queries.list_categories(db_session()), submit_url=CITIZEN_SUBMIT_URL
     )
@@ -322,12 +335,25 @@ def status_page(token: str) -> flask.Response:
     token is the page's secret: never sent on as a referrer, never cached by others."""
     from coordinator.citizen import services as citizen
     from coordinator.citizen.views import STATUS_API
+    from coordinator.web import citizen_pages
 
     session = db_session()
     link = citizen.resolve_token(session, token)
     status = citizen.public_status(session, link, base=f"{STATUS_API}{token}")
+    report, case = citizen.status_subjects(session, link)
+    window = get_settings().feedback_window_days
     response = make_response(
-        render_template("web/status.html", status=status, step_labels=public_step_labels())
+        render_template(
+            "web/status.html",
+            status=status,
+            step_labels=public_step_labels(),
+            feedback=citizen_pages.feedback_state(
+                session, report, case, now=datetime.now(SHANGHAI), window_days=window
+            ),
+            points=citizen_pages.status_link_points(session, report),
+            feedback_urls={k: f"{STATUS_API}{token}/{k}" for k in ("rating", "dispute")},
+            **feedback_texts(),
+        )
     )
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "private, no-cache"
@@ -345,8 +371,48 @@ def public_step_labels() -> dict[str, str]:
         "verified": _("Checked"),
         "closed": _("Closed"),
         "reopened": _("Being dealt with again"),
+        "disputed": _("The result was disputed; the dispatcher is checking it"),
         "voided": _("Closed without action"),
     }
+
+
+def feedback_texts() -> dict[str, Any]:
+    """The reporters' pages' words for ratings, disputes and points (the script's error texts by the
+    API's error codes)."""
+    return {
+        "ledger_labels": {"earned": _("Earned"), "revoked": _("Revoked"), "redeemed": _("Redeemed")},
+        "feedback_errors": {
+            "feedback_window_closed": _("The time to rate or dispute this result is over."),
+            "already_rated": _("You have already rated this result."),
+            "already_disputed": _("You have already disputed this result."),
+            "not_resolved": _("The case has not been dealt with yet; you can rate it once it is."),
+            "not_found": _("This link is not valid (any more)."),
+            "validation_failed": _("Please check your input."),
+            "reason_required": _("Please say what is wrong with the result."),
+            "stars_required": _("Please choose 1 to 5 stars."),
+            "rated": _("Thank you for your rating."),
+            "disputed": _("Your dispute was sent: the dispatcher will check the case again."),
+        },
+    }
+
+
+MY_REPORTS_API = "/api/v1/my/reports/"
+
+
+@bp.get("/my-reports")
+def my_reports_page() -> str:
+    """A reporter account's reports (我的举报): each case's status, the squad's feedback, rating and
+    dispute (forms calling /api/v1/my/reports/<id>/rating|dispute while the window is open), and the
+    account's reward points."""
+    from coordinator.web import citizen_pages
+
+    page = citizen_pages.my_reports(
+        db_session(),
+        current_user(),
+        now=datetime.now(SHANGHAI),
+        window_days=get_settings().feedback_window_days,
+    )
+    return render_template("web/my_reports.html", api=MY_REPORTS_API, **page, **feedback_texts())
 
 
 @bp.get("/dashboard")

@@ -223,3 +223,34 @@ def test_phone_numbers_are_normalised() -> None:
     assert services.normalize_phone("(021) 5744-1234") == "02157441234"
     assert services.normalize_phone("110") is None
     assert services.phone_key("13800138000", "a") != services.phone_key("13800138000", "b")
+
+
+def test_a_citizen_may_ask_for_progress_messages_on_the_reports_phone(
+    client: FlaskClient, session: Session
+) -> None:
+    from coordinator.notifications.models import OutboxMessage
+
+    silent = submit(client, address="10.0.0.3", reporter={"phone": "13900139001"}).get_json()
+    told = submit(
+        client, address="10.0.0.4", reporter={"phone": "139 0013 9002"}, notify={"consent": True}
+    ).get_json()
+    refused = submit(client, address="10.0.0.5", notify={"channel": "app", "consent": True})
+    assert refused.status_code == 422  # no account to reach: only the phone's channels
+    assert told["case_number"] == silent["case_number"]  # the same pile: one case, two reports
+    reports = {r.reporter_phone: r for r in session.scalars(select(Report))}
+    assert (reports["13900139002"].notify_channel, reports["13900139002"].notify_consent) == ("sms", True)
+    assert (reports["13900139001"].notify_channel, reports["13900139001"].notify_consent) == (None, False)
+
+    case = session.scalars(select(Case).where(Case.number == told["case_number"])).one()
+    leader = make_user(session, "squad_leader", squad=session.get_one(Squad, case.lead_squad_id))
+    headers = bearer(make_token(session, leader))
+    session.commit()
+    assert client.post(f"/api/v1/cases/{case.id}/claim", json={}, headers=headers).status_code == 200
+    messages = list(session.scalars(select(OutboxMessage).where(OutboxMessage.kind.like("reporter_%"))))
+    assert [(m.kind, m.payload["recipient"]) for m in messages] == [
+        ("reporter_claimed", {"channel": "sms", "phone": "13900139002"})  # the consenting phone only
+    ]
+    assert messages[0].payload["consent"] is True and told["case_number"] in messages[0].payload["message"]
+    # The status link never shows the phone, consent or not.
+    page = client.get(told["status_url"].replace("http://localhost", "")).get_data(as_text=True)
+    assert "13900139002" not in page and "139****9002" not in page

@@ -37,3 +37,34 @@ def report(client: FlaskClient, session: Session, description: str, **extra: Any
     assert response.status_code == 201, response.get_json()
     answer: dict[str, Any] = response.get_json()
     return answer
+
+
+def resolved_citizen_case(
+    client: FlaskClient, session: Session, phone: str = "13700002222"
+) -> tuple[str, Any]:
+    """A citizen's anonymous report (the citizen API, with SMS consent) whose case the lead squad resolved
+    and the district's dispatcher verified (the phone earned its points): the status token, the case."""
+    from sqlalchemy import select
+
+    from coordinator.cases.models import Case
+    from tests.community.conftest import LAT, LON, People
+
+    body = {
+        "category": "01-11",
+        "description": "桥下有人倾倒建筑垃圾",
+        "lon": LON,
+        "lat": LAT,
+        "reporter": {"phone": phone},
+        "notify": {"channel": "sms", "consent": True},
+    }
+    answer = client.post("/api/v1/citizen/reports", json=body).get_json()
+    token = str(answer["status_url"].rsplit("/", 1)[-1])
+    case = session.scalars(select(Case).where(Case.number == answer["case_number"])).one()
+    people = People(session, client)
+    people.add("admin", "admin")
+    people.lead_squad_people(case.id)
+    people.resolve(case.id, note="已清运，现场恢复整洁")
+    verified = people.act("dispatcher", case.id, "verify")
+    assert verified.status_code == 200, verified.get_json()
+    session.refresh(case)
+    return token, case

@@ -6,13 +6,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coordinator.cases import workflow
-from coordinator.cases.models import Case
+from coordinator.cases.models import Case, Report
 from coordinator.db import utcnow
 from coordinator.squads.services import get_squad
 from tests.evidence.images import jpeg
@@ -124,7 +125,7 @@ def test_dispatcher_reassigns_a_queue_case_and_the_receiving_leader_accepts(
 
 
 def test_citizen_files_a_report_with_a_photo_and_opens_its_status_page(
-    page: Page, live: str, tmp_path: Path
+    page: Page, live: str, tmp_path: Path, session: Session
 ) -> None:
     page.goto(f"{live}/report")
     expect(page.locator("#report-map")).to_have_attribute("data-ready", "true")
@@ -139,6 +140,7 @@ def test_citizen_files_a_report_with_a_photo_and_opens_its_status_page(
     photo.write_bytes(jpeg(800, 600))
     form.locator("input[name=photos]").set_input_files(photo)
     form.locator("input[name=phone]").fill("138 0013 8000")
+    form.locator("input[name=notify_sms]").check()  # 短信通知我处理进展
     form.locator("button[type=submit]").click()
 
     page.wait_for_url(re.compile(r"/s/[A-Za-z0-9_-]+$"))
@@ -148,6 +150,9 @@ def test_citizen_files_a_report_with_a_photo_and_opens_its_status_page(
     expect(page.locator(".status-page .description")).to_have_text("路口有人倾倒建筑垃圾 <b>很多</b>")
     expect(page.locator(".gallery img")).to_have_count(1)
     assert "138" not in page.content()  # the phone number is never on the public page
+    page.wait_for_load_state("networkidle")  # the server is idle: the test may use the shared connection
+    sent = session.scalars(select(Report).where(Report.reporter_phone == "13800138000")).one()
+    assert (sent.notify_channel, sent.notify_consent) == ("sms", True)  # the consent, for the outbox
     screenshots(page, "status")
 
 
@@ -329,3 +334,75 @@ def test_admin_reads_reward_totals_changes_a_rule_and_redeems_points(
     expect(redeemed).to_have_text("4")
     expect(page.locator("#totals-table tr[data-district='310120'] .earned")).to_have_text("10")
     assert rewards.balance(session, rewards.Reporter(user_id=citizen.id)) == 6
+def test_citizen_rates_a_resolved_case_on_its_status_page_and_sees_the_points(
+    app: Flask, page: Page, live: str, client: FlaskClient, session: Session
+) -> None:
+    from coordinator.settings import SETTINGS_KEY, get_settings
+    from tests.web.helpers import resolved_citizen_case
+
+    token, case = resolved_citizen_case(client, session)
+    page.goto(f"{live}/s/{token}")
+    expect(page.locator("#status")).to_have_text("已核查")
+    expect(page.locator("#feedback")).to_contain_text("已清运，现场恢复整洁")
+    expect(page.locator("#rate")).to_contain_text("您可在")
+    points = page.locator("#points")
+    expect(points.locator("#balance")).to_have_text("10")
+    expect(points.locator("tr.ledger-earned")).to_contain_text(case.number)
+    expect(points.locator("tr.ledger-earned")).to_contain_text("获得")
+    screenshots(page, "status-rate")
+
+    form = page.locator("form.rating-form")
+    form.locator("button[type=submit]").click()  # no stars chosen: said so, nothing sent
+    expect(page.locator("#flash.bad")).to_have_text("请选择 1 至 5 星。")
+    form.locator("label[title='4 星']").click()
+    form.locator("textarea[name=comment]").fill("清理及时 <b>谢谢</b>")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#flash")).to_have_text("感谢您的评价。")  # after the reload
+    expect(page.locator(".rating-given .stars-shown")).to_have_text("★★★★☆")
+    expect(page.locator(".rating-given")).to_contain_text("清理及时 <b>谢谢</b>")
+    expect(page.locator("form.rating-form")).to_have_count(0)
+    expect(page.locator("#points #balance")).to_have_text("10")
+
+    # The window closes while the page is open: the dispute is refused, in words.
+    app.extensions[SETTINGS_KEY] = get_settings(app).with_overrides({"feedback_window_days": 0})
+    page.locator("details.dispute summary").click()
+    page.locator("form.dispute-form textarea[name=reason]").fill("还有一堆没清")
+    page.locator("form.dispute-form button[type=submit]").click()
+    expect(page.locator("#flash.bad")).to_have_text("评价和异议的期限已过，无法再提交。")
+    page.reload()
+    expect(page.locator("#rate")).to_contain_text("评价和异议的期限已于")
+    expect(page.locator("form.feedback-form")).to_have_count(0)
+    assert "13700002222" not in page.content()
+
+
+def test_reporter_account_disputes_a_result_on_my_reports(
+    page: Page, live: str, client: FlaskClient, session: Session
+) -> None:
+    from tests.community.conftest import People
+
+    people = People(session, client)
+    people.add("admin", "admin")
+    citizen = people.add("citizen", "reporter")
+    sent = people.report("citizen", description="小区门口装修垃圾").get_json()
+    people.lead_squad_people(sent["case_id"])
+    people.resolve(sent["case_id"], note="已清运")
+
+    log_in(page, live, citizen.username, "/report")
+    page.click("header nav a[href='/my-reports']")  # 我的举报
+    card = page.locator(f"article.my-report[data-report='{sent['report_id']}']")
+    expect(card).to_contain_text(sent["case_number"])
+    expect(card.locator(".badge")).to_have_text("已处置")
+    expect(card).to_contain_text("已清运")
+    expect(page.locator("#points #balance")).to_have_text("0")  # nothing until the dispatcher verifies
+    screenshots(page, "my-reports")
+    card.locator("details.dispute summary").click()
+    card.locator("form.dispute-form button[type=submit]").click()  # no reason: the browser asks for one
+    expect(card.locator("form.dispute-form textarea:invalid")).to_have_count(1)
+    card.locator("form.dispute-form textarea[name=reason]").fill("门口还有两袋没清")
+    card.locator("form.dispute-form button[type=submit]").click()
+    expect(page.locator("#flash")).to_have_text("异议已提交，调度员将重新核查本案。")
+    expect(card.locator(".dispute-given")).to_contain_text("门口还有两袋没清")
+    expect(card.locator("form.dispute-form")).to_have_count(0)
+    page.wait_for_load_state("networkidle")  # the server is idle: the test may use the shared connection
+    events = people.call("dispatcher", "GET", f"/api/v1/cases/{sent['case_id']}").get_json()["events"]
+    assert events[-1]["kind"] == "disputed"  # back on the dispatcher's desk

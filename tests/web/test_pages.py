@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.factories import make_hotspot, make_user
-from tests.web.helpers import ZHELIN, leader, login, report
+from tests.web.helpers import ZHELIN, leader, login, report, resolved_citizen_case
 
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -348,3 +349,77 @@ def test_rewards_page_is_for_admins_with_the_month_the_rules_and_the_forms(
     assert 'data-rule="citizen-01-11"' in page and 'class="rule-form"' in page
     assert 'id="redeem-form"' in page and "/assets/web/rewards.js" in page
     assert client.get("/rewards?month=2026-13").status_code == 422
+def test_status_page_of_a_resolved_case_offers_rating_and_dispute_and_shows_points(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    from coordinator.settings import SETTINGS_KEY, get_settings
+
+    token, case = resolved_citizen_case(client, session)
+    page = html(client.get(f"/s/{token}"))
+    assert "rating-form" in page and "dispute-form" in page and "您可在" in page
+    assert f'data-url="/api/v1/status/{token}/dispute"' in page
+    ledger = page[page.index('id="points"') :]
+    assert 'id="balance">10<' in ledger and "获得" in ledger and case.number in ledger and "+10" in ledger
+    assert "13700002222" not in page  # the phone that owns the points is never shown
+
+    # The dispute path, as the page's form sends it: the case goes back to the dispatcher.
+    disputed = client.post(f"/api/v1/status/{token}/dispute", json={"reason": "桥墩后面还有一堆没清"})
+    assert disputed.status_code == 201 and disputed.get_json()["status"] == "resolved"
+    page = html(client.get(f"/s/{token}"))
+    assert "您的异议" in page and "桥墩后面还有一堆没清" in page and "dispute-form" not in page
+    assert "rating-form" in page  # rating is still possible
+    assert "对处置结果提出异议" in page  # the step in the progress list
+    again = client.post(f"/api/v1/status/{token}/dispute", json={"reason": "再说一次"})
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_disputed"
+
+    # After the window: no forms, the date it ended, and the API refuses with the code the page explains.
+    app.extensions[SETTINGS_KEY] = get_settings(app).with_overrides({"feedback_window_days": 0})
+    page = html(client.get(f"/s/{token}"))
+    assert "rating-form" not in page and "评价和异议的期限已于" in page
+    late = client.post(f"/api/v1/status/{token}/rating", json={"stars": 5})
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "feedback_window_closed"
+    assert "feedback_window_closed" in page  # the script's words for that refusal travel with the page
+
+
+def test_status_page_of_an_open_case_has_no_forms(client: FlaskClient, session: Session) -> None:
+    answer = client.post(
+        "/api/v1/citizen/reports",
+        json={"category": "01-11", "lon": ZHELIN[0], "lat": ZHELIN[1], "reporter": {"phone": "13700003333"}},
+    ).get_json()
+    page = html(client.get(answer["status_url"].replace("http://localhost", "")))
+    assert "rating-form" not in page and 'id="rate"' not in page
+    assert 'id="balance">0<' in page and "还没有积分" in page
+
+
+def test_my_reports_page_lists_a_reporters_reports_with_rating_and_points(
+    client: FlaskClient, session: Session
+) -> None:
+    from tests.community.conftest import People
+
+    people = People(session, client)
+    people.add("admin", "admin")
+    citizen = people.add("citizen", "reporter")
+    sent = people.report("citizen", description="路边装修垃圾 " + SCRIPT).get_json()
+    people.lead_squad_people(sent["case_id"])
+    people.resolve(sent["case_id"])
+    assert people.act("dispatcher", sent["case_id"], "verify").status_code == 200
+
+    csrf = login(client, citizen.username)
+    page = html(client.get("/my-reports"))
+    assert 'href="/my-reports"' in page and "我的举报" in page
+    card = page[page.index('id="my-reports"') :]
+    assert sent["case_number"] in card and "已核查" in card and "已清运，现场恢复" in card
+    assert f'data-url="/api/v1/my/reports/{sent["report_id"]}/rating"' in card
+    assert 'id="balance">10<' in page
+    rated = client.post(
+        f"/api/v1/my/reports/{sent['report_id']}/rating",
+        json={"stars": 4, "comment": "<b>快</b>"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert rated.status_code == 201, rated.get_json()
+    page = html(client.get("/my-reports"))
+    assert "★★★★☆" in page and "&lt;b&gt;快&lt;/b&gt;" in page and "rating-form" not in page
+
+    client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    login(client, leader(session).username)
+    assert client.get("/my-reports").status_code == 403

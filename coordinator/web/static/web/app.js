@@ -30,6 +30,7 @@
       const err = (data && data.error) || {};
       const error = new Error((texts.failed || "failed") + ": " + (err.message || response.status));
       error.status = response.status;
+      error.code = err.code;
       error.details = err.details;
       throw error;
     }

@@ -23,6 +23,8 @@
       crs: "wgs84", // the phone's GPS and the map's pin are both WGS-84
       reporter,
     };
+    // Progress messages to the phone only with the citizen's consent (the box is unticked by default).
+    if (fields.get("notify_sms")) report.notify = { channel: "sms", consent: true };
     const body = new FormData();
     body.append("report", JSON.stringify(report));
     Array.from(form.querySelector("input[type=file]").files).forEach((file) => body.append("photos", file));
