@@ -334,6 +334,8 @@ def test_admin_reads_reward_totals_changes_a_rule_and_redeems_points(
     expect(redeemed).to_have_text("4")
     expect(page.locator("#totals-table tr[data-district='310120'] .earned")).to_have_text("10")
     assert rewards.balance(session, rewards.Reporter(user_id=citizen.id)) == 6
+
+
 def test_citizen_rates_a_resolved_case_on_its_status_page_and_sees_the_points(
     app: Flask, page: Page, live: str, client: FlaskClient, session: Session
 ) -> None:

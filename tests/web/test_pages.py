@@ -349,6 +349,8 @@ def test_rewards_page_is_for_admins_with_the_month_the_rules_and_the_forms(
     assert 'data-rule="citizen-01-11"' in page and 'class="rule-form"' in page
     assert 'id="redeem-form"' in page and "/assets/web/rewards.js" in page
     assert client.get("/rewards?month=2026-13").status_code == 422
+
+
 def test_status_page_of_a_resolved_case_offers_rating_and_dispute_and_shows_points(
     app: Flask, client: FlaskClient, session: Session
 ) -> None:
