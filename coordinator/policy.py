@@ -326,6 +326,8 @@ RULES: dict[str, Rule] = {
     "web.report_page": PUBLIC,  # citizens need no account (they submit through the citizen API)
     "web.patrol_page": PATROLLERS,  # grid workers and volunteers (their checks: the patrol-check API)
     "web.status_page": PUBLIC,  # authenticates by the secret token in its URL, like the status API
+    "web.alerts_page": DISPATCH,  # the alert review queue (confirm/dismiss: the alerts API, per alert)
+    "web.devices_page": DISPATCH,  # the device registry, read-only (as GET /api/v1/devices)
 }
 
 # Endpoints that authenticate by an `api_key` parameter (Open311) instead of the hook: who may, once

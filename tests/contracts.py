@@ -81,6 +81,8 @@ NON_API_ENDPOINTS = {
             "report_page",
             "status_page",
             "patrol_page",
+            "alerts_page",
+            "devices_page",
         )
     },
 }

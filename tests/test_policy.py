@@ -215,6 +215,8 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "web.report_page": PUBLIC,
     "web.status_page": PUBLIC,
     "web.patrol_page": {"grid_worker", "volunteer"},
+    "web.alerts_page": {"dispatcher", "admin"},
+    "web.devices_page": {"dispatcher", "admin"},
 }
 
 SQUAD_CODE = "SQ-POLICY"

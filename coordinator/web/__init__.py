@@ -3,6 +3,7 @@ the JSON API. Pages read through the services; every change a page makes goes th
 (fetch with the session's CSRF token), so there is one set of rules — the API's.
 
 - `views.py`: the pages (login, map, squad inbox, case page, dispatcher desk, citizen report and status).
+- `alerts.py`: the alert review queue and the device registry (camera and drone alerts).
 - `i18n.py`: the locale (zh_CN by default, English by the `lang` cookie) and the catalogues.
 - `security.py`: security headers and the Content-Security-Policy of HTML answers.
 - `basemap.py`: the optional, configured basemap (WGS-84/CGCS2000 only; GCJ-02 refused).
@@ -21,14 +22,25 @@ bp = Blueprint(
 )
 
 # Path prefixes of the pages: their errors are HTML pages, not the API's JSON error shape.
-PAGE_PREFIXES = ("/login", "/map", "/inbox", "/cases/", "/desk", "/report", "/s/", "/lang/")
+PAGE_PREFIXES = (
+    "/login",
+    "/map",
+    "/inbox",
+    "/cases/",
+    "/desk",
+    "/report",
+    "/s/",
+    "/lang/",
+    "/alerts",
+    "/devices",
+)
 
 
 def init_app(app: Flask) -> None:
     """Mount the pages, the locale, the HTML error pages and the security headers."""
     from coordinator.errors import register_error_renderer
     from coordinator.settings import get_settings
-    from coordinator.web import i18n, security, views  # views registers the routes
+    from coordinator.web import alerts, i18n, security, views  # noqa: F401  (views, alerts register routes)
     from coordinator.web.basemap import configured_basemap
 
     with app.app_context():
