@@ -46,6 +46,7 @@ def tokens(database_url: str) -> dict[str, str]:
     from coordinator import migrate
     from coordinator.auth import services as auth
     from coordinator.auth.models import ROLES
+    from coordinator.boundaries.models import AdminArea
     from coordinator.db import make_engine, session_scope
     from coordinator.demo import seed_reference
     from coordinator.squads.models import Squad
@@ -62,8 +63,14 @@ def tokens(database_url: str) -> dict[str, str]:
     for role in ROLES:
         with session_scope(factory) as session:
             squad = session.scalars(select(Squad.code).order_by(Squad.id).limit(1)).first()
+            town = session.scalars(
+                select(AdminArea.code)
+                .where(AdminArea.level == "town", AdminArea.valid_to.is_(None))
+                .order_by(AdminArea.code)
+                .limit(1)
+            ).first()
         made = False
-        for extra in ({}, {"squad_code": squad}, {"district": "310116"}):
+        for extra in ({}, {"squad_code": squad}, {"district": "310116"}, {"town": town}):
             try:
                 with session_scope(factory) as session:
                     user = auth.create_user(session, username=f"fuzz_{role}_{suffix}", role=role, **extra)

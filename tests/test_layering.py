@@ -19,6 +19,8 @@ EDGE_MODULES |= {"i18n.py"}  # coordinator/web: the pages' locale, from the requ
 EDGE_MODULES |= {"requestid.py", "metrics.py"}
 # coordinator/field: the device routes and the alert review are views on the field blueprint.
 EDGE_MODULES |= {"device_views.py", "alert_review_views.py"}
+# coordinator/community: the compounds, filings and inspections are views on the community blueprint.
+EDGE_MODULES |= {"filing_views.py"}
 # coordinator/web: the alert and device pages (routes on the `web` blueprint; field/alerts.py is a service).
 EDGE_PATHS = {"coordinator/web/alerts.py"}
 WEB_EDGE = ("flask", "coordinator.api", "coordinator.extensions", "coordinator.policy")

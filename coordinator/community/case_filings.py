@@ -18,14 +18,10 @@ from coordinator.community.models import (
 )
 from geo.metric import to_metric
 
-FILING_PREFIX = "ZX"
 # Categories whose cases list renovation filings (codes of coordinator/cases/seed.py).
 RENOVATION_WASTE_CATEGORIES = frozenset({"01-12"})  # 装修垃圾偷倒
 FLAT_CATEGORIES = frozenset({"05-51", "05-52", "01-01"})  # 违法装修, 群租, 违法搭建
-VIOLATION_CATEGORIES = {"illegal_renovation": "05-51", "illegal_construction": "01-01"}
 FLAT_RADIUS_M = 100.0  # a flat-level case belongs to a compound it lies in or this close to
-INSPECTION_STATES = frozenset(ACTIVE_FILING_STATES)
-KIND_LABELS = {"property_patrol": "物业巡查", "spot_check": "城管抽查", "completion": "竣工检查"}
 
 
 # -- filings a case concerns --------------------------------------------------------------------------------

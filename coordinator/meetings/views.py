@@ -3,20 +3,23 @@ Thin views over coordinator.meetings.services, .agenda and .feeds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from flask import Blueprint, Response, g, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from coordinator.api import endpoint
+from coordinator.auth.models import User
 from coordinator.cases.models import Case
 from coordinator.cases.views import current_calendar
 from coordinator.extensions import db_session
 from coordinator.feedtokens import services as feedtokens
 from coordinator.feedtokens.models import FeedToken
 from coordinator.meetings import actions, feeds, planning, services
-from coordinator.meetings.models import AgendaItem, MeetingSeries
+from coordinator.meetings.models import AgendaItem, Meeting, MeetingSeries
 from coordinator.meetings.presenters import Presenter
 from coordinator.meetings.schemas import (
     ActionItemIn,
@@ -50,6 +53,8 @@ bp = Blueprint("meetings", __name__)
 
 ERRORS = (401, 403, 404, 409)
 FEED_PAST_DAYS = 90
+
+P = ParamSpec("P")
 
 
 def _now() -> datetime:
@@ -172,7 +177,7 @@ def add_meeting(series_id: int, body: MeetingIn) -> tuple[dict[str, Any], int]:
         location=body.location,
         now=_now(),
     )
-    return Presenter(session, current_user()).detail(services.get_meeting(session, meeting.id), _now()), 201
+    return _meeting_detail(meeting.id), 201
 
 
 @bp.get("/meetings")
@@ -200,14 +205,26 @@ def list_meetings(query: MeetingQuery) -> dict[str, Any]:
     errors=ERRORS,
 )
 def get_meeting(meeting_id: int) -> dict[str, Any]:
+    return _meeting_detail(meeting_id)
+
+
+def _meeting_detail(meeting_id: int) -> dict[str, Any]:
+    """One meeting as the caller sees it."""
     session = db_session()
     return Presenter(session, current_user()).detail(services.get_meeting(session, meeting_id), _now())
 
 
-def _detail(meeting_id: int) -> dict[str, Any]:
+def _change(
+    meeting_id: int,
+    change: Callable[Concatenate[Session, Meeting, User, P], object],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> dict[str, Any]:
+    """Apply one service change to the meeting as the caller; answer its detail, read afresh."""
     session = db_session()
+    change(session, services.get_meeting(session, meeting_id), current_user(), *args, **kwargs)
     session.expire_all()
-    return Presenter(session, current_user()).detail(services.get_meeting(session, meeting_id), _now())
+    return _meeting_detail(meeting_id)
 
 
 @bp.patch("/meetings/<id:meeting_id>")
@@ -219,19 +236,15 @@ def _detail(meeting_id: int) -> dict[str, Any]:
     errors=ERRORS,
 )
 def update_meeting(meeting_id: int, body: MeetingPatch) -> dict[str, Any]:
-    session = db_session()
-    meeting = services.get_meeting(session, meeting_id)
-    services.update_meeting(
-        session,
-        meeting,
-        current_user(),
+    return _change(
+        meeting_id,
+        services.update_meeting,
         current_calendar(),
         starts_at=body.starts_at,
         host=body.host,
         location=body.location,
         now=_now(),
     )
-    return _detail(meeting_id)
 
 
 @bp.post("/meetings/<id:meeting_id>/cancel")
@@ -243,11 +256,7 @@ def update_meeting(meeting_id: int, body: MeetingPatch) -> dict[str, Any]:
     errors=ERRORS,
 )
 def cancel_meeting(meeting_id: int, body: CancelIn) -> dict[str, Any]:
-    session = db_session()
-    services.cancel_meeting(
-        session, services.get_meeting(session, meeting_id), current_user(), reason=body.reason, now=_now()
-    )
-    return _detail(meeting_id)
+    return _change(meeting_id, services.cancel_meeting, reason=body.reason, now=_now())
 
 
 @bp.put("/meetings/<id:meeting_id>/agenda")
@@ -259,12 +268,8 @@ def cancel_meeting(meeting_id: int, body: CancelIn) -> dict[str, Any]:
     errors=ERRORS,
 )
 def replace_agenda(meeting_id: int, body: AgendaIn) -> dict[str, Any]:
-    session = db_session()
     edits = [services.AgendaEdit(title=i.title, detail=i.detail, id=i.id) for i in body.items]
-    services.replace_agenda(
-        session, services.get_meeting(session, meeting_id), current_user(), edits, now=_now()
-    )
-    return _detail(meeting_id)
+    return _change(meeting_id, services.replace_agenda, edits, now=_now())
 
 
 @bp.post("/meetings/<id:meeting_id>/agenda/build")
@@ -275,9 +280,7 @@ def replace_agenda(meeting_id: int, body: AgendaIn) -> dict[str, Any]:
     errors=ERRORS,
 )
 def build_agenda(meeting_id: int) -> dict[str, Any]:
-    session = db_session()
-    services.rebuild_agenda(session, services.get_meeting(session, meeting_id), current_user(), now=_now())
-    return _detail(meeting_id)
+    return _change(meeting_id, services.rebuild_agenda, now=_now())
 
 
 @bp.put("/meetings/<id:meeting_id>/minutes")
@@ -289,16 +292,9 @@ def build_agenda(meeting_id: int) -> dict[str, Any]:
     errors=ERRORS,
 )
 def record_minutes(meeting_id: int, body: MinutesIn) -> dict[str, Any]:
-    session = db_session()
-    services.record_minutes(
-        session,
-        services.get_meeting(session, meeting_id),
-        current_user(),
-        minutes=body.minutes,
-        decisions=body.decisions,
-        now=_now(),
+    return _change(
+        meeting_id, services.record_minutes, minutes=body.minutes, decisions=body.decisions, now=_now()
     )
-    return _detail(meeting_id)
 
 
 @bp.put("/meetings/<id:meeting_id>/attendance")
@@ -310,12 +306,8 @@ def record_minutes(meeting_id: int, body: MinutesIn) -> dict[str, Any]:
     errors=ERRORS,
 )
 def record_attendance(meeting_id: int, body: AttendanceIn) -> dict[str, Any]:
-    session = db_session()
     rows = [services.AttendanceInput(r.district, r.status, r.attendees, r.note) for r in body.districts]
-    services.record_attendance(
-        session, services.get_meeting(session, meeting_id), current_user(), rows, now=_now()
-    )
-    return _detail(meeting_id)
+    return _change(meeting_id, services.record_attendance, rows, now=_now())
 
 
 @bp.post("/meetings/<id:meeting_id>/action-items")

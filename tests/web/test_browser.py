@@ -87,7 +87,11 @@ def test_squad_leader_sees_the_map_claims_a_case_and_uploads_a_photo(
     form.locator("button[type=submit]").click()
     expect(page.locator("#gallery figure[data-purpose=before] img")).to_have_count(1)
     expect(page.locator("#events .kind-evidence_added")).to_contain_text("上传整改前照片 1 张：到场")
-    assert page.locator("#gallery img").evaluate("img => img.naturalWidth") > 0  # the thumbnail loaded
+    # The thumbnail loads (it may still be in flight when the figure appears): fails on timeout if not.
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#gallery img');"
+        " return img !== null && img.complete && img.naturalWidth > 0; }"
+    )
     screenshots(page, "case")
 
 
