@@ -1,5 +1,6 @@
 """`seed demo`: boundaries, approximate demo jurisdictions, dispatch units, one squad per jurisdiction,
-demo hotspots on the member borders and one user per role. Idempotent: a second run adds nothing and
+demo hotspots on the member borders, one user per role, a demo camera with alerts awaiting review and a
+demo drone. Idempotent: a second run adds nothing and
 shows no password again."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from coordinator.auth import services as auth
 from coordinator.boundaries import services as boundaries
 from coordinator.cases.seed import seed_categories_and_rules
 from coordinator.community.seed import seed_demo_compound, seed_reward_rules
+from coordinator.evidence.files import Limits
 from coordinator.field.seed import seed_alert_classes
 from coordinator.hotspots.demo import seed_demo_hotspots
 from coordinator.squads import services as squads
@@ -105,7 +107,39 @@ def seed_demo(
     admin = auth.find_user(session, "demo_admin")
     if admin is not None:
         report.lines.append(seed_demo_compound(session, admin))
+    report.lines.append(seed_demo_field_devices(session))
     return report
+
+
+def seed_demo_field_devices(session: Session) -> str:
+    """The demo camera (with alerts of last night awaiting review) and drone (coordinator/field/demo.py),
+    under the running app's settings."""
+    from datetime import UTC, datetime
+
+    from coordinator.field.alerts import AlertPolicy
+    from coordinator.field.demo import seed_demo_devices
+    from coordinator.field.warnings import NightHours
+    from coordinator.geolocation.services import load_locator_input, locator_key
+    from coordinator.settings import evidence_limits, get_settings
+    from geo.locator import Locator
+
+    s = get_settings()
+    limits = evidence_limits()
+    return seed_demo_devices(
+        session,
+        Locator(load_locator_input(session, locator_key(session))),
+        key_material=s.device_secret_key or s.secret_key,
+        limits=Limits(
+            max_bytes=s.alert_frame_max_bytes, max_pixels=limits.max_pixels, thumbnail_px=limits.thumbnail_px
+        ),
+        policy=AlertPolicy(
+            storm_window_s=s.alert_storm_window_s,
+            storm_radius_m=s.alert_storm_radius_m,
+            night=NightHours(s.night_start_hour, s.night_end_hour),
+            base_url=s.public_base_url,
+        ),
+        now=datetime.now(UTC),
+    )
 
 
 DEMO_SERIES = "ALLIANCE"

@@ -333,6 +333,8 @@ RULES: dict[str, Rule] = {
     "web.new_filing_page": allow("property_manager"),
     "web.filing_page": RENOVATION,
     "web.my_reports_page": allow("reporter"),  # 我的举报: own reports and points (the community API)
+    "web.alerts_page": DISPATCH,  # the alert review queue (confirm/dismiss: the alerts API, per alert)
+    "web.devices_page": DISPATCH,  # the device registry, read-only (as GET /api/v1/devices)
 }
 
 # Endpoints that authenticate by an `api_key` parameter (Open311) instead of the hook: who may, once

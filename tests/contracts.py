@@ -86,6 +86,8 @@ NON_API_ENDPOINTS = {
             "new_filing_page",
             "filing_page",
             "my_reports_page",
+            "alerts_page",
+            "devices_page",
         )
     },
 }

@@ -21,8 +21,8 @@ EDGE_MODULES |= {"requestid.py", "metrics.py"}
 EDGE_MODULES |= {"device_views.py", "alert_review_views.py"}
 # coordinator/community: the compounds, filings and inspections are views on the community blueprint.
 EDGE_MODULES |= {"filing_views.py"}
-# coordinator/web: the renovation-filing pages are views on the web blueprint.
-EDGE_MODULES |= {"filings.py"}
+# Page modules on the `web` blueprint, named by path: field/alerts.py is a service of the same file name.
+EDGE_PATHS = {"coordinator/web/alerts.py", "coordinator/web/filings.py"}
 WEB_EDGE = ("flask", "coordinator.api", "coordinator.extensions", "coordinator.policy")
 
 
@@ -41,7 +41,11 @@ def imported_modules(path: Path) -> set[str]:
 def test_domain_modules_do_not_import_the_web_edge() -> None:
     """Services, permissions, validation and the database layer run in requests, CLI commands and the
     scheduler alike; geo/ is plain geometry."""
-    domain = [p for p in (PROJECT_ROOT / "coordinator").rglob("*.py") if p.name not in EDGE_MODULES]
+    domain = [
+        p
+        for p in (PROJECT_ROOT / "coordinator").rglob("*.py")
+        if p.name not in EDGE_MODULES and str(p.relative_to(PROJECT_ROOT)) not in EDGE_PATHS
+    ]
     domain += list((PROJECT_ROOT / "geo").rglob("*.py"))
     assert any(p.name == "permissions.py" for p in domain) and any(p.name == "intake.py" for p in domain)
     offenders = {

@@ -220,6 +220,8 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "web.filings_page": RENOVATION,
     "web.new_filing_page": {"property_manager"},
     "web.filing_page": RENOVATION,
+    "web.alerts_page": {"dispatcher", "admin"},
+    "web.devices_page": {"dispatcher", "admin"},
 }
 
 SQUAD_CODE = "SQ-POLICY"

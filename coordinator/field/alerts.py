@@ -36,7 +36,7 @@ from coordinator.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from coordinator.evidence.files import PreparedFile
 from coordinator.field.flights import position_at
 from coordinator.field.frames import store_frame
-from coordinator.field.models import Alert, AlertClass, AlertReceipt, Device
+from coordinator.field.models import ALERT_STATUSES, Alert, AlertClass, AlertReceipt, Device
 from coordinator.field.warnings import NightHours, frame_link, warn
 from coordinator.geolocation.services import check_and_locate
 from coordinator.notifications.models import OutboxMessage
@@ -421,6 +421,36 @@ def review_dismiss(session: Session, alert: Alert, user: User, *, reason: str, n
     return alert
 
 
+def _review_scope(user: User) -> list[Any]:
+    """SQL conditions limiting alerts to those `user` may review (a district's dispatcher: its district)."""
+    if user.role == "dispatcher" and user.district_code is not None:
+        return [Alert.district_code == user.district_code]
+    return []
+
+
+def count_by_status(session: Session, user: User) -> dict[str, int]:
+    """How many alerts the user may review are in each status (every status present, 0 if none): the
+    review queue's size is `pending_review`."""
+    from sqlalchemy import func
+
+    rows = session.execute(
+        select(Alert.status, func.count()).where(*_review_scope(user)).group_by(Alert.status)
+    )
+    counts = dict.fromkeys(ALERT_STATUSES, 0)
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def last_alert_times(session: Session) -> dict[int, datetime]:
+    """Per device id, the time of its latest detection."""
+    from sqlalchemy import func
+
+    rows = session.execute(
+        select(Alert.device_id, func.max(Alert.last_detected_at)).group_by(Alert.device_id)
+    )
+    return {device_id: at for device_id, at in rows if at is not None}
+
+
 def list_alerts(
     session: Session,
     user: User,
@@ -433,9 +463,7 @@ def list_alerts(
     """Alerts the user may review (a district's dispatcher: those in its district), newest first."""
     from sqlalchemy import func
 
-    stmt = select(Alert)
-    if user.role == "dispatcher" and user.district_code is not None:
-        stmt = stmt.where(Alert.district_code == user.district_code)
+    stmt = select(Alert).where(*_review_scope(user))
     if status is not None:
         stmt = stmt.where(Alert.status == status)
     if device is not None:

@@ -4,6 +4,7 @@ the JSON API. Pages read through the services; every change a page makes goes th
 
 - `views.py`: the pages (login, map, squad inbox, case page, dispatcher desk, citizen report and status).
 - `filings.py`: the renovation-filing pages (list, the property manager's form, one filing).
+- `alerts.py`: the alert review queue and the device registry (camera and drone alerts).
 - `i18n.py`: the locale (zh_CN by default, English by the `lang` cookie) and the catalogues.
 - `security.py`: security headers and the Content-Security-Policy of HTML answers.
 - `rewards.py`: the admins' rewards page (totals, flagged bursts, rules, redemption).
@@ -34,6 +35,8 @@ PAGE_PREFIXES = (
     "/lang/",
     "/rewards",
     "/filings",
+    "/alerts",
+    "/devices",
 )
 
 
@@ -41,7 +44,8 @@ def init_app(app: Flask) -> None:
     """Mount the pages, the locale, the HTML error pages and the security headers."""
     from coordinator.errors import register_error_renderer
     from coordinator.settings import get_settings
-    from coordinator.web import (  # views, filings and rewards register their routes
+    from coordinator.web import (  # views, alerts, filings and rewards register their routes
+        alerts,  # noqa: F401
         filings,  # noqa: F401
         i18n,
         rewards,  # noqa: F401

@@ -33,7 +33,7 @@ FILINGS_API = "/api/v1/renovation-filings"
 def state_labels() -> dict[str, str]:
     """Filing states in the page's language."""
     return {
-        "submitted": _("Awaiting review"),
+        "submitted": _("Submitted, awaiting review"),
         "returned": _("Returned"),
         "resubmitted": _("Resubmitted"),
         "accepted": _("Accepted"),

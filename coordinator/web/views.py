@@ -45,11 +45,13 @@ START_PAGES = {
 NAV = (
     ("/inbox", "Inbox", {"squad_leader", "squad_member", "dispatcher", "admin"}),
     ("/desk", "Dispatcher desk", {"dispatcher", "admin"}),
+    ("/alerts", "Alert review", {"dispatcher", "admin"}),
     ("/map", "Map", {"squad_leader", "squad_member", "dispatcher", "committee", "admin"}),
     ("/dashboard", "Committee dashboard", {"dispatcher", "committee", "admin"}),
     ("/meetings", "Meetings", {"dispatcher", "committee", "admin"}),
     ("/rosters", "Night rosters", {"dispatcher", "admin"}),
     ("/rewards", "Rewards", {"admin"}),
+    ("/devices", "Devices", {"dispatcher", "admin"}),
     ("/patrol", "Patrol", {"grid_worker", "volunteer"}),
     (
         "/filings",
@@ -291,7 +293,10 @@ def map_config() -> dict[str, Any]:
 
 @bp.get("/desk")
 def desk_page() -> str:
-    """The dispatcher desk: queue, pending transfers, overdue per squad; reassign and void."""
+    """The dispatcher desk: queue, pending transfers, overdue per squad, alerts awaiting review;
+    reassign and void."""
+    from coordinator.field.alerts import count_by_status
+
     session = db_session()
     now = datetime.now(SHANGHAI)
     user = current_user()
@@ -305,6 +310,7 @@ def desk_page() -> str:
         overdue=desk.overdue_per_squad(session, user, now=now),
         squads=desk.transfer_targets(session, user.district_code),
         action_labels=action_labels(),
+        alerts_pending=count_by_status(session, user)["pending_review"],
     )
 
 
