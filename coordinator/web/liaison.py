@@ -1,7 +1,7 @@
 """The liaison pages: the committee dashboard, the liaison meetings (联席会议) and the joint night rosters
 (联合夜间执法排班). Like every page they read through the services and render a template; every change
 is a fetch to the JSON API (meetings, rosters). Routes on the `web` blueprint (endpoint names
-`web.dashboard_page`, `web.meetings_page`, …), access from coordinator.policy.RULES."""
+`web.dashboard_page`, `web.meetings_page`, …), access from coordinator.access_rules.RULES."""
 
 from __future__ import annotations
 

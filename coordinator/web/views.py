@@ -1,5 +1,5 @@
 """The pages. Each reads through the services and renders a template; access is the policy table's
-(coordinator.policy.RULES, like every API route), and every change is a fetch to the JSON API from
+(coordinator.access_rules.RULES, like every API route), and every change is a fetch to the JSON API from
 static/web/app.js, carrying the session's CSRF token — so the API's allowed actions are the only rules."""
 
 from __future__ import annotations
