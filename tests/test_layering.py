@@ -26,6 +26,7 @@ EDGE_PATHS = {
     "coordinator/web/alerts.py",
     "coordinator/web/filings.py",
     "coordinator/web/liaison.py",
+    "coordinator/web/rewards.py",
 }
 WEB_EDGE = ("flask", "coordinator.api", "coordinator.extensions", "coordinator.policy")
 
