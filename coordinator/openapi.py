@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from coordinator import __version__, policy, security
+from coordinator import __version__, access_rules, security
 from coordinator.api import FORM, JSON, MULTIPART, ErrorBody, Operation
 from coordinator.validation import MAX_ROW_ID
 
@@ -308,7 +308,7 @@ def openapi_document() -> dict[str, Any]:
         title=TITLE,
         version=__version__,
         description=DESCRIPTION,
-        protected=policy.is_protected,
+        protected=access_rules.is_protected,
         rate_limited=security.is_rate_limited,
     )
 

@@ -5,7 +5,7 @@ a liaison meeting series, change a meeting, keep its record, update an action it
 calendar feed URL, who may claim, work, transfer or decide on a case, who plans a squad's nights and who
 records a joint patrol. They look only at their arguments — never at the request — so services and the
 case lifecycle call them inside or outside a request alike. Which roles may use an endpoint at all is
-the web edge's table (coordinator.policy.RULES).
+the web edge's table (coordinator.access_rules.RULES).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pydantic import BaseModel, create_model
 
-from coordinator import create_app, policy
+from coordinator import access_rules, create_app
 from coordinator.api import GEOJSON, JSON, ErrorBody, Operation, documented_file, documented_model, endpoint
 from coordinator.cases.schemas import CaseFeatureCollection, CasePage
 from coordinator.health import Liveness
@@ -140,7 +140,7 @@ def test_every_client_of_every_app_checks_what_it_gets(
         lambda: {"status": "ok", "uptime_s": 12}
     )
     app.add_url_rule("/drifting", "drifting", drifting)
-    monkeypatch.setitem(policy.RULES, "drifting", policy.PUBLIC)
+    monkeypatch.setitem(access_rules.RULES, "drifting", access_rules.PUBLIC)
     with pytest.raises(ContractViolation, match=r"GET /drifting → 200 .*\n  uptime_s: sent, but the model"):
         client.get("/drifting")
     other = create_app({"database_url": "sqlite://", "testing": True, "secret_key": "test"})

@@ -22,7 +22,12 @@ EDGE_MODULES |= {"device_views.py", "alert_review_views.py"}
 # coordinator/community: the compounds, filings and inspections are views on the community blueprint.
 EDGE_MODULES |= {"filing_views.py"}
 # Page modules on the `web` blueprint, named by path: field/alerts.py is a service of the same file name.
-EDGE_PATHS = {"coordinator/web/alerts.py", "coordinator/web/filings.py"}
+EDGE_PATHS = {
+    "coordinator/web/alerts.py",
+    "coordinator/web/filings.py",
+    "coordinator/web/liaison.py",
+    "coordinator/web/rewards.py",
+}
 WEB_EDGE = ("flask", "coordinator.api", "coordinator.extensions", "coordinator.policy")
 
 

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator import api
+from coordinator.access_rules import API_KEY_RULES, RULES
 from coordinator.auth.models import ROLES
-from coordinator.policy import API_KEY_RULES, RULES
 from tests.factories import bearer, make_squad, make_token, make_user
 
 PUBLIC = "public"
@@ -281,8 +281,8 @@ def call(
 
 def test_every_route_has_an_expectation_and_a_policy_rule(app: Flask) -> None:
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    assert endpoints - set(EXPECTED) == set(), "add the new route to EXPECTED (and to policy.RULES)"
-    assert endpoints - set(RULES) == set(), "add the new route to coordinator.policy.RULES"
+    assert endpoints - set(EXPECTED) == set(), "add the new route to EXPECTED (and to access_rules.RULES)"
+    assert endpoints - set(RULES) == set(), "add the new route to coordinator.access_rules.RULES"
     # The table and the policy agree, also for routes another branch adds.
     for name, expected in EXPECTED.items():
         rule = RULES[name]

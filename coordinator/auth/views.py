@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, session
 
+from coordinator.access_rules import RULES
 from coordinator.api import endpoint
 from coordinator.auth import services
 from coordinator.auth.models import User
@@ -25,7 +26,6 @@ from coordinator.errors import TooManyRequests, Unauthorized, render_error
 from coordinator.extensions import db_session
 from coordinator.permissions import contact_visibility
 from coordinator.policy import (
-    RULES,
     SESSION_CSRF,
     SESSION_FINGERPRINT,
     SESSION_ID,

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 
-from coordinator import policy
+from coordinator import access_rules, policy
 from coordinator.api import GEOJSON, JSON, ViewFunc, add_link_headers, endpoint
 from coordinator.auth.models import User
 from coordinator.errors import Unauthorized, error_response, register_error_renderer
@@ -75,8 +75,8 @@ def conformance() -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
 
 
-def _viewer_rule(collection: Collection) -> policy.Rule:
-    return policy.RULES[f"ogc.{collection.key}_items"]
+def _viewer_rule(collection: Collection) -> access_rules.Rule:
+    return access_rules.RULES[f"ogc.{collection.key}_items"]
 
 
 def _may_read(collection: Collection, principal: policy.Principal | None) -> bool:
@@ -180,7 +180,7 @@ def _page_links(
 def _declare(collection: Collection) -> None:
     rule = f"/collections/{collection.id}"
     items_model, item_model = item_models(_model_name(collection), collection.feature)
-    secured = not policy.RULES.get(f"ogc.{collection.key}_items", policy.Rule()).public
+    secured = not access_rules.RULES.get(f"ogc.{collection.key}_items", access_rules.Rule()).public
     auth_errors = (401, 403) if secured else ()
 
     def describe() -> dict[str, Any]:

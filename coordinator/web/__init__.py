@@ -2,12 +2,15 @@
 the JSON API. Pages read through the services; every change a page makes goes through the JSON API
 (fetch with the session's CSRF token), so there is one set of rules — the API's.
 
-- `views.py`: the pages (login, map, squad inbox, case page, dispatcher desk, citizen report and status).
+- `views.py`: the shared page context and the pages of daily work (login, start page, squad inbox, case
+  page, map, dispatcher desk, citizen report and status, 我的举报, the patroller's page).
+- `liaison.py`: the committee dashboard, the liaison meetings and the joint night rosters.
 - `filings.py`: the renovation-filing pages (list, the property manager's form, one filing).
 - `alerts.py`: the alert review queue and the device registry (camera and drone alerts).
+- `rewards.py`: the admins' rewards page (totals, flagged bursts, rules, redemption).
+- `desk.py`, `dashboard.py`, `citizen_pages.py`: what those pages show, as plain functions over a Session.
 - `i18n.py`: the locale (zh_CN by default, English by the `lang` cookie) and the catalogues.
 - `security.py`: security headers and the Content-Security-Policy of HTML answers.
-- `rewards.py`: the admins' rewards page (totals, flagged bursts, rules, redemption).
 - `basemap.py`: the optional, configured basemap (WGS-84/CGCS2000 only; GCJ-02 refused).
 """
 
@@ -44,10 +47,11 @@ def init_app(app: Flask) -> None:
     """Mount the pages, the locale, the HTML error pages and the security headers."""
     from coordinator.errors import register_error_renderer
     from coordinator.settings import get_settings
-    from coordinator.web import (  # views, alerts, filings and rewards register their routes
+    from coordinator.web import (  # the page modules register their routes
         alerts,  # noqa: F401
         filings,  # noqa: F401
         i18n,
+        liaison,  # noqa: F401
         rewards,  # noqa: F401
         security,
         views,

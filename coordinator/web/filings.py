@@ -14,6 +14,7 @@ from flask import render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from coordinator.access_rules import RULES
 from coordinator.community import case_filings, documents, renovation
 from coordinator.community.models import Inspection, RenovationFiling
 from coordinator.community.presenters import filing_detail, filing_summary
@@ -23,7 +24,7 @@ from coordinator.evidence.presenters import evidence_list
 from coordinator.evidence.services import list_evidence
 from coordinator.extensions import commit_request_session, db_session, writes_on_read
 from coordinator.permissions import can_inspect_filing
-from coordinator.policy import RULES, current_user
+from coordinator.policy import current_user
 from coordinator.privacy import mask_name, mask_phone
 from coordinator.web import bp
 
