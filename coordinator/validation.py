@@ -212,6 +212,18 @@ def _scalar_types(annotation: Any) -> set[Any]:
     return {annotation}
 
 
+class PatchModel(BaseModel):
+    """Base for PATCH bodies. A field left out, or sent as `null`, keeps its value — no field of a PATCH
+    clears by `null` (the columns behind them are not nullable, or null means the default) — so
+    `changes()` is what to apply. Unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def changes(self) -> dict[str, Any]:
+        """The fields to change: those sent with a value."""
+        return self.model_dump(exclude_none=True)
+
+
 class QueryModel(BaseModel):
     """Base for query-string (and form) models.
 

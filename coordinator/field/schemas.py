@@ -13,6 +13,7 @@ from coordinator.validation import (
     MAX_PAGE,
     Latitude,
     Longitude,
+    PatchModel,
     QueryModel,
     Rfc3339DateTime,
     RowId,
@@ -161,10 +162,9 @@ class DeviceIn(BaseModel):
     operator_squad: str | None = Field(default=None, max_length=32, description="Drone: the squad code.")
 
 
-class DevicePatch(BaseModel):
+class DevicePatch(PatchModel):
     """Edits (omitted fields stay)."""
 
-    model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=100)
     active: bool | None = None
     view_direction_deg: float | None = Field(default=None, ge=0, lt=360, allow_inf_nan=False)
@@ -349,10 +349,9 @@ class AlertClassList(BaseModel):
     classes: list[AlertClassOut]
 
 
-class AlertClassPatch(BaseModel):
+class AlertClassPatch(PatchModel):
     """A new threshold (or switch a class off)."""
 
-    model_config = ConfigDict(extra="forbid")
     threshold: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
     active: bool | None = None
 

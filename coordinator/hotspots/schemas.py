@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from coordinator.geojson import CollectionType, FeatureType, Geometry
 from coordinator.hotspots.models import MAX_MIN_PATROLS
-from coordinator.validation import QueryModel
+from coordinator.validation import PatchModel, QueryModel
 
 Kind = Literal["ditch", "dead_end_road", "vacant_lot", "other"]
 KIND_HELP = "ditch 沟渠, dead_end_road 断头路, vacant_lot 空地, other 其他."
@@ -28,10 +28,9 @@ class HotspotIn(BaseModel):
     from_proposal: bool = Field(default=False, description="Taken from GET /hotspots/proposals.")
 
 
-class HotspotPatch(BaseModel):
+class HotspotPatch(PatchModel):
     """Edits (omitted fields stay). Moving needs lon and lat together."""
 
-    model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=100)
     kind: Kind | None = None
     lon: float | None = Field(default=None, allow_inf_nan=False, ge=-180, le=180)

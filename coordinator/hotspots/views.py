@@ -124,7 +124,7 @@ def get_hotspot(hotspot_id: int) -> HotspotFeature:
 def update_hotspot(hotspot_id: int, body: HotspotPatch) -> HotspotFeature:
     session = db_session()
     hotspot = services.get_hotspot(session, hotspot_id)
-    changes = body.model_dump(exclude_unset=True)
+    changes = body.changes()
     if ("lon" in changes) != ("lat" in changes):
         raise ValidationFailed("move a hotspot with lon and lat together", code="incomplete_point")
     return _one(services.update_hotspot(session, current_locator(), hotspot, changes))

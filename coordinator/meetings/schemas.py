@@ -7,7 +7,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from coordinator.validation import IsoDate, QueryModel, Rfc3339DateTime, check_input_datetime
+from coordinator.validation import (
+    IsoDate,
+    PatchModel,
+    QueryModel,
+    Rfc3339DateTime,
+    check_input_datetime,
+)
 
 Scope = Literal["alliance", "border_pair"]
 Frequency = Literal["monthly", "on_demand"]
@@ -64,10 +70,9 @@ class SeriesIn(BaseModel):
         return self
 
 
-class SeriesPatch(BaseModel):
+class SeriesPatch(PatchModel):
     """Changes to a series' rule (its future meetings follow unless moved by hand)."""
 
-    model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     day_of_month: int | None = Field(default=None, ge=1, le=28)
     start_time: time | None = None
@@ -95,10 +100,9 @@ class MeetingIn(BaseModel):
         return _aware(value)
 
 
-class MeetingPatch(BaseModel):
+class MeetingPatch(PatchModel):
     """Move, re-host or relocate one meeting."""
 
-    model_config = ConfigDict(extra="forbid")
     starts_at: Rfc3339DateTime | None = None
     host: str | None = Field(default=None, max_length=32)
     location: str | None = Field(default=None, max_length=200)
@@ -184,10 +188,9 @@ class ActionItemIn(BaseModel):
         return self
 
 
-class ActionItemPatch(BaseModel):
+class ActionItemPatch(PatchModel):
     """Mark an action item done (or dropped, or open again), re-date or relink it."""
 
-    model_config = ConfigDict(extra="forbid")
     status: ActionStatus | None = None
     done_note: str | None = Field(default=None, max_length=500)
     due_date: IsoDate | None = None

@@ -148,7 +148,7 @@ def get_series(series_id: int) -> dict[str, Any]:
 def update_series(series_id: int, body: SeriesPatch) -> dict[str, Any]:
     session = db_session()
     series = services.get_series(session, series_id)
-    changes = body.model_dump(exclude_unset=True)
+    changes = body.changes()
     if "name" in changes:
         changes["name_zh"] = changes.pop("name")
     plan = services.update_series(session, series, changes, current_user(), current_calendar(), now=_now())
@@ -368,7 +368,7 @@ def list_action_items(query: ActionItemQuery) -> dict[str, Any]:
 def update_action_item(item_id: int, body: ActionItemPatch) -> dict[str, Any]:
     session = db_session()
     item = actions.get_action_item(session, item_id)
-    actions.update_action_item(session, item, current_user(), body.model_dump(exclude_unset=True), now=_now())
+    actions.update_action_item(session, item, current_user(), body.changes(), now=_now())
     return Presenter(session, current_user()).action_item(item, _now().date())
 
 

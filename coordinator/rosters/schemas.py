@@ -13,6 +13,7 @@ from coordinator.cases.schemas import Routing
 from coordinator.geolocation.schemas import CRS_HELP, CrsName
 from coordinator.validation import (
     IsoDate,
+    PatchModel,
     QueryModel,
     Rfc3339DateTime,
     RowId,
@@ -192,10 +193,9 @@ class RosterList(BaseModel):
     rosters: list[RosterSummary]
 
 
-class ShiftPatch(BaseModel):
+class ShiftPatch(PatchModel):
     """Move a shift to another night or hotspot, or change its squads (omitted fields stay)."""
 
-    model_config = ConfigDict(extra="forbid")
     night: IsoDate | None = None
     hotspot_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     squad_a: str | None = Field(default=None, max_length=32, description="Squad code for side a.")

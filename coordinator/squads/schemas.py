@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from coordinator.geojson import CollectionType, FeatureType, Geometry
-from coordinator.validation import QueryModel
+from coordinator.validation import PatchModel, QueryModel
 
 CategoryCode = Annotated[str, StringConstraints(min_length=1, max_length=16)]
 
@@ -52,10 +52,8 @@ class SquadQuery(QueryModel):
     geometry: bool = Field(default=True, description="Include jurisdiction polygons (false: null geometry).")
 
 
-class SquadPatch(BaseModel):
+class SquadPatch(PatchModel):
     """Changes to a squad by its dispatcher or an admin (omitted fields stay as they are)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     active: bool | None = None
     categories: list[CategoryCode] | None = Field(

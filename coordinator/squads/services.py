@@ -154,9 +154,8 @@ def update_squad(session: Session, squad: Squad, patch: SquadPatch) -> Squad:
                 code="unknown_category",
                 details={"unknown": unknown},
             )
-    for name, value in patch.model_dump(exclude_unset=True).items():
-        if value is not None:
-            setattr(squad, name, value)
+    for name, value in patch.changes().items():
+        setattr(squad, name, value)
     return squad
 
 

@@ -125,6 +125,10 @@ def test_series_meetings_record_and_action_items(
         ).status_code
         == 403
     )
+    unchanged = dict.fromkeys(("status", "done_note", "due_date", "title", "case_numbers"), None)
+    kept = client.patch(f"/api/v1/action-items/{action['id']}", json=unchanged, headers=people["fengxian"])
+    assert kept.status_code == 200 and kept.get_json()["title"] == action["title"]
+    assert kept.get_json()["status"] == "open"
     response = client.patch(f"/api/v1/action-items/{action['id']}", json=done, headers=people["fengxian"])
     assert response.status_code == 200 and response.get_json()["status"] == "done"
     assert (
@@ -159,6 +163,16 @@ def test_a_series_is_read_and_changed_by_whoever_manages_it(
         datetime.fromisoformat(m["starts_at"]).strftime("%H:%M") == "15:00" and m["ical_sequence"] == 1
         for m in changed["upcoming"]
     )
+    # null keeps a field's value, as leaving it out does (the fuzzer's PATCH of nulls was a 500)
+    nulls = dict.fromkeys(("name", "day_of_month", "start_time", "duration_min", "location"), None)
+    nulls |= {"host_rotation": None, "agenda_lead_h": None, "reminder_lead_h": None}
+    kept = client.patch(url, json=nulls, headers=people["desk"])
+    assert kept.status_code == 200, kept.get_json()
+    assert {k: kept.get_json()[k] for k in ("start_time", "host_rotation", "name")} == {
+        "start_time": "15:00",
+        "host_rotation": changed["host_rotation"],
+        "name": changed["name"],
+    }
     stopped = client.patch(url, json={"active": False}, headers=people["desk"]).get_json()
     assert stopped["active"] is False and stopped["plan"]["created"] == 0
     assert {m["status"] for m in stopped["upcoming"]} == {"cancelled"}
