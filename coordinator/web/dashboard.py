@@ -1,15 +1,18 @@
 """The committee dashboard's figures: per border pair, the review's numbers (coordinator.review.services),
 each pair's weekly trend of new and closed cases as an inline SVG bar chart drawn here (no chart library:
 the page's CSP allows no inline script, and bars need none), and the hotspots with their trend
-(coordinator.review.caseload). Plain functions over a Session, like every service."""
+(coordinator.review.caseload), also as the points of the hotspot map (static/web/map.js draws them from
+the page's JSON). Plain functions over a Session, like every service."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from coordinator.hotspots.models import KIND_LABELS
 from coordinator.review import caseload, services
 from coordinator.review.services import Figures, Period, Scope
 
@@ -102,13 +105,47 @@ def weekly_chart(weeks: list[str], counts: dict[str, tuple[int, int]]) -> Chart:
     return Chart(weeks, bars, ticks, labels)
 
 
-def panels(
+def hotspot_trends(
     session: Session, period: Period, *, now: datetime, pair: tuple[str, str] | None
+) -> caseload.HotspotTrends:
+    """The hotspots of every border pair (or only `pair`) with their cases in the period and the trend."""
+    return caseload.hotspots_with_trend(session, period, scope=Scope(border_pair=pair), now=now)
+
+
+def hotspot_points(trends: caseload.HotspotTrends) -> list[dict[str, Any]]:
+    """The hotspot map's points (JSON for the page): where each hotspot is, its cases in the period and
+    the previous one, its trend. Hotspots only: no case, no person."""
+    return [
+        {
+            "id": h.id,
+            "name": h.name,
+            "kind": KIND_LABELS.get(h.kind, h.kind),
+            "border_pair": h.border_pair,
+            "lon": h.lon,
+            "lat": h.lat,
+            "cases": h.cases,
+            "previous": h.previous,
+            "trend": h.trend,
+            "active": h.active,
+        }
+        for h in trends.items
+    ]
+
+
+def panels(
+    session: Session,
+    period: Period,
+    *,
+    now: datetime,
+    pair: tuple[str, str] | None,
+    trends: caseload.HotspotTrends | None = None,
 ) -> list[PairPanel]:
-    """One panel per border pair with cases in the period (or only `pair`), most new cases first."""
+    """One panel per border pair with cases in the period (or only `pair`), most new cases first;
+    `trends` are the hotspots' (hotspot_trends), counted here when not given."""
     scope = Scope(border_pair=pair)
     by_pair = services.review(session, period, "border_pair", now=now, scope=scope)
-    trends = caseload.hotspots_with_trend(session, period, scope=scope, now=now)
+    if trends is None:
+        trends = hotspot_trends(session, period, now=now, pair=pair)
     weeks = weeks_of(period)
     out = []
     for row in by_pair.rows:

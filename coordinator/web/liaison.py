@@ -21,29 +21,48 @@ from coordinator.review.services import border_pair_key
 from coordinator.rosters import services as rosters
 from coordinator.rosters.presenters import roster_json
 from coordinator.web import bp, dashboard, desk
+from coordinator.web.views import border_pairs, map_config
 from coordinator.worktime import SHANGHAI
 
 
 @bp.get("/dashboard")
 def dashboard_page() -> str:
     """The committee dashboard: per border pair, weekly new/closed (an SVG chart drawn on the server),
-    SLA compliance, time to close, hotspots with their trend, and links to the review's exports."""
+    SLA compliance, time to close, hotspots with their trend (a table per pair, and one map of them all:
+    the points ride in the page's JSON, static/web/map.js draws them), and links to the review's exports."""
 
     now = datetime.now(SHANGHAI)
     query = parse_query(PeriodQuery)
     assert isinstance(query, PeriodQuery)
     period = query.period(now)
     pair = border_pair_key(query.border_pair) if query.border_pair else None
-    panels = dashboard.panels(db_session(), period, now=now, pair=pair)
+    session = db_session()
+    trends = dashboard.hotspot_trends(session, period, now=now, pair=pair)
+    panels = dashboard.panels(session, period, now=now, pair=pair, trends=trends)
     export = {"from": period.first.isoformat(), "to": period.last.isoformat()}
+    trend_labels = {"rising": _("Rising"), "falling": _("Falling"), "flat": _("Flat")}
+    pairs = border_pairs(session)
+    config = map_config()
+    config["pairs"] = {f"{a}-{b}": label for a, b, label in pairs}
+    config["hotspots"] = dashboard.hotspot_points(trends)
+    config["trends"] = trend_labels
+    config["texts"] |= {
+        "this_period": _("Cases this period"),
+        "previous_period": _("Previous period"),
+        "trend": _("Trend"),
+        "retired": _("Retired"),
+    }
     return render_template(
         "web/dashboard.html",
         period=period,
         month=query.month or "",
         months=dashboard.recent_months(now.date()),
+        pairs=pairs,
+        border_pair=f"{pair[0]}-{pair[1]}" if pair else "",
         panels=panels,
         export=export,
-        trend_labels={"rising": _("Rising"), "falling": _("Falling"), "flat": _("Flat")},
+        trend_labels=trend_labels,
+        map_config=config,
     )
 
 

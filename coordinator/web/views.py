@@ -256,20 +256,24 @@ def event_labels() -> dict[str, str]:
 def map_page() -> str:
     """The border map: districts, border zones, cases by status (clustered), filters."""
     session = db_session()
-    borders = boundaries.list_shared_borders(session, members_only=True)
-    names = {a.code: a.name_zh for a in boundaries.current_areas(session, level="district")}
-    pairs = sorted(
-        {
-            (b.code_a, b.code_b, f"{names.get(b.code_a, b.code_a)}–{names.get(b.code_b, b.code_b)}")
-            for b in borders
-        }
-    )
     return render_template(
         "web/map.html",
         categories=queries.list_categories(session),
         statuses=CASE_STATUSES,
-        pairs=pairs,
+        pairs=border_pairs(session),
         map_config=map_config(),
+    )
+
+
+def border_pairs(session: Any) -> list[tuple[str, str, str]]:
+    """The member districts' border pairs as (code_a, code_b, "奉贤区–金山区"), for a pair filter."""
+    borders = boundaries.list_shared_borders(session, members_only=True)
+    names = {a.code: a.name_zh for a in boundaries.current_areas(session, level="district")}
+    return sorted(
+        {
+            (b.code_a, b.code_b, f"{names.get(b.code_a, b.code_a)}–{names.get(b.code_b, b.code_b)}")
+            for b in borders
+        }
     )
 
 

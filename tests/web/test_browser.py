@@ -408,3 +408,45 @@ def test_reporter_account_disputes_a_result_on_my_reports(
     page.wait_for_load_state("networkidle")  # the server is idle: the test may use the shared connection
     events = people.call("dispatcher", "GET", f"/api/v1/cases/{sent['case_id']}").get_json()["events"]
     assert events[-1]["kind"] == "disputed"  # back on the dispatcher's desk
+
+
+def test_committee_reads_the_hotspot_map_of_the_dashboard_on_a_phone(
+    page: Page, live: str, client: FlaskClient, session: Session
+) -> None:
+    """At 390 px: the committee opens the dashboard; the hotspot map shows a circle per hotspot, coloured
+    by its trend, whose popup tells the cases this period against the previous one; choosing a border
+    pair leaves that pair's hotspots only."""
+    from datetime import datetime
+
+    from coordinator.worktime import SHANGHAI
+
+    make_hotspot(session, lon=ZHELIN[0], lat=ZHELIN[1], name="柘林–漕泾沟渠")
+    make_hotspot(session, lon=121.2, lat=30.9, pair=("310116", "310117"), name="别处热点")
+    for category in ("01-11", "01-10"):
+        report(client, session, "沟渠边倾倒垃圾", category=category)
+    committee = make_user(session, "committee")
+    session.commit()
+    page.set_viewport_size(PHONE)
+    log_in(page, live, committee.username, "/map")
+    month = datetime.now(SHANGHAI).strftime("%Y-%m")
+    page.goto(f"{live}/dashboard?month={month}")
+    hotmap = page.locator("#hotspot-map")
+    expect(hotmap).to_have_attribute("data-ready", "true")
+    expect(hotmap.locator("path.hotspot-marker")).to_have_count(2)
+    expect(hotmap.locator("path.hotspot-marker.trend-flat")).to_have_count(1)
+    expect(page.locator("#hotspot-legend")).to_contain_text("上升")
+    hotmap.locator("path.hotspot-marker.trend-rising").click()
+    popup = page.locator(".leaflet-popup-content")
+    expect(popup).to_contain_text("柘林–漕泾沟渠")
+    expect(popup).to_contain_text("沟渠 · 金山区–奉贤区")
+    expect(popup).to_contain_text("本期案件: 2 · 上一期: 0")
+    expect(popup).to_contain_text("趋势: 上升")
+    screenshots(page, "dashboard-hotspot-map")
+
+    page.set_viewport_size(PHONE)
+    page.select_option("#period select[name=border_pair]", "310116-310120")
+    page.click("#period button[type=submit]")
+    page.wait_for_url(re.compile(r".*border_pair=310116-310120.*"))
+    expect(hotmap).to_have_attribute("data-ready", "true")
+    expect(hotmap.locator("path.hotspot-marker")).to_have_count(1)
+    expect(hotmap.locator("path.hotspot-marker.trend-rising")).to_have_count(1)

@@ -204,6 +204,50 @@ def test_dashboard_shows_each_border_pair_with_its_chart_and_exports(
     assert client.get("/dashboard").status_code == 403
 
 
+def test_dashboard_carries_the_hotspot_map_of_the_period_and_its_border_pair(
+    client: FlaskClient, session: Session
+) -> None:
+    import json
+    from datetime import datetime
+
+    from coordinator.worktime import SHANGHAI
+
+    hotspot = make_hotspot(session, lon=ZHELIN[0], lat=ZHELIN[1], name="柘林–漕泾沟渠")
+    elsewhere = make_hotspot(session, lon=121.2, lat=30.9, pair=("310116", "310117"), name="别处热点")
+    for category in ("01-11", "01-10"):  # two dumping cases at the hotspot (two categories: no dedup)
+        report(client, session, "沟渠边倾倒垃圾", category=category)
+    committee = make_user(session, "committee")
+    session.commit()
+    login(client, committee.username)
+    month = datetime.now(SHANGHAI).strftime("%Y-%m")
+
+    def points(query: str) -> dict[int, Any]:
+        page = html(client.get(f"/dashboard?month={month}{query}"))
+        assert 'id="hotspot-map"' in page and "热点地图" in page and 'src="/assets/web/map.js"' in page
+        config = re.search(r'<script type="application/json" id="map-config">(.*?)</script>', page, re.S)
+        assert config is not None
+        data = json.loads(config.group(1))
+        assert data["trends"] == {"rising": "上升", "falling": "下降", "flat": "持平"}
+        return {p["id"]: p for p in data["hotspots"]}
+
+    both = points("")
+    assert both[hotspot.id] == {
+        "id": hotspot.id,
+        "name": "柘林–漕泾沟渠",
+        "kind": "沟渠",
+        "border_pair": "310116-310120",
+        "lon": ZHELIN[0],
+        "lat": ZHELIN[1],
+        "cases": 2,
+        "previous": 0,
+        "trend": "rising",
+        "active": True,
+    }
+    assert both[elsewhere.id]["cases"] == 0 and both[elsewhere.id]["trend"] == "flat"
+    only = points("&border_pair=310120-310116")  # the page's pair filter: that pair's hotspots only
+    assert set(only) == {hotspot.id}
+
+
 def test_meeting_pages_show_the_record_and_give_the_host_its_forms(
     client: FlaskClient, session: Session
 ) -> None:

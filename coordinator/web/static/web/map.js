@@ -1,5 +1,5 @@
-// Maps of the web app (Leaflet 1.9.4, vendored): the border map (/map), the case page's small map and
-// the report form's pin. Data are WGS-84 GeoJSON from the API; the basemap is optional (config).
+// Maps of the web app (Leaflet 1.9.4, vendored): the border map (/map), the case page's small map, the
+// report form's pin and the committee dashboard's hotspot map. Data are WGS-84 GeoJSON from the API; the basemap is optional (config).
 // When the view changes while a case layer is loading, only the newest answer is drawn.
 "use strict";
 (function () {
@@ -35,10 +35,10 @@
     return response.json();
   }
 
-  async function addDistricts(map, fit) {
+  async function addDistricts(map, fit, style) {
     const districts = await getJson("/api/v1/boundaries?level=district&member=true");
     const layer = L.geoJSON(districts, {
-      style: { color: "#12355b", weight: 2, fillColor: "#dfe8f1", fillOpacity: 0.35 },
+      style: style || { color: "#12355b", weight: 2, fillColor: "#dfe8f1", fillOpacity: 0.35 },
       onEachFeature: (feature, lyr) => {
         lyr.bindTooltip(text("span", feature.properties.name_zh || feature.properties.name || ""), { permanent: true, direction: "center", className: "district-label" });
       },
@@ -47,9 +47,9 @@
     return layer;
   }
 
-  async function addBorderZones(map) {
+  async function addBorderZones(map, style) {
     const zones = await getJson("/api/v1/border-zones");
-    return L.geoJSON(zones, { style: { color: "#e17055", weight: 1, fillColor: "#fab1a0", fillOpacity: 0.35 }, interactive: false }).addTo(map);
+    return L.geoJSON(zones, { style: style || { color: "#e17055", weight: 1, fillColor: "#fab1a0", fillOpacity: 0.35 }, interactive: false }).addTo(map);
   }
 
   function showCard(props) {
@@ -186,9 +186,46 @@
     el.dataset.ready = "true";
   }
 
+  // The committee dashboard's hotspot map: the hotspots of the page's period and border pair (in the
+  // page's JSON), a circle each sized by its cases this period and coloured by its trend; districts and
+  // border zones drawn lightly beneath.
+  const TREND_COLORS = { rising: "#c0392b", flat: "#7f8c8d", falling: "#27ae60" };
+
+  function hotspotPopup(h) {
+    const box = document.createElement("div");
+    box.className = "hotspot-popup";
+    box.append(text("strong", h.name, "name"));
+    box.append(text("p", h.kind + " · " + ((config.pairs || {})[h.border_pair] || h.border_pair) + (h.active ? "" : " · " + config.texts.retired), "muted"));
+    box.append(text("p", config.texts.this_period + ": " + h.cases + " · " + config.texts.previous_period + ": " + h.previous));
+    box.append(text("p", config.texts.trend + ": " + (config.trends[h.trend] || h.trend), "trend trend-" + h.trend));
+    return box;
+  }
+
+  async function hotspotMap(el) {
+    const map = baseMap(el.id);
+    map.setView(CENTER, 10);
+    const hotspots = config.hotspots || [];
+    const layer = L.featureGroup();
+    hotspots.forEach((h) => {
+      const radius = Math.min(22, 5 + 3 * Math.sqrt(h.cases));
+      const color = TREND_COLORS[h.trend] || TREND_COLORS.flat;
+      L.circleMarker([h.lat, h.lon], { radius, color: "#fff", weight: 2, fillColor: color, fillOpacity: 0.85, className: "hotspot-marker trend-" + h.trend })
+        .bindPopup(() => hotspotPopup(h))
+        .addTo(layer);
+    });
+    await addDistricts(map, hotspots.length === 0, { color: "#12355b", weight: 1, fillColor: "#dfe8f1", fillOpacity: 0.15 });
+    await addBorderZones(map, { color: "#e17055", weight: 1, opacity: 0.5, fillColor: "#fab1a0", fillOpacity: 0.2 });
+    layer.addTo(map);
+    if (hotspots.length) map.fitBounds(layer.getBounds(), { padding: [30, 30], maxZoom: 15 });
+    el.dataset.markers = String(hotspots.length);
+    el.dataset.ready = "true";
+  }
+
   if (document.getElementById("map")) borderMap().catch((e) => window.jiaojie.flash(e.message, true));
   const minimap = document.getElementById("case-map");
   if (minimap) caseMap(minimap).catch(() => {});
   const pin = document.getElementById("report-map");
   if (pin) pinMap(pin);
+  const hotmap = document.getElementById("hotspot-map");
+  if (hotmap) hotspotMap(hotmap).catch((e) => window.jiaojie.flash(e.message, true));
 })();
