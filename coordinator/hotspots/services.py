@@ -124,11 +124,12 @@ def create_hotspot(
 def update_hotspot(
     session: Session, locator: Locator, hotspot: Hotspot, changes: dict[str, object]
 ) -> Hotspot:
-    """Apply edits (name, kind, note, min_patrols_per_week, lon+lat); a moved point re-derives its pair."""
+    """Apply edits (name, kind, note, min_patrols_per_week, lon+lat) — `changes` holds only fields sent
+    with a value (PatchModel.changes); a moved point re-derives its pair."""
     if not hotspot.active:
         raise Conflict(f"hotspot {hotspot.id} is retired", details={"id": hotspot.id})
     for key in ("name", "kind", "note", "min_patrols_per_week"):
-        if changes.get(key) is not None:
+        if key in changes:
             setattr(hotspot, key, changes[key])
     lon, lat = changes.get("lon"), changes.get("lat")
     if lon is not None and lat is not None:
