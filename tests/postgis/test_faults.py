@@ -151,7 +151,9 @@ def load(base: str, token: str, seconds: float, clients: int) -> Iterator[dict[s
                         r = http.get(base + "/api/v1/geolocate?lon=121.2&lat=30.9", timeout=30)
                     else:
                         r = http.get(base + "/healthz", timeout=30)
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                    # A killed worker can drop the connection before the response or in the middle
+                    # of its body (IncompleteRead): either way the client retries with its key.
                     http = requests.Session()
                     time.sleep(0.2)
                     continue
