@@ -94,7 +94,7 @@ class Gunicorn:
                 return
             except OSError:
                 if time.monotonic() > deadline:
-                    raise self._failed(f"did not answer within {timeout:.0f} s") from None
+                    raise self._failed(f"did not answer within {timeout:g} s") from None
                 time.sleep(0.2)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
