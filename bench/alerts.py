@@ -59,7 +59,7 @@ sys.path.insert(0, str(BENCH))
 
 from intake import MeasurementError, command, drop_database, guarded, member_points  # noqa: E402
 
-from bench.served import NotServing, serving  # noqa: E402
+from bench.served import NotServing, start  # noqa: E402
 
 ALERTS_PATH = "/api/v1/alerts"
 
@@ -219,7 +219,7 @@ def main() -> int:
 
         flags = ["--log-level", "warning"]
         service = stack.enter_context(
-            serving(
+            start(
                 env=env,
                 config=ROOT / "gunicorn.conf.py",
                 workers=args.workers,
@@ -231,7 +231,7 @@ def main() -> int:
         baseline_env = {**env, "BENCH_SERVICE_GUNICORN_CONF": str(ROOT / "gunicorn.conf.py")}
         baseline_env.pop("PYTHONPATH")
         baseline = stack.enter_context(
-            serving(
+            start(
                 "baseline_app:app",
                 env=baseline_env,
                 cwd=BENCH,

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.served import NotServing, serving  # noqa: E402
+from bench.served import NotServing, start  # noqa: E402
 
 # Both endpoints get the same client-side work (a Lua-generated random query string; /livez ignores
 # it), so the ratio compares the server's cost, not wrk's: on 2 shared cores a static URL for the
@@ -97,7 +97,7 @@ def main() -> int:
         env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
         try:
             server = stack.enter_context(
-                serving(env=env, workers=args.workers, flags=["--log-level", "warning"])
+                start(env=env, workers=args.workers, flags=["--log-level", "warning"])
             )
         except NotServing as error:
             raise SystemExit(f"gunicorn did not come up: {error}") from None

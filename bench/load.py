@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench.served import NotServing, serving  # noqa: E402
+from bench.served import NotServing, start  # noqa: E402
 
 CATEGORIES = ("01-01", "01-10", "01-11", "01-51", "05-51", "05-52")
 BBOX = (121.0, 30.68, 121.98, 31.25)
@@ -224,7 +224,7 @@ def main() -> int:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-load-")))
         try:
             server = stack.enter_context(
-                serving(env=env, workers=args.workers, flags=["--timeout", "180"], log=tmp / "gunicorn.log")
+                start(env=env, workers=args.workers, flags=["--timeout", "180"], log=tmp / "gunicorn.log")
             )
         except NotServing as error:
             print(f"gunicorn did not start: {error}")

@@ -2,15 +2,15 @@
 port in its own process group, up once `/livez` answers, stopped with SIGINT (gunicorn's quick
 shutdown) and SIGKILL after a timeout.
 
-    from bench.served import serving            # the repository root on sys.path
+    from bench.served import start              # the repository root on sys.path
 
-    with serving(env=env, workers=2, log=tmp / "gunicorn.log") as server:
+    with start(env=env, workers=2, log=tmp / "gunicorn.log") as server:   # up once /livez answers
         urllib.request.urlopen(server.base + "/api/v1/geolocate?lon=121.2&lat=30.9")
 
-`start` + `Gunicorn.wait_up` + `Gunicorn.stop` are the same in steps (bench/intake.py starts all its
-servers before waiting for any). A server that exits or does not answer in time raises `NotServing`,
-whose message ends with the tail of the server's log (with `log=None` the output goes to this
-process's own stdout/stderr, where it has been seen already).
+Without `with`, `start` only starts it: `Gunicorn.wait_up` and `Gunicorn.stop` are the same in steps
+(bench/intake.py starts all its servers before waiting for any). A server that exits or does not
+answer in time raises `NotServing`, whose message ends with the tail of the server's log (with
+`log=None` the output goes to this process's own stdout/stderr, where it has been seen already).
 
 Without `config`, gunicorn reads `gunicorn.conf.py` of `cwd` (the repository root by default: the
 service's settings and worker warm-up), as `make run` does.
@@ -26,8 +26,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +57,19 @@ class Gunicorn:
     process: subprocess.Popen[bytes]
     port: int
     log: Path | None
+    start_timeout: float = START_TIMEOUT
+
+    def __enter__(self) -> Gunicorn:
+        """Wait until it answers (stopping it if it does not)."""
+        try:
+            self.wait_up(self.start_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
     @property
     def base(self) -> str:
@@ -122,11 +134,13 @@ def start(
     flags: Sequence[str] = (),
     log: Path | None = None,
     name: str = "gunicorn",
+    timeout: float = START_TIMEOUT,
 ) -> Gunicorn:
     """Start `gunicorn APP` on a free 127.0.0.1 port in `cwd` (where APP is imported from) without
     waiting for it. `config`: a settings file (else gunicorn reads `cwd`/gunicorn.conf.py if there is
     one); `flags`: more command-line flags (after --bind and --workers); `log`: a file for its stdout
-    and stderr (None: this process's)."""
+    and stderr (None: this process's). As a context manager it waits until the server answers (at most
+    `timeout` s) and stops it on the way out."""
     port = free_port()
     cmd = [str(GUNICORN), *(["-c", str(config)] if config is not None else [])]
     cmd += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), *flags, app]
@@ -137,26 +151,4 @@ def start(
             process = subprocess.Popen(
                 cmd, cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
-    return Gunicorn(name, process, port, log)
-
-
-@contextmanager
-def serving(
-    app: str = "wsgi:app",
-    *,
-    env: Mapping[str, str],
-    cwd: Path = ROOT,
-    config: Path | None = None,
-    workers: int = 2,
-    flags: Sequence[str] = (),
-    log: Path | None = None,
-    name: str = "gunicorn",
-    timeout: float = START_TIMEOUT,
-) -> Iterator[Gunicorn]:
-    """`start`, wait until it answers (`timeout` s), yield it, stop it on the way out."""
-    server = start(app, env=env, cwd=cwd, config=config, workers=workers, flags=flags, log=log, name=name)
-    try:
-        server.wait_up(timeout)
-        yield server
-    finally:
-        server.stop()
+    return Gunicorn(name, process, port, log, timeout)

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-from bench.served import NotServing, serving  # noqa: E402
+from bench.served import NotServing, start  # noqa: E402
 
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
 
@@ -122,9 +122,7 @@ def main() -> int:
     wanted = [r for r in args.roles.split(",") if r] or ["anonymous", *by_role]
     with ExitStack() as stack:
         try:
-            base = stack.enter_context(
-                serving(env=env, workers=args.workers, flags=["--timeout", "180"])
-            ).base
+            base = stack.enter_context(start(env=env, workers=args.workers, flags=["--timeout", "180"])).base
         except NotServing as error:
             print(f"fuzz: gunicorn did not start: {error}", file=sys.stderr)
             return 1

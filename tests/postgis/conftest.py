@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import sessionmaker
 
-from bench.served import Gunicorn, serving
+from bench.served import Gunicorn, start
 from config import PROJECT_ROOT
 from coordinator.auth.models import ApiToken, User
 from coordinator.cases.models import Case, Report
@@ -92,7 +92,7 @@ def gunicorn(
     database_url: str, tmp_path: Path, *, workers: int = 2, name: str = "web", **env: str
 ) -> Iterator[tuple[str, Gunicorn]]:
     """gunicorn (our gunicorn.conf.py) on 127.0.0.1:<free port>, serving once /livez answers."""
-    with serving(
+    with start(
         env=app_env(database_url, **env),
         workers=workers,
         # A shared CI machine can take long to import and warm a worker: do not kill it for that.
