@@ -57,15 +57,9 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from intake import (  # noqa: E402  (bench/ is a directory of scripts)
-    MeasurementError,
-    Server,
-    command,
-    drop_database,
-    free_port,
-    guarded,
-    member_points,
-)
+from intake import MeasurementError, command, drop_database, guarded, member_points  # noqa: E402
+
+from bench.served import NotServing, start  # noqa: E402
 
 ALERTS_PATH = "/api/v1/alerts"
 
@@ -155,21 +149,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
-def start(cmd: list[str], name: str, env: dict[str, str], log: Path, port: int, stack: ExitStack) -> Server:
-    """A gunicorn master in its own process group, stopped on exit."""
-    import subprocess
-
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "gunicorn"), *cmd], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    server = Server(name, process, f"http://127.0.0.1:{port}", log)
-    stack.callback(guarded, f"stop {name}", server.stop)
-    server.wait_up(180)
-    return server
-
-
 def counts(url: str) -> dict[str, int]:
     """Rows the alert intake writes."""
     from sqlalchemy import create_engine, text
@@ -238,29 +217,32 @@ def main() -> int:
 
         baseline_app.create_table(url)
 
-        port, base_port = free_port(), free_port()
-        flags = ["--workers", str(args.workers), "--log-level", "warning"]
-        start(
-            ["-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}", *flags, "wsgi:app"],
-            "service",
-            env,
-            tmp / "service.log",
-            port,
-            stack,
+        flags = ["--log-level", "warning"]
+        service = stack.enter_context(
+            start(
+                env=env,
+                config=ROOT / "gunicorn.conf.py",
+                workers=args.workers,
+                flags=flags,
+                log=tmp / "service.log",
+                name="service",
+            )
         )
         baseline_env = {**env, "BENCH_SERVICE_GUNICORN_CONF": str(ROOT / "gunicorn.conf.py")}
         baseline_env.pop("PYTHONPATH")
-        start(
-            [
-                *("-c", str(BENCH / "baseline_gunicorn.conf.py"), "--chdir", str(BENCH)),
-                *("--bind", f"127.0.0.1:{base_port}", *flags, "baseline_app:app"),
-            ],
-            "baseline",
-            baseline_env,
-            tmp / "baseline.log",
-            base_port,
-            stack,
+        baseline = stack.enter_context(
+            start(
+                "baseline_app:app",
+                env=baseline_env,
+                cwd=BENCH,
+                config=BENCH / "baseline_gunicorn.conf.py",
+                workers=args.workers,
+                flags=flags,
+                log=tmp / "baseline.log",
+                name="baseline",
+            )
         )
+        port, base_port = service.port, baseline.port
 
         print(f"setup: {args.devices} cameras …", flush=True)
         devices: list[tuple[str, str]] = []
@@ -383,6 +365,6 @@ def main() -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except MeasurementError as error:
+    except (MeasurementError, NotServing) as error:
         print(f"measurement failed: {error}", file=sys.stderr)
         sys.exit(1)

@@ -16,18 +16,17 @@ import argparse
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.served import NotServing, start  # noqa: E402
 
 # Both endpoints get the same client-side work (a Lua-generated random query string; /livez ignores
 # it), so the ratio compares the server's cost, not wrk's: on 2 shared cores a static URL for the
@@ -42,12 +41,6 @@ end
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def prepare_database(url: str) -> None:
     from sqlalchemy.orm import sessionmaker
 
@@ -60,18 +53,6 @@ def prepare_database(url: str) -> None:
     with session_scope(sessionmaker(engine)) as session:
         seed_shipped_boundaries(session)
     engine.dispose()
-
-
-def wait_ready(base: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/livez", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not come up")
 
 
 def run_wrk(url: str, seconds: int, connections: int, script: Path | None) -> tuple[float, dict[str, float]]:
@@ -105,44 +86,30 @@ def main() -> int:
         print("wrk is not installed: apt-get install wrk (or scripts/install-system-deps.sh --bench)")
         return 2
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
         prepare_database(url)
         scripts = {}
         for name, path in (("trivial", "/livez"), ("geolocate", "/api/v1/geolocate")):
             scripts[name] = Path(tmp) / f"{name}.lua"
             scripts[name].write_text(f'PATH = "{path}"\n' + LUA)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--log-level",
-                "warning",
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
         try:
-            wait_ready(base)
-            run_wrk(base + "/api/v1/geolocate", 4, args.connections, scripts["geolocate"])  # build locators
-            results: dict[str, list[float]] = {"trivial": [], "geolocate": []}
-            lat: dict[str, list[dict[str, float]]] = {"trivial": [], "geolocate": []}
-            for _ in range(args.rounds):
-                for name, path in (("trivial", "/livez"), ("geolocate", "/api/v1/geolocate")):
-                    rps, latency = run_wrk(base + path, args.seconds, args.connections, scripts[name])
-                    results[name].append(rps)
-                    lat[name].append(latency)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=10)
+            server = stack.enter_context(
+                start(env=env, workers=args.workers, flags=["--log-level", "warning"])
+            )
+        except NotServing as error:
+            raise SystemExit(f"gunicorn did not come up: {error}") from None
+        base = server.base
+        run_wrk(base + "/api/v1/geolocate", 4, args.connections, scripts["geolocate"])  # build locators
+        results: dict[str, list[float]] = {"trivial": [], "geolocate": []}
+        lat: dict[str, list[dict[str, float]]] = {"trivial": [], "geolocate": []}
+        for _ in range(args.rounds):
+            for name, path in (("trivial", "/livez"), ("geolocate", "/api/v1/geolocate")):
+                rps, latency = run_wrk(base + path, args.seconds, args.connections, scripts[name])
+                results[name].append(rps)
+                lat[name].append(latency)
 
     print(
         f"gunicorn, {args.workers} sync workers; wrk 2 threads, {args.connections} connections; "

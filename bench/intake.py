@@ -43,12 +43,10 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -61,6 +59,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
+
+from bench.served import Gunicorn, NotServing, start  # noqa: E402
 
 CATEGORIES = ("01-01", "01-10", "01-11", "01-51", "05-51", "05-52")
 TARGET = 0.85  # issue 13: after/before intake throughput
@@ -178,51 +178,6 @@ def backend_cpu(database: str) -> dict[int, float]:
     return out
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A gunicorn master started by the bench (its own process group) and where it listens."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    base: str
-    log: Path
-
-    def stop(self) -> None:
-        """Quick shutdown (gunicorn's SIGINT) of the process group; SIGKILL it after 10 s."""
-        if self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGINT)
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-
-    def wait_up(self, timeout: float = 90.0) -> None:
-        """Until the server answers HTTP at all (any status)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise MeasurementError(f"{self.name} exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.base + "/livez", timeout=2):
-                    return
-            except urllib.error.HTTPError:
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise MeasurementError(f"{self.name} did not answer within {timeout:.0f} s")
-
-
 @dataclass
 class Side:
     """One version of the service under test, its database, token and servers."""
@@ -234,7 +189,7 @@ class Side:
     url: str
     token: str = ""
     revision: str = ""
-    servers: dict[str, Server] = field(default_factory=dict)
+    servers: dict[str, Gunicorn] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
@@ -329,32 +284,25 @@ def drop_database(admin: Any, name: str) -> None:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def start_server(side: Side, kind: str, workers: int, tmp: Path, stack: ExitStack) -> Server:
+def start_server(side: Side, kind: str, workers: int, tmp: Path, stack: ExitStack) -> Gunicorn:
     """Start the side's service or baseline under gunicorn on a free port (same flags for both)."""
-    port = free_port()
-    flags = ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"]
     if kind == "intake":
-        conf = ["-c", str(side.gunicorn_conf)] if side.gunicorn_conf.exists() else []
-        cmd = [*conf, "--chdir", str(side.tree), *flags, "wsgi:app"]
-        env = side.env
+        app, cwd, env = "wsgi:app", side.tree, side.env
+        conf = side.gunicorn_conf if side.gunicorn_conf.exists() else None
     else:
-        cmd = [
-            "-c",
-            str(BENCH / "baseline_gunicorn.conf.py"),
-            "--chdir",
-            str(BENCH),
-            *flags,
-            "baseline_app:app",
-        ]
+        app, cwd, conf = "baseline_app:app", BENCH, BENCH / "baseline_gunicorn.conf.py"
         env = {**os.environ, "DATABASE_URL": side.url, "BENCH_SERVICE_GUNICORN_CONF": str(side.gunicorn_conf)}
         env.pop("PYTHONPATH", None)
-    log = tmp / f"{side.name}-{kind}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "gunicorn"), *cmd], cwd=side.tree, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    server = Server(f"{side.name} {kind}", process, f"http://127.0.0.1:{port}", log)
+    server = start(
+        app,
+        env=env,
+        cwd=cwd,
+        config=conf,
+        workers=workers,
+        flags=["--log-level", "warning"],
+        log=tmp / f"{side.name}-{kind}.log",
+        name=f"{side.name} {kind}",
+    )
     stack.callback(guarded, f"stop {server.name}", server.stop)
     return server
 
@@ -380,7 +328,7 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def wrk(server: Server, script: Path, seconds: int, connections: int, threads: int) -> tuple[Run, int]:
+def wrk(server: Gunicorn, script: Path, seconds: int, connections: int, threads: int) -> tuple[Run, int]:
     """One wrk run against the server; (the run without CPU figures, requests completed)."""
     cmd = ["wrk", "-t", str(min(threads, connections)), "-c", str(connections), "-d", f"{seconds}s",
            "--latency", "-s", str(script), server.base + "/api/v1/reports"]  # fmt: skip
@@ -404,7 +352,7 @@ def wrk(server: Server, script: Path, seconds: int, connections: int, threads: i
     ), requests
 
 
-def sample(server: Server, script: Path) -> str:
+def sample(server: Gunicorn, script: Path) -> str:
     """What one request like the script's gets back (for the error message of a failed run)."""
     token = re.search(r"Bearer (\S+)\"", script.read_text())
     body = json.dumps({"category": CATEGORIES[0], "lon": 121.25, "lat": 30.9, "source": "grid_worker"})
@@ -426,7 +374,7 @@ def sample(server: Server, script: Path) -> str:
         return f"a sample request: {e}"
 
 
-def measured(side: Side, server: Server, script: Path, seconds: int, connections: int, threads: int) -> Run:
+def measured(side: Side, server: Gunicorn, script: Path, seconds: int, connections: int, threads: int) -> Run:
     """A wrk run with the CPU per request of the server and of the side database's backends."""
     server_before, backends_before = process_cpu_seconds(server.process.pid), backend_cpu(side.database)
     run, requests = wrk(server, script, seconds, connections, threads)
@@ -684,7 +632,7 @@ def main() -> int:
                         runs.setdefault((each.name, kind, c), []).append(run)
                 print(f"  round {round_no + 1}/{args.rounds} done", flush=True)
             report(sides, runs, args)
-        except MeasurementError as error:
+        except (MeasurementError, NotServing) as error:
             print(f"measurement failed: {error}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:

@@ -30,28 +30,23 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-BIN = Path(sys.executable).parent
+
+from bench.served import NotServing, start  # noqa: E402
+
 CATEGORIES = ("01-01", "01-10", "01-11", "01-51", "05-51", "05-52")
 BBOX = (121.0, 30.68, 121.98, 31.25)
 CLAIMABLE = 5000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def prepare(url: str, n: int) -> dict[str, object]:
@@ -218,8 +213,6 @@ def main() -> int:
         print("wrk is not installed: scripts/install-system-deps.sh --bench")
         return 2
     setup = prepare(args.database_url, args.cases)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "DATABASE_URL": args.database_url,
@@ -227,74 +220,53 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
         "LOG_REQUESTS": "false",
     }
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--timeout",
-            "180",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/livez", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    print("gunicorn did not start")
-                    return 1
-                time.sleep(0.5)
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-load-")))
+        try:
+            server = stack.enter_context(
+                start(env=env, workers=args.workers, flags=["--timeout", "180"], log=tmp / "gunicorn.log")
+            )
+        except NotServing as error:
+            print(f"gunicorn did not start: {error}")
+            return 1
+        base = server.base
         # Let both workers build their locators before the clock starts.
         for _ in range(8):
             urllib.request.urlopen(base + "/api/v1/geolocate?lon=121.2&lat=30.9", timeout=120).read()
-        with tempfile.TemporaryDirectory() as tmp:
-            scripts = lua_scripts(setup, Path(tmp))
-            total_conns = sum(c for _, _, c in scripts.values())
-            livez = subprocess.run(
-                ["wrk", "-t1", f"-c{total_conns}", "-d10s", "--latency", base + "/livez"],
-                capture_output=True,
+        scripts = lua_scripts(setup, tmp)
+        total_conns = sum(c for _, _, c in scripts.values())
+        livez = subprocess.run(
+            ["wrk", "-t1", f"-c{total_conns}", "-d10s", "--latency", base + "/livez"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        baseline = parse_wrk(livez.stdout)
+        procs = {
+            name: subprocess.Popen(
+                [
+                    "wrk",
+                    "-t1",
+                    f"-c{conns}",
+                    f"-d{args.seconds}s",
+                    "--timeout",
+                    "30s",
+                    "--latency",
+                    "-s",
+                    str(script),
+                    base + path,
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 text=True,
-                check=True,
             )
-            baseline = parse_wrk(livez.stdout)
-            procs = {
-                name: subprocess.Popen(
-                    [
-                        "wrk",
-                        "-t1",
-                        f"-c{conns}",
-                        f"-d{args.seconds}s",
-                        "--timeout",
-                        "30s",
-                        "--latency",
-                        "-s",
-                        str(script),
-                        base + path,
-                    ],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                )
-                for name, (path, script, conns) in scripts.items()
-            }
-            raw = {name: p.communicate()[0] for name, p in procs.items()}
-            results = {name: parse_wrk(text) for name, text in raw.items()}
-            if args.raw:
-                for name, text in raw.items():
-                    print(f"--- wrk output: {name}\n{text}")
-    finally:
-        server.terminate()
-        server.wait(60)
+            for name, (path, script, conns) in scripts.items()
+        }
+        raw = {name: p.communicate()[0] for name, p in procs.items()}
+        results = {name: parse_wrk(text) for name, text in raw.items()}
+        if args.raw:
+            for name, text in raw.items():
+                print(f"--- wrk output: {name}\n{text}")
     print(
         f"mixed load: {args.seconds} s, gunicorn {args.workers} sync workers on 127.0.0.1, "
         f"{args.cases:,} cases in the database, wrk 1 thread per type"

@@ -19,30 +19,26 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+from bench.served import NotServing, start  # noqa: E402
+
 CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def tokens(database_url: str) -> dict[str, str]:
     """One token-only user per role (fresh names), their tokens."""
-    sys.path.insert(0, str(ROOT))
     from sqlalchemy import select
     from sqlalchemy.orm import sessionmaker
 
@@ -113,8 +109,6 @@ def main() -> int:
     if not args.database_url:
         parser.error("--database-url or DATABASE_URL is needed")
     by_role = tokens(args.database_url)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "DATABASE_URL": args.database_url,
@@ -124,33 +118,14 @@ def main() -> int:
         # No scheduler runs beside this server: /readyz would rightly answer 503 (not ready).
         "READYZ_REQUIRES_SCHEDULER": "false",
     }
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--timeout",
-            "180",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
     failed: list[str] = []
     wanted = [r for r in args.roles.split(",") if r] or ["anonymous", *by_role]
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/livez", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    print("fuzz: gunicorn did not start", file=sys.stderr)
-                    return 1
-                time.sleep(0.5)
+    with ExitStack() as stack:
+        try:
+            base = stack.enter_context(start(env=env, workers=args.workers, flags=["--timeout", "180"])).base
+        except NotServing as error:
+            print(f"fuzz: gunicorn did not start: {error}", file=sys.stderr)
+            return 1
         for role in wanted:
             headers = [] if role == "anonymous" else ["-H", f"Authorization: Bearer {by_role[role]}"]
             cmd = [
@@ -198,9 +173,6 @@ def main() -> int:
                 if code != 0:
                     failed.append(role)
                 break
-    finally:
-        server.terminate()
-        server.wait(60)
     print(f"fuzz: {len(wanted) - len(failed)} passed, {len(failed)} failed (one schemathesis run per role)")
     if failed:
         print(f"fuzz: failures as {', '.join(failed)}", file=sys.stderr)

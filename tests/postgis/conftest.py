@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,10 +23,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-import requests
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import sessionmaker
 
+from bench.served import Gunicorn, start
 from config import PROJECT_ROOT
 from coordinator.auth.models import ApiToken, User
 from coordinator.cases.models import Case, Report
@@ -38,12 +37,6 @@ from tests.factories import make_token, make_user
 
 collect_ignore_glob = [] if on_postgresql() else ["test_*.py"]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def app_env(database_url: str, **extra: str) -> dict[str, str]:
@@ -97,33 +90,17 @@ def spawn(args: list[str], env: dict[str, str], log_path: Path) -> Process:
 @contextmanager
 def gunicorn(
     database_url: str, tmp_path: Path, *, workers: int = 2, name: str = "web", **env: str
-) -> Iterator[tuple[str, Process]]:
+) -> Iterator[tuple[str, Gunicorn]]:
     """gunicorn (our gunicorn.conf.py) on 127.0.0.1:<free port>, serving once /livez answers."""
-    port = free_port()
-    server = spawn(
-        [
-            *(str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
-            # A shared CI machine can take long to import and warm a worker: do not kill it for that.
-            *("--timeout", "180", "wsgi:app"),
-        ],
-        app_env(database_url, **env),
-        tmp_path / f"{name}.log",
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                if requests.get(base + "/livez", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if server.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"gunicorn did not start:\n{server.output()}")
-            time.sleep(0.2)
-        yield base, server
-    finally:
-        server.stop()
+    with start(
+        env=app_env(database_url, **env),
+        workers=workers,
+        # A shared CI machine can take long to import and warm a worker: do not kill it for that.
+        flags=["--timeout", "180"],
+        log=tmp_path / f"{name}.log",
+        name=f"gunicorn {name}",
+    ) as server:
+        yield server.base, server
 
 
 def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> float:

@@ -186,7 +186,7 @@ def test_postgresql_restarting_under_load_answers_503_and_service_resumes(
     database_url: str, engine: Engine, reporter: str, committed: sessionmaker[Any], tmp_path: Path
 ) -> None:
     with gunicorn(database_url, tmp_path, workers=2) as (base, server):
-        workers = workers_of(server.proc.pid)
+        workers = workers_of(server.pid)
         with load(base, reporter, seconds=8, clients=4) as tally:
             time.sleep(2)
             first = terminate_backends(database_url)
@@ -200,7 +200,7 @@ def test_postgresql_restarting_under_load_answers_503_and_service_resumes(
         assert statuses[201] > 0
         # Service resumed without restarting anything: the same workers answer.
         assert requests.get(base + "/healthz", timeout=10).status_code == 200
-        assert workers_of(server.proc.pid) == workers
+        assert workers_of(server.pid) == workers
     for key in tally["keys"]:
         assert reports_with_key(committed, key) == 1
 
@@ -209,7 +209,7 @@ def test_a_gunicorn_worker_killed_under_load_loses_and_doubles_nothing(
     database_url: str, reporter: str, committed: sessionmaker[Any], tmp_path: Path
 ) -> None:
     with gunicorn(database_url, tmp_path, workers=2) as (base, server):
-        before = workers_of(server.proc.pid)
+        before = workers_of(server.pid)
         assert len(before) == 2
         with load(base, reporter, seconds=6, clients=4) as tally:
             time.sleep(2)
@@ -218,8 +218,8 @@ def test_a_gunicorn_worker_killed_under_load_loses_and_doubles_nothing(
         statuses = tally["statuses"]
         assert set(statuses) <= {200, 201}, statuses  # no 5xx; the killed worker's clients retried
         assert not tally["gave_up"] and statuses[201] > 0
-        wait_until(lambda: len(workers_of(server.proc.pid)) == 2, 60, "a replacement worker")
-        after = workers_of(server.proc.pid)
+        wait_until(lambda: len(workers_of(server.pid)) == 2, 60, "a replacement worker")
+        after = workers_of(server.pid)
         assert victim not in after
         assert requests.get(base + "/healthz", timeout=10).status_code == 200
     for key in tally["keys"]:
