@@ -61,6 +61,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
 from bench.served import Gunicorn, NotServing, start  # noqa: E402
+from bench.synthetic_cases import member_points  # noqa: E402
 
 CATEGORIES = ("01-01", "01-10", "01-11", "01-51", "05-51", "05-52")
 TARGET = 0.85  # issue 13: after/before intake throughput
@@ -82,7 +83,7 @@ request = function()
   counter = counter + 1
   local p = points[math.random(#points)]
   local body = string.format(
-    '{"category":"%%s","lon":%%.6f,"lat":%%.6f,"source":"grid_worker","description":"bench"}',
+    '{"category":"%%s","lon":%%.6f,"lat":%%.6f,"source":"citizen","description":"bench"}',
     cats[math.random(#cats)], p[1], p[2])
   local headers = {
     ["Content-Type"] = "application/json",
@@ -103,25 +104,6 @@ print(json.dumps({m.__name__: list(getattr(m, "__path__", [])) or [m.__file__]
 
 class MeasurementError(RuntimeError):
     """The run could not measure (a server did not start, requests failed, a command failed)."""
-
-
-def member_points(n: int, seed: int = 7) -> list[tuple[float, float]]:
-    """Uniform random WGS-84 points inside the four member districts (shipped boundaries)."""
-    from shapely import contains_xy
-    from shapely.ops import unary_union
-
-    from geo.boundaries import parse_features, read_boundary_file, shipped_districts_path
-
-    features = parse_features(read_boundary_file(shipped_districts_path()))
-    members = unary_union([f.geometry for f in features if f.member])
-    x0, y0, x1, y1 = members.bounds
-    rng = random.Random(seed)
-    out: list[tuple[float, float]] = []
-    while len(out) < n:
-        x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
-        if contains_xy(members, x, y):
-            out.append((x, y))
-    return out
 
 
 def _stat_cpu(stat: Path) -> tuple[str, float]:
@@ -355,7 +337,7 @@ def wrk(server: Gunicorn, script: Path, seconds: int, connections: int, threads:
 def sample(server: Gunicorn, script: Path) -> str:
     """What one request like the script's gets back (for the error message of a failed run)."""
     token = re.search(r"Bearer (\S+)\"", script.read_text())
-    body = json.dumps({"category": CATEGORIES[0], "lon": 121.25, "lat": 30.9, "source": "grid_worker"})
+    body = json.dumps({"category": CATEGORIES[0], "lon": 121.25, "lat": 30.9, "source": "citizen"})
     req = urllib.request.Request(
         server.base + "/api/v1/reports",
         data=body.encode(),

@@ -6,7 +6,8 @@
 The database must be disposable: it is migrated, seeded and filled to `--cases` synthetic cases
 (bench/synthetic_cases.py), and the run adds reports and claims cases. The mix is six request types,
 each driven by its own `wrk` process (one thread; its connections are the type's share of the load)
-for the same `--seconds`, all at once, so each type gets its own throughput and latency percentiles:
+for the same `--seconds`, all at once, so each type gets its own throughput and latency percentiles
+(the intake rate limit is off for the server: one reporter token sends every report):
 
 | type | request | who | connections |
 |---|---|---|---|
@@ -53,7 +54,7 @@ def prepare(url: str, n: int) -> dict[str, object]:
     """Fill to `n` cases; a reporter, a squad member with CLAIMABLE routed cases, a dispatcher; ids."""
     from sqlalchemy import func, select, update
     from sqlalchemy.orm import sessionmaker
-    from synthetic_cases import fill_cases
+    from synthetic_cases import fill_cases, member_points
 
     from coordinator.auth import services as auth
     from coordinator.cases.models import Case
@@ -91,7 +92,8 @@ def prepare(url: str, n: int) -> dict[str, object]:
         )
         lo, hi = session.execute(select(func.min(Case.id), func.max(Case.id))).one()
     engine.dispose()
-    return {"tokens": tokens, "claimable": claimable, "case_range": (lo, hi)}
+    points = member_points(5_000, seed=random.randrange(1 << 30))
+    return {"tokens": tokens, "claimable": claimable, "case_range": (lo, hi), "points": points}
 
 
 def lua_scripts(setup: dict[str, object], directory: Path) -> dict[str, tuple[str, Path, int]]:
@@ -99,6 +101,7 @@ def lua_scripts(setup: dict[str, object], directory: Path) -> dict[str, tuple[st
     lo, hi = setup["case_range"]  # type: ignore[misc]
     claim_ids = ",".join(str(i) for i in setup["claimable"])  # type: ignore[union-attr]
     x0, y0, x1, y1 = BBOX
+    points = ",".join(f"{{{x:.6f},{y:.6f}}}" for x, y in setup["points"])  # type: ignore[attr-defined]
     cats = ",".join(f'"{c}"' for c in CATEGORIES)
     auth = 'wrk.headers["Authorization"] = "Bearer %s"'
     scripts = {
@@ -107,11 +110,13 @@ def lua_scripts(setup: dict[str, object], directory: Path) -> dict[str, tuple[st
             f"""{auth % tokens["reporter"]}
 wrk.headers["Content-Type"] = "application/json"
 local cats = {{{cats}}}
+local points = {{{points}}}
 local n = 0
 request = function()
   n = n + 1
+  local p = points[math.random(#points)]
   local body = string.format('{{"category":"%s","lon":%.6f,"lat":%.6f,"description":"压测上报 %d"}}',
-    cats[math.random(#cats)], {x0} + math.random() * {x1 - x0}, {y0} + math.random() * {y1 - y0}, n)
+    cats[math.random(#cats)], p[1], p[2], n)
   return wrk.format("POST", "/api/v1/reports", nil, body)
 end""",
             2,
@@ -219,6 +224,8 @@ def main() -> int:
         "SECRET_KEY": "bench-load",
         "LOG_LEVEL": "WARNING",
         "LOG_REQUESTS": "false",
+        # Capacity is measured, not the intake rate limit (one reporter token sends every report here).
+        "RATE_LIMITS_ENABLED": "0",
     }
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-load-")))

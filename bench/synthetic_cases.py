@@ -95,3 +95,23 @@ def fill_cases(url: str, n: int) -> None:
     took = time.perf_counter() - started
     print(f"{backend}: inserted {n - have:,} synthetic cases in {took:.0f} s (+ ANALYZE)", flush=True)
     engine.dispose()
+
+
+def member_points(n: int, seed: int = 7) -> list[tuple[float, float]]:
+    """Uniform random WGS-84 points inside the four member districts (shipped boundaries): reports the
+    service takes (a point of MEMBER_BBOX may lie outside them, which is 422 outside_service_area)."""
+    from shapely import contains_xy
+    from shapely.ops import unary_union
+
+    from geo.boundaries import parse_features, read_boundary_file, shipped_districts_path
+
+    features = parse_features(read_boundary_file(shipped_districts_path()))
+    members = unary_union([f.geometry for f in features if f.member])
+    x0, y0, x1, y1 = members.bounds
+    rng = random.Random(seed)
+    out: list[tuple[float, float]] = []
+    while len(out) < n:
+        x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
+        if contains_xy(members, x, y):
+            out.append((x, y))
+    return out
