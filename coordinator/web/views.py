@@ -58,6 +58,7 @@ NAV = (
         "Renovation filings",
         {"property_manager", "squad_leader", "squad_member", "dispatcher", "admin"},
     ),
+    ("/compounds", "Compounds", {"dispatcher", "admin"}),
     ("/report", "Report a problem", None),
     ("/my-reports", "My reports", {"reporter"}),
 )
