@@ -175,6 +175,7 @@ RULES: dict[str, Rule] = {
     "review.hotspots": STAFF,
     "review.patrol_coverage": STAFF,
     "review.report": STAFF,
+    "review.renovation_review": STAFF,  # counts of filings and spot checks, no people
     # liaison meetings: staff read them; dispatchers manage them, and which meeting a dispatcher may
     # change is decided per meeting by the predicates in coordinator.permissions
     "meetings.list_series": READ_MEETINGS,

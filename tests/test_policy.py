@@ -111,6 +111,7 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "review.export_summary": STAFF,
     "review.export_cases": STAFF,
     "review.repeat_locations": STAFF,
+    "review.renovation_review": STAFF,
     "review.hotspots": STAFF,
     "review.patrol_coverage": STAFF,
     "review.report": STAFF,

@@ -317,6 +317,49 @@ def test_dashboard_carries_the_hotspot_map_of_the_period_and_its_border_pair(
     assert set(only) == {hotspot.id}
 
 
+def test_dashboard_counts_renovation_filings_per_district_and_month(
+    client: FlaskClient, session: Session, locator_cache: Any, session_factory: Any
+) -> None:
+    """The committee's dashboard shows the renovation counts of its period (and border pair): per district
+    and month the filings by their state now and the spot checks' outcomes, with a total row."""
+    from tests.review.test_renovation import build
+
+    build(session, locator_cache.get(session_factory))
+    committee = make_user(session, "committee")
+    session.commit()
+    login(client, committee.username)
+    page = html(client.get("/dashboard?from=2026-10-01&to=2026-11-30"))
+    card = page[page.index('id="renovation"') :].split("</section>")[0]
+    assert "装修申报" in card and "城管抽查" in card and "已退回" in card
+
+    def cells(row: str) -> dict[str, str]:
+        return dict(re.findall(r'<td class="num ([\w-]+)">(\d+)</td>', row))
+
+    rows = {
+        (d, m): cells(r)
+        for d, m, r in re.findall(r'<tr data-district="(\d*)" data-month="([\d-]+)">(.*?)</tr>', card, re.S)
+    }
+    assert set(rows) == {("310120", "2026-10"), ("310120", "2026-11"), ("310116", "2026-11")}
+    october = rows[("310120", "2026-10")]
+    assert (october["filings-total"], october["state-submitted"], october["state-returned"]) == (
+        "3",
+        "1",
+        "1",
+    )
+    assert (october["state-accepted"], october["checks-total"]) == ("1", "0")
+    november = rows[("310120", "2026-11")]
+    assert (november["checks-passed"], november["checks-failed"], november["checks-cases"]) == ("1", "1", "1")
+    total = cells(card.split('<tr class="total">')[1].split("</tr>")[0])
+    assert (total["filings-total"], total["checks-total"], total["checks-cases"]) == ("5", "3", "1")
+    assert "李四" not in page and "13912345678" not in page  # counts, not people
+    assert "/api/v1/review/renovation?from=2026-10-01&amp;to=2026-11-30" in card
+
+    other = html(client.get("/dashboard?from=2026-10-01&to=2026-11-30&border_pair=310116-310117"))
+    assert 'data-district="310120"' not in other and 'data-district="310116"' in other  # the pair's districts
+    quiet = html(client.get("/dashboard?month=2026-09"))
+    assert "本期没有装修申报或城管抽查。" in quiet
+
+
 def test_meeting_pages_show_the_record_and_give_the_host_its_forms(
     client: FlaskClient, session: Session
 ) -> None:
