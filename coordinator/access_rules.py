@@ -175,6 +175,7 @@ RULES: dict[str, Rule] = {
     "review.hotspots": STAFF,
     "review.patrol_coverage": STAFF,
     "review.report": STAFF,
+    "review.renovation_review": STAFF,  # counts of filings and spot checks, no people
     # liaison meetings: staff read them; dispatchers manage them, and which meeting a dispatcher may
     # change is decided per meeting by the predicates in coordinator.permissions
     "meetings.list_series": READ_MEETINGS,
@@ -212,6 +213,7 @@ RULES: dict[str, Rule] = {
     # compounds and renovation filings; the committee (and every staff role) sees counts only
     "community.list_compounds": RENOVATION,
     "community.create_compound": DISPATCH,
+    "community.update_compound": DISPATCH,  # which compound: its district's dispatcher (permissions)
     "community.create_filing": allow("property_manager"),
     "community.list_filings": RENOVATION,
     "community.get_filing": RENOVATION,
@@ -305,6 +307,7 @@ RULES: dict[str, Rule] = {
     # property manager's (which filing a caller reads is checked per filing, as in the API)
     "web.filings_page": RENOVATION,
     "web.new_filing_page": allow("property_manager"),
+    "web.compounds_page": DISPATCH,  # 小区登记: register and edit through the compounds API
     "web.filing_page": RENOVATION,
     "web.my_reports_page": allow("reporter"),  # 我的举报: own reports and points (the community API)
     "web.alerts_page": DISPATCH,  # the alert review queue (confirm/dismiss: the alerts API, per alert)

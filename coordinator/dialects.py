@@ -338,3 +338,27 @@ def local_week_start(stored: Any) -> ColumnElement[str]:
     daylight saving time since).
     """
     return _LocalWeekStart(stored)
+
+
+class _LocalMonth(FunctionElement[str]):
+    type = String()
+    name = "local_month"
+    inherit_cache = True
+
+
+@compiles(_LocalMonth, POSTGRESQL)
+def _local_month_postgresql(element: _LocalMonth, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"to_char(({column}) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')"
+
+
+@compiles(_LocalMonth, SQLITE)
+def _local_month_sqlite(element: _LocalMonth, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"strftime('%Y-%m', {column}, '+8 hours')"
+
+
+def local_month(stored: Any) -> ColumnElement[str]:
+    """The month (Asia/Shanghai) a stored timestamp falls in, as `YYYY-MM` text — on both databases, as
+    `local_week_start` (SQLite adds Shanghai's fixed offset of 8 hours to the stored UTC)."""
+    return _LocalMonth(stored)

@@ -85,6 +85,7 @@ NON_API_ENDPOINTS = {
             "filings_page",
             "new_filing_page",
             "filing_page",
+            "compounds_page",
             "my_reports_page",
             "alerts_page",
             "devices_page",

@@ -24,6 +24,7 @@ EDGE_MODULES |= {"filing_views.py"}
 # Page modules on the `web` blueprint, named by path: field/alerts.py is a service of the same file name.
 EDGE_PATHS = {
     "coordinator/web/alerts.py",
+    "coordinator/web/compounds.py",
     "coordinator/web/filings.py",
     "coordinator/web/liaison.py",
     "coordinator/web/rewards.py",

@@ -19,6 +19,7 @@ from coordinator.community.schemas import (
     CompoundIn,
     CompoundList,
     CompoundOut,
+    CompoundPatch,
     DocumentForm,
     FilingDetail,
     FilingIn,
@@ -72,6 +73,30 @@ def create_compound(body: CompoundIn) -> tuple[dict[str, Any], int]:
         managers=body.managers,
     )
     return compound_out(session, compound), 201
+
+
+@bp.patch("/compounds/<id:compound_id>")
+@needs_locator
+@endpoint(
+    summary="Edit a compound: name, address, geometry (located again), property managers",
+    description="Omitted fields stay; `managers` replaces the list. The district's dispatcher (or an "
+    "admin) edits; a new geometry must stay in a district the caller manages (403 otherwise) and in the "
+    "member districts (422 `outside_alliance`).",
+    tags=["renovation"],
+    body=CompoundPatch,
+    response=CompoundOut,
+    errors=(404,),
+)
+def update_compound(compound_id: int, body: CompoundPatch) -> dict[str, Any]:
+    session = db_session()
+    compound = renovation.update_compound(
+        session,
+        current_locator(),
+        current_user(),
+        renovation.get_compound(session, compound_id),
+        body.changes(),
+    )
+    return compound_out(session, compound)
 
 
 # -- renovation filings ------------------------------------------------------------------------------------

@@ -100,6 +100,33 @@ def parse_geometry(geometry: dict[str, Any]) -> BaseGeometry:
     return geom
 
 
+def _place(compound: Compound, locator: Locator, geometry: dict[str, Any]) -> None:
+    """Give the compound this geometry, its representative point, and the member district and town that
+    point is in (422 `outside_alliance` outside the member districts)."""
+    geom = parse_geometry(geometry)
+    point = geom if isinstance(geom, Point) else geom.representative_point()
+    location = check_and_locate(locator, point.x, point.y, "wgs84")
+    if location.outcome != "member" or location.district is None:
+        raise ValidationFailed(
+            "a compound must lie in a member district",
+            code="outside_alliance",
+            details={"outcome": location.outcome},
+        )
+    compound.geometry = geometry
+    compound.lon, compound.lat = point.x, point.y
+    compound.district_code = location.district.code
+    compound.town_code = location.town.code if location.town else None
+
+
+def _check_manager(user: User, compound: Compound) -> None:
+    if not can_manage_compound(user, compound):
+        raise Forbidden(
+            f"compound lies in district {compound.district_code}; "
+            "only its dispatcher or an admin registers or edits it",
+            details={"district": compound.district_code},
+        )
+
+
 def create_compound(
     session: Session,
     locator: Locator,
@@ -111,33 +138,33 @@ def create_compound(
     managers: Sequence[str],
 ) -> Compound:
     """Register a compound; it lies in the member district and town its representative point is in."""
-    geom = parse_geometry(geometry)
-    point = geom if isinstance(geom, Point) else geom.representative_point()
-    location = check_and_locate(locator, point.x, point.y, "wgs84")
-    if location.outcome != "member" or location.district is None:
-        raise ValidationFailed(
-            "a compound must lie in a member district",
-            code="outside_alliance",
-            details={"outcome": location.outcome},
-        )
-    compound = Compound(
-        name=name,
-        address=address,
-        geometry=geometry,
-        lon=point.x,
-        lat=point.y,
-        district_code=location.district.code,
-        town_code=location.town.code if location.town else None,
-    )
-    if not can_manage_compound(user, compound):
-        raise Forbidden(
-            f"compound lies in district {compound.district_code}; "
-            "only its dispatcher or an admin registers it",
-            details={"district": compound.district_code},
-        )
+    compound = Compound(name=name, address=address)
+    _place(compound, locator, geometry)
+    _check_manager(user, compound)
     session.add(compound)
     session.flush()
     set_managers(session, compound, managers)
+    return compound
+
+
+def update_compound(
+    session: Session, locator: Locator, user: User, compound: Compound, changes: dict[str, Any]
+) -> Compound:
+    """Edit a compound (name, address, geometry, managers — `changes` holds only the fields sent, as
+    PatchModel.changes gives them). The caller must manage the compound where it is and, when it moves,
+    where it goes (403 otherwise: a district's dispatcher cannot move it to another district)."""
+    if not compound.active:
+        raise NotFound(f"no compound {compound.id}")
+    _check_manager(user, compound)
+    for key in ("name", "address"):
+        if key in changes:
+            setattr(compound, key, changes[key])
+    if "geometry" in changes:
+        _place(compound, locator, changes["geometry"])
+        _check_manager(user, compound)
+    session.flush()
+    if "managers" in changes:
+        set_managers(session, compound, changes["managers"])
     return compound
 
 

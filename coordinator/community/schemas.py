@@ -13,7 +13,7 @@ from coordinator.api import FilePart
 from coordinator.cases.schemas import Status
 from coordinator.evidence.files import DOCUMENT_MEDIA_TYPES, IMAGE_MEDIA_TYPES
 from coordinator.geojson import Geometry
-from coordinator.validation import IsoDate, QueryModel, RowId
+from coordinator.validation import IsoDate, PatchModel, QueryModel, RowId
 
 FilingState = Literal["submitted", "returned", "resubmitted", "accepted", "in_works", "inspected", "closed"]
 InspectionKind = Literal["property_patrol", "spot_check", "completion"]
@@ -215,6 +215,16 @@ class CompoundIn(BaseModel):
     address: str = Field(min_length=1, max_length=200)
     geometry: GeometryIn
     managers: list[str] = Field(default_factory=list, max_length=20, description="Usernames.")
+
+
+class CompoundPatch(PatchModel):
+    """Edits of a compound (omitted fields stay). A new geometry locates the compound again (its
+    district and town follow it); `managers` replaces the list (`[]`: none)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    address: str | None = Field(default=None, min_length=1, max_length=200)
+    geometry: GeometryIn | None = None
+    managers: list[str] | None = Field(default=None, max_length=20, description="Usernames.")
 
 
 class CompoundOut(BaseModel):

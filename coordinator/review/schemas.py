@@ -20,21 +20,16 @@ PERIOD_HELP = (
 )
 
 
-class PeriodQuery(QueryModel):
-    """A period and a scope of cases."""
+class LocalPeriodQuery(QueryModel):
+    """A period of local dates: a month, or from/to (last month by default)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description=PERIOD_HELP)
     from_: date | None = Field(default=None, alias="from", description="First day (Asia/Shanghai).")
     to: date | None = Field(default=None, description="Last day, inclusive (Asia/Shanghai).")
-    border_pair: str | None = Field(
-        default=None, max_length=40, description="Only this border pair, e.g. `310116-310120`."
-    )
-    district: str | None = Field(default=None, max_length=32, description="Only cases of this district.")
-    joint_only: bool = Field(default=False, description="Only cases in a border zone (joint cases).")
 
     @model_validator(mode="after")
-    def _one_period(self) -> PeriodQuery:
+    def _one_period(self) -> LocalPeriodQuery:
         if self.month and (self.from_ or self.to):
             raise ValueError("give either month or from/to, not both")
         if (self.from_ is None) != (self.to is None):
@@ -53,6 +48,16 @@ class PeriodQuery(QueryModel):
         if self.from_ and self.to:
             return Period(self.from_, self.to)
         return Period.last_month(now)
+
+
+class PeriodQuery(LocalPeriodQuery):
+    """A period and a scope of cases."""
+
+    border_pair: str | None = Field(
+        default=None, max_length=40, description="Only this border pair, e.g. `310116-310120`."
+    )
+    district: str | None = Field(default=None, max_length=32, description="Only cases of this district.")
+    joint_only: bool = Field(default=False, description="Only cases in a border zone (joint cases).")
 
     def scope(self) -> Scope:
         """The scope asked for."""
@@ -287,3 +292,76 @@ class CaseExportCollection(BaseModel):
     type: CollectionType
     period: PeriodOut
     features: list[CaseExportFeature]
+
+
+# -- renovation filings (the committee's counts) -----------------------------------------------------------
+
+
+class RenovationReviewQuery(LocalPeriodQuery):
+    """A period and, optionally, the districts whose compounds to count."""
+
+    district: str | None = Field(default=None, max_length=32, description="Only this district's compounds.")
+    border_pair: str | None = Field(
+        default=None,
+        max_length=40,
+        description="Only the compounds of this pair's two districts, e.g. `310116-310120`.",
+    )
+
+    def districts(self) -> set[str] | None:
+        """The districts asked for (both filters: those in both), or None for all."""
+        chosen: set[str] | None = None
+        if self.border_pair:
+            chosen = set(border_pair_key(self.border_pair))
+        if self.district:
+            chosen = {self.district} if chosen is None else chosen & {self.district}
+        return chosen
+
+
+class FilingStateCounts(BaseModel):
+    """Filings filed in the month, by the state they are in now (docs/citizens.md has the states)."""
+
+    total: int
+    submitted: int = Field(description="Filed, awaiting review.")
+    returned: int = Field(description="Returned to the property manager with reasons.")
+    resubmitted: int = Field(description="Resubmitted after a return, awaiting review.")
+    accepted: int = Field(description="Accepted by the district's dispatcher.")
+    in_works: int = Field(description="Works started.")
+    inspected: int = Field(description="A completion inspection passed.")
+    closed: int = Field(description="Finished.")
+
+
+class SpotCheckCounts(BaseModel):
+    """城管 spot checks (抽查) done in the month, by outcome."""
+
+    total: int
+    passed: int
+    failed: int
+    cases_opened: int = Field(
+        description="Failed checks that filed a report (and so opened or joined a case)."
+    )
+
+
+class RenovationRowOut(BaseModel):
+    """One district in one month."""
+
+    district: str | None = Field(description="The compounds' district code.")
+    label: str = Field(description="The district's name.")
+    month: str = Field(description="YYYY-MM (Asia/Shanghai): when filed, or when checked.")
+    filings: FilingStateCounts
+    spot_checks: SpotCheckCounts
+
+
+class RenovationTotalOut(BaseModel):
+    """All rows together."""
+
+    filings: FilingStateCounts
+    spot_checks: SpotCheckCounts
+
+
+class RenovationReviewOut(BaseModel):
+    """Renovation filings per district and month by state, and spot-check outcomes: counts only."""
+
+    period: PeriodOut
+    districts: list[str] | None = Field(description="The districts counted (null: all).")
+    rows: list[RenovationRowOut]
+    total: RenovationTotalOut

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, render_template, stream_with_context
 
 from coordinator.api import GEOJSON, endpoint
 from coordinator.extensions import db_session, get_sessionmaker
-from coordinator.review import caseload, exports, services
+from coordinator.review import caseload, exports, renovation, services
 from coordinator.review.schemas import (
     CaseExportCollection,
     CaseExportQuery,
@@ -21,6 +21,8 @@ from coordinator.review.schemas import (
     ExportQuery,
     HotspotsSectionOut,
     PeriodQuery,
+    RenovationReviewOut,
+    RenovationReviewQuery,
     RepeatLocationsOut,
     ReviewOut,
     ReviewQuery,
@@ -292,6 +294,42 @@ def patrol_coverage(query: PeriodQuery) -> dict[str, Any]:
         "scope": scope_payload(scope),
         "section": coverage_payload(section, services.district_names(session)),
     }
+
+
+def renovation_payload(review: renovation.RenovationReview, names: dict[str, str]) -> dict[str, Any]:
+    """Renovation filings and spot checks per district and month, as the API shows them."""
+    return {
+        "period": period_payload(review.period),
+        "districts": review.districts,
+        "rows": [
+            {
+                "district": row.district,
+                "label": names.get(row.district or "", row.district or "—"),
+                "month": row.month,
+                "filings": row.counts.filings,
+                "spot_checks": row.counts.spot_checks,
+            }
+            for row in review.rows
+        ],
+        "total": {"filings": review.total.filings, "spot_checks": review.total.spot_checks},
+    }
+
+
+@bp.get("/review/renovation")
+@endpoint(
+    summary="Renovation filings per district and month by state, and 城管 spot-check outcomes (counts only)",
+    description="Filings filed in the period (by local month) as they stand now, and spot checks (抽查) "
+    "done in it: passed, failed and the cases failed ones opened. A district is the compound's. No "
+    "compound, flat or person. See docs/review.md.",
+    tags=["review"],
+    query=RenovationReviewQuery,
+    response=RenovationReviewOut,
+)
+def renovation_review(query: RenovationReviewQuery) -> dict[str, Any]:
+    session = db_session()
+    period = query.period(datetime.now(SHANGHAI))
+    review = renovation.renovation_review(session, period, districts=query.districts())
+    return renovation_payload(review, services.district_names(session))
 
 
 @bp.get("/review/report")

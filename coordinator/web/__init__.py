@@ -6,6 +6,7 @@ the JSON API. Pages read through the services; every change a page makes goes th
   page, map, dispatcher desk, citizen report and status, 我的举报, the patroller's page).
 - `liaison.py`: the committee dashboard, the liaison meetings and the joint night rosters.
 - `filings.py`: the renovation-filing pages (list, the property manager's form, one filing).
+- `compounds.py`: the compounds page (小区登记: a dispatcher's or admin's compounds; register, edit).
 - `alerts.py`: the alert review queue and the device registry (camera and drone alerts).
 - `rewards.py`: the admins' rewards page (totals, flagged bursts, rules, redemption).
 - `desk.py`, `dashboard.py`, `citizen_pages.py`: what those pages show, as plain functions over a Session.
@@ -38,6 +39,7 @@ PAGE_PREFIXES = (
     "/lang/",
     "/rewards",
     "/filings",
+    "/compounds",
     "/alerts",
     "/devices",
 )
@@ -49,6 +51,7 @@ def init_app(app: Flask) -> None:
     from coordinator.settings import get_settings
     from coordinator.web import (  # the page modules register their routes
         alerts,  # noqa: F401
+        compounds,  # noqa: F401
         filings,  # noqa: F401
         i18n,
         liaison,  # noqa: F401

@@ -16,11 +16,13 @@ from coordinator.extensions import db_session
 from coordinator.meetings import services as meetings
 from coordinator.meetings.presenters import Presenter
 from coordinator.policy import current_user
+from coordinator.review import renovation
 from coordinator.review.schemas import PeriodQuery
-from coordinator.review.services import border_pair_key
+from coordinator.review.services import border_pair_key, district_names
 from coordinator.rosters import services as rosters
 from coordinator.rosters.presenters import roster_json
 from coordinator.web import bp, dashboard, desk
+from coordinator.web.filings import state_labels
 from coordinator.web.views import border_pairs, map_config
 from coordinator.worktime import SHANGHAI
 
@@ -29,7 +31,9 @@ from coordinator.worktime import SHANGHAI
 def dashboard_page() -> str:
     """The committee dashboard: per border pair, weekly new/closed (an SVG chart drawn on the server),
     SLA compliance, time to close, hotspots with their trend (a table per pair, and one map of them all:
-    the points ride in the page's JSON, static/web/map.js draws them), and links to the review's exports."""
+    the points ride in the page's JSON, static/web/map.js draws them), the renovation filings per district
+    and month by state with the 城管 spot checks' outcomes (counts, coordinator.review.renovation), and
+    links to the review's exports."""
 
     now = datetime.now(SHANGHAI)
     query = parse_query(PeriodQuery)
@@ -52,8 +56,12 @@ def dashboard_page() -> str:
         "trend": _("Trend"),
         "retired": _("Retired"),
     }
+    filings = renovation.renovation_review(session, period, districts=set(pair) if pair else None)
     return render_template(
         "web/dashboard.html",
+        renovation=filings,
+        filing_states=state_labels(),
+        district_names=district_names(session),
         period=period,
         month=query.month or "",
         months=dashboard.recent_months(now.date()),

@@ -58,6 +58,7 @@ NAV = (
         "Renovation filings",
         {"property_manager", "squad_leader", "squad_member", "dispatcher", "admin"},
     ),
+    ("/compounds", "Compounds", {"dispatcher", "admin"}),
     ("/report", "Report a problem", None),
     ("/my-reports", "My reports", {"reporter"}),
 )
@@ -319,6 +320,7 @@ def desk_page() -> str:
 
 
 CITIZEN_SUBMIT_URL = "/api/v1/citizen/reports"
+ACCOUNT_SUBMIT_URL = "/api/v1/reports"  # a reporter account's report: its own, on 我的举报 with its points
 
 
 def _public_page_viewer() -> None:
@@ -330,12 +332,27 @@ def _public_page_viewer() -> None:
             g.principal = authenticate(db_session())
 
 
+def report_submission() -> tuple[str, bool]:
+    """Where the report form sends its report, and whether as the logged-in account: a reporter account
+    files through the reports API (the report is the account's — 我的举报, its points, its feedback),
+    anyone else through the anonymous citizen API (a secret status link)."""
+    principal = g.get("principal")
+    if principal is not None and principal.caller.role == "reporter":
+        return ACCOUNT_SUBMIT_URL, True
+    return CITIZEN_SUBMIT_URL, False
+
+
 @bp.get("/report")
 def report_page() -> str:
-    """The citizen report form (public): category, description, GPS or a pin, photos."""
+    """The report form (public): category, description, GPS or a pin, photos; a reporter account's
+    report is filed as the account's, anyone else's anonymously with a status link."""
     _public_page_viewer()
+    submit_url, as_account = report_submission()
     return render_template(
-        "web/report.html", categories=queries.list_categories(db_session()), submit_url=CITIZEN_SUBMIT_URL
+        "web/report.html",
+        categories=queries.list_categories(db_session()),
+        submit_url=submit_url,
+        as_account=as_account,
     )
 
 

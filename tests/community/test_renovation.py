@@ -263,3 +263,61 @@ def test_compound_registration_is_the_districts(people: People, session: Session
     rewound = people.call("admin", "POST", "/api/v1/compounds", {**body, "geometry": clockwise})
     assert rewound.status_code == 201
     assert rewound.get_json()["geometry"]["coordinates"][0] != clockwise["coordinates"][0]
+
+
+# 金山 (310116), away from its borders; and a point in 嘉兴 (Zhejiang), outside the alliance.
+JINSHAN_POINT = (121.25, 30.80)
+OUTSIDE_POINT = (120.85, 30.75)
+
+
+def test_compound_edit_is_the_districts(people: People, session: Session) -> None:
+    """The district's dispatcher renames a compound, re-addresses it and replaces its managers; a new
+    point locates it again — into another district only for whoever manages there (an admin)."""
+    pm, pm2 = people.add("pm", "property_manager"), people.add("pm2", "property_manager")
+    people.add("dispatcher", "dispatcher", district="310120")
+    people.add("far_dispatcher", "dispatcher", district="310116")
+    made = people.call(
+        "dispatcher",
+        "POST",
+        "/api/v1/compounds",
+        {"name": "海湾花园", "address": "海湾路 88 号", "geometry": POLYGON, "managers": [pm.username]},
+    ).get_json()
+    url = f"/api/v1/compounds/{made['id']}"
+
+    changes = {"name": "海湾花园二期", "address": "海湾路 90 号", "managers": [pm2.username]}
+    edited = people.call("dispatcher", "PATCH", url, changes)
+    assert edited.status_code == 200, edited.get_json()
+    assert {k: edited.get_json()[k] for k in ("name", "address", "managers", "district", "town")} == {
+        "name": "海湾花园二期",
+        "address": "海湾路 90 号",
+        "managers": [pm2.username],
+        "district": "310120",
+        "town": made["town"],
+    }
+    assert edited.get_json()["geometry"] == made["geometry"]  # not sent: kept
+    listed = people.call("pm2", "GET", "/api/v1/compounds").get_json()["compounds"]
+    assert [c["id"] for c in listed] == [made["id"]]
+    assert people.call("pm", "GET", "/api/v1/compounds").get_json()["compounds"] == []
+    assert people.call("dispatcher", "PATCH", url, {}).get_json()["name"] == "海湾花园二期"  # nothing sent
+
+    assert people.call("far_dispatcher", "PATCH", url, {"name": "抢来的"}).status_code == 403
+    jinshan = {"geometry": {"type": "Point", "coordinates": list(JINSHAN_POINT)}}
+    moved_away = people.call("dispatcher", "PATCH", url, jinshan)
+    assert moved_away.status_code == 403
+    assert moved_away.get_json()["error"]["details"] == {"district": "310116"}
+    outside = {"geometry": {"type": "Point", "coordinates": list(OUTSIDE_POINT)}}
+    refused = people.call("admin", "PATCH", url, outside)
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "outside_alliance"
+    bad_manager = people.call("dispatcher", "PATCH", url, {"managers": ["nobody-here"]})
+    assert bad_manager.status_code == 422
+    assert people.call("dispatcher", "GET", "/api/v1/compounds").get_json()["compounds"][0]["managers"] == [
+        pm2.username
+    ]  # every refusal changed nothing
+
+    moved = people.call("admin", "PATCH", url, jinshan)
+    assert moved.status_code == 200, moved.get_json()
+    assert (moved.get_json()["district"], moved.get_json()["lon"]) == ("310116", JINSHAN_POINT[0])
+    assert moved.get_json()["town"] not in (None, made["town"])
+    assert people.call("far_dispatcher", "PATCH", url, {"name": "金山花园"}).status_code == 200
+    assert people.call("dispatcher", "GET", "/api/v1/compounds").get_json()["compounds"] == []
+    assert people.call("admin", "PATCH", "/api/v1/compounds/999999", {"name": "X"}).status_code == 404

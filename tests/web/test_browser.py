@@ -377,9 +377,11 @@ def test_citizen_rates_a_resolved_case_on_its_status_page_and_sees_the_points(
     assert "13700002222" not in page.content()
 
 
-def test_reporter_account_disputes_a_result_on_my_reports(
+def test_reporter_account_files_a_report_on_the_form_and_disputes_a_result_on_my_reports(
     page: Page, live: str, client: FlaskClient, session: Session
 ) -> None:
+    """Logged in, a reporter's report from /report is the account's: the page says so, and it lands on
+    我的举报 (no status link); there the reporter disputes an earlier resolved report."""
     from tests.community.conftest import People
 
     people = People(session, client)
@@ -390,7 +392,27 @@ def test_reporter_account_disputes_a_result_on_my_reports(
     people.resolve(sent["case_id"], note="已清运")
 
     log_in(page, live, citizen.username, "/report")
-    page.click("header nav a[href='/my-reports']")  # 我的举报
+    expect(page.locator("#as-account")).to_contain_text(citizen.username)
+    expect(page.locator("#report-map")).to_have_attribute("data-ready", "true")
+    form = page.locator("#report-form")
+    form.locator("select[name=category]").select_option("01-11")
+    form.locator("textarea[name=description]").fill("沟渠边又有建筑垃圾")
+    page.click("#use-gps")
+    expect(form.locator("#lon")).to_have_value("121.435000")
+    form.locator("input[name=notify_sms]").check()  # SMS without a phone: said so, nothing sent
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#flash.bad")).to_have_text("短信通知需要您的电话号码")
+    form.locator("input[name=notify_sms]").uncheck()
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/my-reports#report-[0-9]+$"))
+    filed = page.locator("article.my-report:target")
+    expect(filed).to_contain_text("JJ-")
+    expect(filed.locator(".badge")).to_have_text("已分派")
+    expect(page.locator("article.my-report")).to_have_count(2)
+    page.wait_for_load_state("networkidle")  # the server is idle: the test may use the shared connection
+    new_id = int(page.url.rsplit("-", 1)[1])
+    assert session.get_one(Report, new_id).submitted_by_id == citizen.id
+
     card = page.locator(f"article.my-report[data-report='{sent['report_id']}']")
     expect(card).to_contain_text(sent["case_number"])
     expect(card.locator(".badge")).to_have_text("已处置")

@@ -147,6 +147,75 @@ def test_report_form_is_public(client: FlaskClient) -> None:
     assert 'id="report-form"' in page and "使用我的位置" in page
 
 
+def test_report_form_of_a_logged_in_reporter_account_files_the_account_s_report(
+    client: FlaskClient, session: Session
+) -> None:
+    """The /report form posts where its `data-url` says, as report.js builds it (multipart: the report as
+    JSON in `report`, photos in `photos`). Logged in as a reporter account, that is the reports API: the
+    report is the account's — on 我的举报, and the account earns its points — not an anonymous one with a
+    status link. Without an account (or as staff) the form stays the citizen API's."""
+    import io
+    import json
+
+    from sqlalchemy import select
+
+    from coordinator.cases.models import Report
+    from coordinator.community import rewards
+    from coordinator.evidence.services import list_evidence
+    from tests.community.conftest import LAT, LON, People
+    from tests.evidence.images import jpeg
+
+    def form_url(page: str) -> str:
+        form = re.search(r'<form id="report-form"[^>]*>', page)
+        assert form is not None
+        found = re.search(r'data-url="([^"]+)"', form.group(0))
+        assert found is not None
+        return found.group(1)
+
+    anonymous = html(client.get("/report"))
+    assert form_url(anonymous) == "/api/v1/citizen/reports" and 'data-account="true"' not in anonymous
+    assert 'name="phone" type="tel" maxlength="32" autocomplete="tel" required' in anonymous
+
+    people = People(session, client)
+    people.add("admin", "admin")
+    citizen = people.add("citizen", "reporter")
+    csrf = login(client, citizen.username)
+    page = html(client.get("/report"))
+    url = form_url(page)
+    assert url == "/api/v1/reports" and 'data-account="true"' in page and 'id="as-account"' in page
+    assert citizen.username in page
+
+    report = {"category": "01-11", "description": "桥下建筑垃圾", "lon": LON, "lat": LAT, "crs": "wgs84"}
+    sent = client.post(
+        url,
+        data={"report": json.dumps(report), "photos": [(io.BytesIO(jpeg(320, 240)), "p.jpg")]},
+        content_type="multipart/form-data",
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert sent.status_code == 201, sent.get_json()
+    answer = sent.get_json()
+    stored = session.get_one(Report, answer["report_id"])
+    assert (stored.submitted_by_id, stored.source) == (citizen.id, "citizen")
+    assert len(list_evidence(session, "report", stored.id)) == 1
+    mine = client.get("/api/v1/my/reports").get_json()["reports"]
+    assert [r["report_id"] for r in mine] == [answer["report_id"]]
+    listed = html(client.get("/my-reports"))
+    assert f'id="report-{answer["report_id"]}"' in listed and answer["case_number"] in listed
+
+    # The dispatcher verifies the case: the account earns (the report has no phone to earn for).
+    people.lead_squad_people(answer["case_id"])
+    people.resolve(answer["case_id"])
+    assert people.act("dispatcher", answer["case_id"], "verify").status_code == 200
+    assert rewards.balance(session, rewards.Reporter(user_id=citizen.id)) == 10
+    assert 'id="balance">10<' in html(client.get("/my-reports"))
+
+    # Staff on the report form file anonymously, as before (their own reports go through the API).
+    client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    login(client, people.users["dispatcher"].username)
+    assert form_url(html(client.get("/report"))) == "/api/v1/citizen/reports"
+    assert session.scalars(select(Report).where(Report.submitted_by_id == citizen.id)).all() == [stored]
+
+
 def test_vendored_leaflet_is_served(client: FlaskClient) -> None:
     response = client.get("/assets/vendor/leaflet-1.9.4/leaflet.js")
     assert response.status_code == 200 and b"Leaflet 1.9.4" in response.data[:400]
@@ -246,6 +315,49 @@ def test_dashboard_carries_the_hotspot_map_of_the_period_and_its_border_pair(
     assert both[elsewhere.id]["cases"] == 0 and both[elsewhere.id]["trend"] == "flat"
     only = points("&border_pair=310120-310116")  # the page's pair filter: that pair's hotspots only
     assert set(only) == {hotspot.id}
+
+
+def test_dashboard_counts_renovation_filings_per_district_and_month(
+    client: FlaskClient, session: Session, locator_cache: Any, session_factory: Any
+) -> None:
+    """The committee's dashboard shows the renovation counts of its period (and border pair): per district
+    and month the filings by their state now and the spot checks' outcomes, with a total row."""
+    from tests.review.test_renovation import build
+
+    build(session, locator_cache.get(session_factory))
+    committee = make_user(session, "committee")
+    session.commit()
+    login(client, committee.username)
+    page = html(client.get("/dashboard?from=2026-10-01&to=2026-11-30"))
+    card = page[page.index('id="renovation"') :].split("</section>")[0]
+    assert "装修申报" in card and "城管抽查" in card and "已退回" in card
+
+    def cells(row: str) -> dict[str, str]:
+        return dict(re.findall(r'<td class="num ([\w-]+)">(\d+)</td>', row))
+
+    rows = {
+        (d, m): cells(r)
+        for d, m, r in re.findall(r'<tr data-district="(\d*)" data-month="([\d-]+)">(.*?)</tr>', card, re.S)
+    }
+    assert set(rows) == {("310120", "2026-10"), ("310120", "2026-11"), ("310116", "2026-11")}
+    october = rows[("310120", "2026-10")]
+    assert (october["filings-total"], october["state-submitted"], october["state-returned"]) == (
+        "3",
+        "1",
+        "1",
+    )
+    assert (october["state-accepted"], october["checks-total"]) == ("1", "0")
+    november = rows[("310120", "2026-11")]
+    assert (november["checks-passed"], november["checks-failed"], november["checks-cases"]) == ("1", "1", "1")
+    total = cells(card.split('<tr class="total">')[1].split("</tr>")[0])
+    assert (total["filings-total"], total["checks-total"], total["checks-cases"]) == ("5", "3", "1")
+    assert "李四" not in page and "13912345678" not in page  # counts, not people
+    assert "/api/v1/review/renovation?from=2026-10-01&amp;to=2026-11-30" in card
+
+    other = html(client.get("/dashboard?from=2026-10-01&to=2026-11-30&border_pair=310116-310117"))
+    assert 'data-district="310120"' not in other and 'data-district="310116"' in other  # the pair's districts
+    quiet = html(client.get("/dashboard?month=2026-09"))
+    assert "本期没有装修申报或城管抽查。" in quiet
 
 
 def test_meeting_pages_show_the_record_and_give_the_host_its_forms(

@@ -1,5 +1,5 @@
 // Maps of the web app (Leaflet 1.9.4, vendored): the border map (/map), the case page's small map, the
-// report form's pin and the committee dashboard's hotspot map. Data are WGS-84 GeoJSON from the API; the basemap is optional (config).
+// pin of the report form and of the compound form (/compounds), and the committee dashboard's hotspot map. Data are WGS-84 GeoJSON from the API; the basemap is optional (config).
 // When the view changes while a case layer is loading, only the newest answer is drawn.
 "use strict";
 (function () {
@@ -157,6 +157,8 @@
     el.dataset.ready = "true";
   }
 
+  const PIN = { radius: 9, color: "#fff", weight: 2, fillColor: "#c0392b", fillOpacity: 1, className: "pin-marker" };
+
   function pinMap(el) {
     const map = baseMap(el.id);
     map.setView(CENTER, 10);
@@ -167,11 +169,35 @@
       lat.value = latlng.lat.toFixed(6);
       lon.value = latlng.lng.toFixed(6);
       if (marker) marker.setLatLng(latlng);
-      else marker = L.circleMarker(latlng, { radius: 9, color: "#fff", weight: 2, fillColor: "#c0392b", fillOpacity: 1 }).addTo(map);
+      else marker = L.circleMarker(latlng, PIN).addTo(map);
       if (zoom) map.setView(latlng, 16);
       lon.dispatchEvent(new Event("change", { bubbles: true }));
     }
     map.on("click", (e) => place(e.latlng, false));
+    // Typed coordinates (the compound form's fields are not read-only) move the pin too.
+    function typed() {
+      const a = Number(lat.value), o = Number(lon.value);
+      if (lat.value.trim() === "" || lon.value.trim() === "" || !(Math.abs(a) <= 90 && Math.abs(o) <= 180)) return;
+      const latlng = L.latLng(a, o);
+      if (marker) marker.setLatLng(latlng);
+      else marker = L.circleMarker(latlng, PIN).addTo(map);
+    }
+    if (!lon.readOnly) { lon.addEventListener("input", typed); lat.addEventListener("input", typed); }
+    // For other scripts (the compound form): put the pin, draw an outline, start over.
+    let outline = null;
+    window.jiaojie.pin = {
+      place: (a, o) => place(L.latLng(a, o), true),
+      outline: (geometry) => {
+        if (outline) outline.remove();
+        outline = geometry ? L.geoJSON(geometry, { style: { color: "#c0392b", weight: 2, fillOpacity: 0.1 }, interactive: false }).addTo(map) : null;
+      },
+      clear: () => {
+        if (marker) marker.remove();
+        if (outline) outline.remove();
+        marker = outline = null;
+        lon.value = lat.value = "";
+      },
+    };
     const gps = document.getElementById("use-gps");
     if (gps) {
       gps.addEventListener("click", () => {
@@ -224,7 +250,7 @@
   if (document.getElementById("map")) borderMap().catch((e) => window.jiaojie.flash(e.message, true));
   const minimap = document.getElementById("case-map");
   if (minimap) caseMap(minimap).catch(() => {});
-  const pin = document.getElementById("report-map");
+  const pin = document.getElementById("report-map") || document.getElementById("compound-map");
   if (pin) pinMap(pin);
   const hotmap = document.getElementById("hotspot-map");
   if (hotmap) hotspotMap(hotmap).catch((e) => window.jiaojie.flash(e.message, true));
