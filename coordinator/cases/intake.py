@@ -181,10 +181,14 @@ def submit_report(
     data: ReportInput,
     *,
     submitter: Actor | None,
+    anonymous: bool = False,
     calendar: WorkCalendar,
     now: datetime | None = None,
 ) -> IntakeResult:
     """Take one report: replay a retry, else locate it, join a nearby open case or open a routed one.
+
+    `submitter` None is the operator's import, or with `anonymous` a citizen without an account (held
+    to the service area as a reporter account is).
 
     Locating needs no database: it is done before locking, so the locks can be as narrow as the dedup
     box. Under the locks: one lookup of a retry and of open duplicates, then the writes.
@@ -194,7 +198,7 @@ def submit_report(
     reference = reference_data(session)
     category = reference.category(data.category)
     location = check_and_locate(locator, data.lon, data.lat, data.crs)
-    check_service_area(location, submitter)
+    check_service_area(location, submitter, anonymous=anonymous)
     session.flush()  # the Core statements below do not autoflush the caller's pending ORM objects
     lon, lat = location.lon, location.lat
     lock_keys(session, intake_lock_keys(category, lon, lat, retry_names=_retry_names(data, submitter)))
@@ -226,13 +230,15 @@ def submit_report(
     return IntakeResult(session, report_id, facts, merged=False, replayed=False)
 
 
-def check_service_area(location: Location, submitter: Actor | None) -> None:
+def check_service_area(location: Location, submitter: Actor | None, *, anonymous: bool = False) -> None:
     """422 `outside_service_area` for a point outside the member districts and their border zones,
     unless the submitter's role may file it there (coordinator.permissions) or there is no submitter
-    (the operator's bulk import)."""
+    and the report is not an anonymous citizen's (the operator's bulk import)."""
     if location.outcome == "member" or location.in_border_zone:
         return
-    if submitter is None or may_file_outside_service_area(submitter.role):
+    if submitter is None and not anonymous:
+        return
+    if submitter is not None and may_file_outside_service_area(submitter.role):
         return
     district = location.district.name_zh if location.district else None
     raise ValidationFailed(

@@ -110,7 +110,9 @@ def submit_citizen_report(
 ) -> CitizenReceipt:
     """File an anonymous citizen report with its (already checked) photos and make its status link."""
     now = now or datetime.now(SHANGHAI)
-    result = intake.submit_report(session, locator, data, submitter=None, calendar=calendar, now=now)
+    result = intake.submit_report(
+        session, locator, data, submitter=None, anonymous=True, calendar=calendar, now=now
+    )
     for photo in prepared_photos:
         evidence.store_prepared(
             session,

@@ -200,6 +200,17 @@ def test_the_phone_is_required(client: FlaskClient) -> None:
     assert response.status_code == 422
 
 
+def test_a_citizen_cannot_file_outside_the_service_area(client: FlaskClient, session: Session) -> None:
+    # The public form is where fake reports would come from first: held to the area like a reporter.
+    before = rows(session)
+    for lon, lat in ((121.4367, 31.1883), (-74.006, 40.7128), (0.0, 0.0)):  # Xuhui, New York, (0, 0)
+        refused = submit(client, lon=lon, lat=lat)
+        assert refused.status_code == 422, refused.get_json()
+        assert refused.get_json()["error"]["code"] == "outside_service_area"
+    assert rows(session) == before
+    assert submit(client).status_code == 201
+
+
 @pytest.mark.parametrize(
     ("photo", "status"),
     [((b"\x89PNG\r\n\x1a\n broken", "a.png"), 415), ((images.bomb_png(9000), "bomb.png"), 413)],
