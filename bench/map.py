@@ -86,9 +86,8 @@ def bench_database(url: str, cases: int, repeats: int) -> None:
         _, token = issue_token(session, user, ttl_days=1, label="bench/map.py")
     engine.dispose()
     # No access log line per request (bench/load.py's settings): the figures time the request, not the log.
-    app = create_app(
-        {"database_url": url, "secret_key": secrets.token_hex(16), "log_level": "WARNING", "log_requests": False}
-    )
+    settings = {"database_url": url, "secret_key": secrets.token_hex(16)}
+    app = create_app({**settings, "log_level": "WARNING", "log_requests": False})
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     box = district_bbox()
