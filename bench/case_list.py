@@ -66,7 +66,7 @@ def main() -> None:
 
     def with_index(box: tuple[float, float, float, float], status: list[str]) -> int:
         with factory() as session:
-            flt = queries.CaseFilter(bbox=box, status=status)
+            flt = queries.CaseFilter(bbox=Bbox(*box), status=status)
             return queries.list_cases(session, flt, page=1, per_page=50)[1]
 
     def baseline(box: tuple[float, float, float, float], status: list[str]) -> int:

@@ -4,7 +4,7 @@
 
 Prints points/second for
   (a) single-point locator calls (district + zone flag), and full answers with distances,
-  (b) the batch form on 1e6 random points in Shanghai's bounding box,
+  (b) the batch form on 1e6 random points in Shanghai's bounding box (--batch; fewer for a smoke run),
   (c) a naive loop of `polygon.contains(Point)` over the 16 districts,
   (d) one PostGIS `ST_Contains` query per point through the ORM (with --postgis-url),
 and the ratios against the baselines measured in the same run. Targets (issue 3): a ≥ 10× c,
@@ -71,11 +71,12 @@ def main() -> int:
     lat = rng.uniform(BBOX[1], BBOX[3], args.batch)
 
     # (a) single points, district + zone flag; and full answers (with distances) for reference
-    n_single = 200_000
+    # The sample sizes below are capped by --batch (a smaller batch must not inflate the rates).
+    n_single = min(200_000, args.batch)
     xs, ys = lon[:n_single].tolist(), lat[:n_single].tolist()
     district_and_zone = locator.district_and_zone
     t_single = timed(lambda: [district_and_zone(x, y) for x, y in zip(xs, ys, strict=True)])
-    n_full = 20_000
+    n_full = min(20_000, args.batch)
     t_full = timed(lambda: [locator.locate(x, y) for x, y in zip(xs[:n_full], ys[:n_full], strict=True)], 1)
 
     # (b) batch
@@ -84,7 +85,7 @@ def main() -> int:
     # (c) naive loop over the 16 polygons
     # Fresh, unprepared copies: the locator prepared the originals in place (shapely.prepare).
     polygons = [shapely.from_wkb(shapely.to_wkb(geom)) for _, geom in districts]
-    n_naive = 20_000
+    n_naive = min(20_000, args.batch)
 
     def naive() -> None:
         for x, y in zip(xs[:n_naive], ys[:n_naive], strict=True):

@@ -85,7 +85,9 @@ def bench_database(url: str, cases: int, repeats: int) -> None:
         user = create_user(session, username=f"bench_map_{secrets.token_hex(4)}", role="committee")
         _, token = issue_token(session, user, ttl_days=1, label="bench/map.py")
     engine.dispose()
-    app = create_app({"database_url": url, "secret_key": secrets.token_hex(16)})
+    # No access log line per request (bench/load.py's settings): the figures time the request, not the log.
+    settings = {"database_url": url, "secret_key": secrets.token_hex(16)}
+    app = create_app({**settings, "log_level": "WARNING", "log_requests": False})
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     box = district_bbox()
