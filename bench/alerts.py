@@ -57,7 +57,8 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from intake import MeasurementError, command, drop_database, guarded, member_points  # noqa: E402
+from intake import MeasurementError, command, drop_database, guarded  # noqa: E402
+from synthetic_cases import member_points  # noqa: E402
 
 from bench.served import NotServing, start  # noqa: E402
 

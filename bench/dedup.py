@@ -34,8 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.intake import member_points  # noqa: E402
-from bench.synthetic_cases import CATEGORIES, fill_cases  # noqa: E402
+from bench.synthetic_cases import CATEGORIES, fill_cases, member_points  # noqa: E402
 
 TARGET_MS = 5.0  # issue 5: the dedup lookup with 1e6 cases in the table
 

@@ -26,7 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.intake import CATEGORIES, member_points, postgres_cpu_seconds  # noqa: E402
+from bench.intake import CATEGORIES, postgres_cpu_seconds  # noqa: E402
+from bench.synthetic_cases import member_points  # noqa: E402
 
 
 def main() -> None:
