@@ -214,6 +214,7 @@ RULES: dict[str, Rule] = {
     "community.list_compounds": RENOVATION,
     "community.create_compound": DISPATCH,
     "community.update_compound": DISPATCH,  # which compound: its district's dispatcher (permissions)
+    "community.retire_compound": DISPATCH,
     "community.create_filing": allow("property_manager"),
     "community.list_filings": RENOVATION,
     "community.get_filing": RENOVATION,

@@ -148,6 +148,7 @@ EXPECTED: dict[str, str | set[str] | tuple[str, set[str]]] = {
     "community.list_compounds": RENOVATION,
     "community.create_compound": {"dispatcher", "admin"},
     "community.update_compound": {"dispatcher", "admin"},
+    "community.retire_compound": {"dispatcher", "admin"},
     "community.create_filing": {"property_manager"},
     "community.list_filings": RENOVATION,
     "community.get_filing": RENOVATION,

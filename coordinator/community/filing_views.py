@@ -99,6 +99,24 @@ def update_compound(compound_id: int, body: CompoundPatch) -> dict[str, Any]:
     return compound_out(session, compound)
 
 
+@bp.post("/compounds/<id:compound_id>/retire")
+@endpoint(
+    summary="Retire a compound (registered by mistake, or no longer managed)",
+    description="It leaves the lists and takes no new filing or resubmission; its filings stay readable. "
+    "The district's dispatcher (or an admin) retires; 409 `compound_has_open_filings` (listed in "
+    "`details.filings`) while a filing of it is submitted, resubmitted, accepted, in works or inspected.",
+    tags=["renovation"],
+    response=CompoundOut,
+    errors=(404, 409),
+)
+def retire_compound(compound_id: int) -> dict[str, Any]:
+    session = db_session()
+    compound = renovation.retire_compound(
+        session, current_user(), renovation.get_compound(session, compound_id)
+    )
+    return compound_out(session, compound)
+
+
 # -- renovation filings ------------------------------------------------------------------------------------
 
 
@@ -119,11 +137,12 @@ def _detail(filing_id: int) -> dict[str, Any]:
 @bp.post("/renovation-filings")
 @endpoint(
     summary="File a renovation (装修申报) of a flat in one's compound",
+    description="409 `compound_retired` for a retired compound.",
     tags=["renovation"],
     body=FilingIn,
     response=FilingDetail,
     status=201,
-    errors=(404,),
+    errors=(404, 409),
 )
 def create_filing(body: FilingIn) -> tuple[dict[str, Any], int]:
     filing = renovation.file_renovation(
@@ -190,6 +209,7 @@ def return_filing(filing_id: int, body: ReturnIn) -> dict[str, Any]:
 @bp.post("/renovation-filings/<id:filing_id>/resubmit")
 @endpoint(
     summary="Resubmit a returned filing with corrections",
+    description="409 when the filing is not returned, or `compound_retired` when its compound is retired.",
     tags=["renovation"],
     body=ResubmitIn,
     response=FilingDetail,

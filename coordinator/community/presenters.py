@@ -107,6 +107,7 @@ def compound_out(session: Session, compound: Compound) -> dict[str, Any]:
         "district": compound.district_code,
         "town": compound.town_code,
         "managers": names,
+        "active": compound.active,
     }
 
 

@@ -168,6 +168,44 @@ def update_compound(
     return compound
 
 
+# A compound is retired only once no filing of it waits for the district or has works under way: a
+# returned filing waits for the property manager, who may abandon it.
+_RETIRE_BLOCKING_STATES = ("submitted", "resubmitted", *ACTIVE_FILING_STATES)
+
+
+def retire_compound(session: Session, user: User, compound: Compound) -> Compound:
+    """Retire a compound (registered by mistake, or no longer managed): it leaves the lists and takes no
+    new filing or resubmission; its filings and their history stay readable. 409 while one of its filings
+    is submitted, resubmitted or accepted/in works/inspected (they are listed)."""
+    if not compound.active:
+        raise NotFound(f"no compound {compound.id}")
+    _check_manager(user, compound)
+    open_numbers = list(
+        session.scalars(
+            select(RenovationFiling.number)
+            .where(
+                RenovationFiling.compound_id == compound.id,
+                RenovationFiling.state.in_(_RETIRE_BLOCKING_STATES),
+            )
+            .order_by(RenovationFiling.id)
+        )
+    )
+    if open_numbers:
+        raise Conflict(
+            f"compound {compound.id} has filings still open: {', '.join(open_numbers)}",
+            code="compound_has_open_filings",
+            details={"filings": open_numbers},
+        )
+    compound.active = False
+    session.flush()
+    return compound
+
+
+def _check_active(compound: Compound) -> None:
+    if not compound.active:
+        raise Conflict(f"compound {compound.id} is retired: it takes no new filing", code="compound_retired")
+
+
 def set_managers(session: Session, compound: Compound, usernames: Sequence[str]) -> None:
     """Make exactly these property-manager accounts the compound's managers."""
     users = []
@@ -275,6 +313,7 @@ def file_renovation(
     compound = get_compound(session, compound_id)
     if not manages_compound(user, manager_ids(compound)):
         raise Forbidden(f"{user.username} is not a property manager of compound {compound.id}")
+    _check_active(compound)
     _check_dates(fields["planned_start"], fields["planned_end"])
     filing = RenovationFiling(
         number=f"tmp-{uuid4().hex[:16]}",  # the real number needs the row id (below)
@@ -388,6 +427,8 @@ def act(
     begin_write(session)
     filing = get_filing(session, filing_id, user)
     transition = _check(user, filing, action)
+    if action == "resubmit":
+        _check_active(session.get_one(Compound, filing.compound_id))
     payload: dict[str, Any] = {}
     if action == "return":
         cleaned = [r.strip() for r in reasons if r.strip()]

@@ -239,6 +239,7 @@ class CompoundOut(BaseModel):
     district: str | None
     town: str | None
     managers: list[str]
+    active: bool  # false once retired
 
 
 class CompoundList(BaseModel):

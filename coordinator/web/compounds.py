@@ -1,11 +1,13 @@
 """The compounds page (小区登记): the compounds of a dispatcher's district (all for an admin or the
 alliance desk) with their district, town and property managers, and one form to register a compound or
-edit one — name, address, a point put on a Leaflet map or typed as longitude/latitude, the managers.
+edit one — name, address, a point put on a Leaflet map or typed as longitude/latitude, the managers —
+or retire one.
 
 Like every page it only reads (coordinator.community.renovation under the policy table's rules); the
 form calls the compounds API from static/web/compounds.js (`POST /api/v1/compounds`,
-`PATCH /api/v1/compounds/{id}`) with the session's CSRF token, so the API's checks (the caller's
-district, a point inside the member districts, property-manager accounts only) are the only rules."""
+`PATCH /api/v1/compounds/{id}`, `POST /api/v1/compounds/{id}/retire`) with the session's CSRF token, so
+the API's checks (the caller's district, a point inside the member districts, property-manager accounts
+only, no open filing when retiring) are the only rules."""
 
 from __future__ import annotations
 
@@ -55,6 +57,15 @@ def page_texts() -> dict[str, Any]:
         "no_point": _("Put the compound on the map, or type its longitude and latitude"),
         "outside_alliance": _("That point is not in a member district"),
         "not_a_property_manager": _("Only property-manager accounts can manage a compound"),
+        "retire_confirm": _(
+            "Retire compound %(name)s? It leaves the list and takes no new filing; "
+            "its filings stay readable.",
+            name="{name}",
+        ),
+        "retired": _("Compound retired"),
+        "compound_has_open_filings": _(
+            "It still has open filings (submitted, accepted or in works): decide or close them first"
+        ),
         "forbidden": _(
             "That point is in another district: only its dispatcher or an admin can put the compound there"
         ),

@@ -321,3 +321,44 @@ def test_compound_edit_is_the_districts(people: People, session: Session) -> Non
     assert people.call("far_dispatcher", "PATCH", url, {"name": "金山花园"}).status_code == 200
     assert people.call("dispatcher", "GET", "/api/v1/compounds").get_json()["compounds"] == []
     assert people.call("admin", "PATCH", "/api/v1/compounds/999999", {"name": "X"}).status_code == 404
+
+
+def test_a_compound_is_retired_once_no_filing_of_it_is_open(people: People, session: Session) -> None:
+    """The district's dispatcher retires a compound registered by mistake: refused while a filing waits
+    for the district; once it is returned, retired — gone from the lists, no new filing and no
+    resubmission, its filing still readable."""
+    compound_id = setup_compound(people, session)
+    people.add("far_dispatcher", "dispatcher", district="310116")
+    url = f"/api/v1/compounds/{compound_id}/retire"
+    fid = people.call(
+        "pm", "POST", "/api/v1/renovation-filings", {**FILING, "compound_id": compound_id}
+    ).get_json()["id"]
+    number = people.call("pm", "GET", f"/api/v1/renovation-filings/{fid}").get_json()["number"]
+
+    assert people.call("far_dispatcher", "POST", url).status_code == 403
+    blocked = people.call("dispatcher", "POST", url)
+    assert blocked.status_code == 409, blocked.get_json()
+    assert blocked.get_json()["error"]["code"] == "compound_has_open_filings"
+    assert blocked.get_json()["error"]["details"] == {"filings": [number]}
+    assert [c["id"] for c in people.call("pm", "GET", "/api/v1/compounds").get_json()["compounds"]] == [
+        compound_id
+    ]
+
+    returned = people.call(
+        "dispatcher", "POST", f"/api/v1/renovation-filings/{fid}/return", {"reasons": ["图纸不全"]}
+    )
+    assert returned.status_code == 200
+    retired = people.call("dispatcher", "POST", url)
+    assert retired.status_code == 200, retired.get_json()
+    assert retired.get_json()["active"] is False
+    for who in ("pm", "dispatcher"):
+        assert people.call(who, "GET", "/api/v1/compounds").get_json()["compounds"] == []
+    new = people.call("pm", "POST", "/api/v1/renovation-filings", {**FILING, "compound_id": compound_id})
+    assert new.status_code == 409 and new.get_json()["error"]["code"] == "compound_retired"
+    again = people.call("pm", "POST", f"/api/v1/renovation-filings/{fid}/resubmit", {"note": "已补充"})
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "compound_retired"
+    kept = people.call("pm", "GET", f"/api/v1/renovation-filings/{fid}")
+    assert kept.status_code == 200 and kept.get_json()["state"] == "returned"
+    assert people.call("dispatcher", "POST", url).status_code == 404
+    edit = people.call("dispatcher", "PATCH", f"/api/v1/compounds/{compound_id}", {"name": "X"})
+    assert edit.status_code == 404

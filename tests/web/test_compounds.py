@@ -128,3 +128,15 @@ def test_dispatcher_registers_a_compound_on_the_map_and_edits_it(
     stored = session.scalars(select(Compound).where(Compound.name == "海湾花苑二期")).one()
     assert (stored.district_code, stored.town_code) == ("310120", "310120118")
     assert (round(stored.lon, 6), round(stored.lat, 6)) == ZHELIN
+
+    # Retire it (registered by mistake): asked first; declining changes nothing, accepting retires it.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    row.locator("button.retire-compound").click()
+    expect(row).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.locator("button.retire-compound").click()
+    expect(page.locator("#flash")).to_have_text("小区已停用")
+    expect(page.locator("#compounds tbody tr")).to_have_count(0)
+    page.wait_for_load_state("networkidle")
+    session.expire_all()
+    assert session.get_one(Compound, stored.id).active is False

@@ -1,8 +1,8 @@
 // 交界协同 web app: the compounds page (小区登记). One form registers a compound
 // (POST /api/v1/compounds, a GeoJSON Point from the map's pin or the typed longitude/latitude) or edits
 // the one chosen in the list (PATCH /api/v1/compounds/{id}: the fields, the point only when it was moved —
-// a compound's outline stays otherwise — and the managers). A refusal stays on the page in words; success
-// reloads the list.
+// a compound's outline stays otherwise — and the managers); a row's 停用 retires the compound after a
+// confirmation (POST …/retire). A refusal stays on the page in words; success reloads the list.
 "use strict";
 (function () {
   const { api, flash } = window.jiaojie;
@@ -62,6 +62,23 @@
     });
   });
   cancel.addEventListener("click", startOver);
+
+  document.querySelectorAll("button.retire-compound").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const compound = compounds.find((c) => String(c.id) === button.dataset.compound);
+      if (!compound || !window.confirm(texts.retire_confirm.replace("{name}", compound.name))) return;
+      button.disabled = true;
+      try {
+        await api("POST", `${form.dataset.url}/${compound.id}/retire`);
+        window.sessionStorage.setItem(KEY, texts.retired);
+        window.location.reload();
+      } catch (e) {
+        const filings = (e.details && e.details.filings) || [];
+        flash(filings.length ? `${refusal(e)}: ${filings.join(", ")}` : refusal(e), true);
+        button.disabled = false;
+      }
+    });
+  });
 
   function refusal(e) {
     if (e.status === 403) return texts.forbidden;
