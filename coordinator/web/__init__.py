@@ -27,22 +27,20 @@ bp = Blueprint(
     static_url_path="/assets",
 )
 
-# Path prefixes of the pages: their errors are HTML pages, not the API's JSON error shape.
-PAGE_PREFIXES = (
-    "/login",
-    "/map",
-    "/inbox",
-    "/cases/",
-    "/desk",
-    "/report",
-    "/s/",
-    "/lang/",
-    "/rewards",
-    "/filings",
-    "/compounds",
-    "/alerts",
-    "/devices",
-)
+PAGE_PREFIXES_KEY = "coordinator.web.page_prefixes"
+
+
+def page_prefixes(app: Flask) -> tuple[str, ...]:
+    """The fixed start of every page route of the blueprint (`/cases/<id>` gives `/cases/`; `/` itself
+    is matched exactly elsewhere), read off the URL map so that a new page cannot be left out: its
+    errors are HTML pages (401 the login form), not the API's JSON error shape, and it gets the pages'
+    security headers."""
+    prefixes = {
+        rule.rule.split("<", 1)[0]
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith(f"{bp.name}.") and rule.endpoint != f"{bp.name}.static"
+    }
+    return tuple(sorted(prefixes - {"/"}))
 
 
 def init_app(app: Flask) -> None:
@@ -65,7 +63,8 @@ def init_app(app: Flask) -> None:
         app.extensions["coordinator.basemap"] = configured_basemap(get_settings())
     i18n.init_app(app)
     app.register_blueprint(bp)
-    for prefix in PAGE_PREFIXES:
+    app.extensions[PAGE_PREFIXES_KEY] = page_prefixes(app)
+    for prefix in app.extensions[PAGE_PREFIXES_KEY]:
         register_error_renderer(app, prefix, views.render_error_page)
     app.after_request(security.add_security_headers)
     app.context_processor(views.page_context)

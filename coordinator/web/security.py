@@ -38,9 +38,9 @@ def content_security_policy(basemap: Basemap | None) -> str:
 def is_page(path: str) -> bool:
     """Whether the path is one of the web app's pages (its CSP is ours; other HTML keeps the default of
     coordinator/security.py)."""
-    from coordinator.web import PAGE_PREFIXES
+    from coordinator.web import PAGE_PREFIXES_KEY
 
-    return path == "/" or path.startswith(PAGE_PREFIXES)
+    return path == "/" or path.startswith(current_app.extensions[PAGE_PREFIXES_KEY])
 
 
 def add_security_headers(response: Response) -> Response:

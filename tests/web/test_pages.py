@@ -31,6 +31,26 @@ def test_a_page_without_a_session_answers_401_with_the_login_form(client: FlaskC
     assert "登录" in page  # zh-CN by default
 
 
+def test_every_page_answers_html_to_a_visitor_without_a_session(app: Flask, client: FlaskClient) -> None:
+    # A bookmarked /dashboard opened after the session ended must show the login form, not the API's
+    # JSON error: every GET route of the web blueprint, with 1 for its path parameters.
+    pages = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("web.")
+        and rule.endpoint != "web.static"
+        and "GET" in (rule.methods or ())
+    ]
+    assert len(pages) >= 20
+    for rule in pages:
+        path = rule.build(dict.fromkeys(rule.arguments, 1))[1] if rule.arguments else rule.rule
+        response = client.get(path)
+        assert response.mimetype == "text/html", (path, response.status_code, response.mimetype)
+        if response.status_code == 401:
+            assert 'id="login-form"' in html(response), path
+        assert "Content-Security-Policy" in response.headers, path
+
+
 def test_start_page_sends_each_role_to_its_page(client: FlaskClient, session: Session) -> None:
     assert client.get("/").headers["Location"] == "/login"
     user = leader(session)
