@@ -8,6 +8,7 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -182,12 +183,40 @@ def test_the_file_lock_admits_one_process_at_a_time(tmp_path: Path) -> None:
     second.release()
 
 
+def taking_turns(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """`factory`'s sessions, one thread's at a time (each holds the turn from creation to close).
+
+    Sessions of the test's factory all run on its one connection, each in a savepoint. Two threads
+    writing through it at once nest their savepoints into each other, and one's RELEASE drops the other's
+    ("no such savepoint", then PendingRollbackError): the test then failed on a race of its own making,
+    which two scheduler processes, each on connections of its own, never have.
+    """
+    turn = threading.Lock()
+
+    class Turn(Session):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            turn.acquire()
+            self._has_turn = True
+            super().__init__(*args, **kwargs)
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                if self._has_turn:
+                    self._has_turn = False
+                    turn.release()
+
+    return sessionmaker(class_=Turn, **factory.kw)
+
+
 def test_a_standby_takes_over_when_the_leader_resigns(
     tmp_path: Path, session_factory: sessionmaker[Session], session: Session
 ) -> None:
     path = tmp_path / "db.scheduler-lock"
-    a = Leadership(FileLock(path), session_factory, "host:1:aa", heartbeat_s=0.05, retry_s=0.05)
-    b = Leadership(FileLock(path), session_factory, "host:2:bb", heartbeat_s=0.05, retry_s=0.05)
+    shared = taking_turns(session_factory)  # a and b beat from two threads through one connection
+    a = Leadership(FileLock(path), shared, "host:1:aa", heartbeat_s=0.05, retry_s=0.05)
+    b = Leadership(FileLock(path), shared, "host:2:bb", heartbeat_s=0.05, retry_s=0.05)
     assert a.wait()
     waiting = threading.Thread(target=b.wait)
     waiting.start()

@@ -46,7 +46,7 @@ from coordinator.scheduler.models import SchedulerHeartbeat, SchedulerRun
 from coordinator.squads.models import Squad
 from tests.contracts import undocumented_status
 from tests.factories import make_case, make_squad
-from tests.postgis.conftest import BIN, app_env, gunicorn, spawn, wait_until
+from tests.postgis.conftest import BIN, Process, app_env, gunicorn, spawn, wait_until
 
 REPORT = {"category": "05-51", "lon": 121.4712, "lat": 30.9031, "description": "故障测试"}
 
@@ -73,6 +73,17 @@ def workers_of(master: int) -> set[int]:
 def reports_with_key(committed: sessionmaker[Any], key: str) -> int:
     with session_scope(committed) as session:
         return int(session.scalar(select(func.count()).where(Report.idempotency_key == key)) or 0)
+
+
+def waits_for(database_url: str, holder: psycopg.Connection[Any]) -> bool:
+    """Whether some backend waits for a lock that the connection `holder` holds (asked on a connection of
+    its own: a transaction sees pg_stat_activity as it was at its first look)."""
+    with psycopg.connect(libpq(database_url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+            (holder.info.backend_pid,),
+        ).fetchone()
+    return bool(row and row[0])
 
 
 @pytest.fixture
@@ -273,16 +284,13 @@ def test_the_scheduler_killed_mid_sweep_loses_and_doubles_no_escalation(
     )
     args = [str(BIN / "flask"), "--app", "wsgi", "scheduler", "run", "--sweep-seconds", "1"]
     holders: list[str] = []
+    started: list[Process] = []
 
-    def running_sweep() -> bool:
-        with session_scope(committed) as session:
-            return bool(
-                session.scalar(
-                    select(func.count()).where(
-                        SchedulerRun.job_id == "sla_sweep", SchedulerRun.outcome == "running"
-                    )
-                )
-            )
+    def holder_of(process: Process) -> str | None:
+        for line in process.output().splitlines():
+            if line.startswith("scheduler ") and ": waiting for" in line:
+                return line.split()[1].rstrip(":")
+        return None
 
     def escalated() -> int:
         with session_scope(committed) as session:
@@ -291,20 +299,44 @@ def test_the_scheduler_killed_mid_sweep_loses_and_doubles_no_escalation(
                 or 0
             )
 
+    def sweeping(process: Process) -> bool:
+        holder = holder_of(process)
+        with session_scope(committed) as session:
+            return bool(
+                session.scalar(
+                    select(func.count()).where(
+                        SchedulerRun.holder == holder,
+                        SchedulerRun.job_id == "sla_sweep",
+                        SchedulerRun.outcome == "running",
+                    )
+                )
+            )
+
+    # The sweep is held in the middle of its transaction: its first case is updated, and the audit row
+    # that follows waits for this lock. So the kill below lands mid-sweep however fast or slow the
+    # machine is (polling for a `running` record and then killing raced the sweep's own end: a sweep
+    # that finished in between left no run to abandon).
+    blocker = psycopg.connect(libpq(database_url))
     try:
-        first = spawn(args, env, tmp_path / "first.log")
-        wait_until(running_sweep, 60, "a sweep in progress", interval=0.01)
-        first.proc.send_signal(signal.SIGKILL)
-        first.stop()
-        killed_with = escalated()  # the sweep's one transaction died with it: all or nothing
-        assert killed_with in (0, len(ids))
+        try:
+            blocker.execute("LOCK TABLE case_event IN SHARE MODE")
+            first = spawn(args, env, tmp_path / "first.log")
+            started.append(first)
+            wait_until(
+                lambda: waits_for(database_url, blocker) and sweeping(first),
+                120,
+                "a sweep waiting in the middle of its transaction",
+            )
+            first.proc.send_signal(signal.SIGKILL)
+            first.stop()
+            assert escalated() == 0  # the sweep's one transaction died with it: nothing was committed
+        finally:
+            blocker.close()  # the lock goes; the killed sweep's backend finds its client gone, rolls back
         second = spawn(args, env, tmp_path / "second.log")
-        wait_until(lambda: escalated() == len(ids), 60, "every due case escalated")
+        started.append(second)
+        wait_until(lambda: escalated() == len(ids), 120, "every due case escalated")
         second.stop()
-        for log in (first, second):
-            holders += [
-                line.split()[1].rstrip(":") for line in log.output().splitlines() if ": waiting for" in line
-            ]
+        holders += [h for h in map(holder_of, started) if h]
         with session_scope(committed) as session:
             per_case = dict(
                 session.execute(
@@ -325,6 +357,9 @@ def test_the_scheduler_killed_mid_sweep_loses_and_doubles_no_escalation(
         assert outbox == len(ids)
         assert abandoned >= 1  # the killed run was caught mid-sweep and closed by the next leader
     finally:
+        for process in started:  # never left running (sweeping, beating) into later tests
+            process.stop(signal.SIGKILL)
+        holders += [h for h in map(holder_of, started) if h and h not in holders]
         with session_scope(committed) as session:
             session.execute(delete(OutboxMessage).where(OutboxMessage.case_id.in_(ids)))
             purge_cases(session, ids, reason="test cleanup")

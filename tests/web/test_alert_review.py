@@ -170,7 +170,11 @@ def test_dispatcher_confirms_one_alert_into_a_case_and_dismisses_another_with_a_
     expect(card).to_contain_text("偷倒垃圾渣土")
     expect(card).to_contain_text("置信度 55%")
     expect(card).to_contain_text("2026-11-28 22:30")
-    assert card.locator(".frame img").evaluate("img => img.naturalWidth") > 0  # the thumbnail loaded
+    # The thumbnail loads (lazy, it may still be in flight when the card's text is there): fails on
+    # timeout if not. (A one-shot look at naturalWidth here found 0 on a busy machine.)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=card.locator(".frame img").element_handle()
+    )
     screenshots(page, "alerts")
 
     # Dismissing without a reason is refused on the page; the alert stays in the queue.

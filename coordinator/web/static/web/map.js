@@ -242,7 +242,9 @@
     await addDistricts(map, hotspots.length === 0, { color: "#12355b", weight: 1, fillColor: "#dfe8f1", fillOpacity: 0.15 });
     await addBorderZones(map, { color: "#e17055", weight: 1, opacity: 0.5, fillColor: "#fab1a0", fillOpacity: 0.2 });
     layer.addTo(map);
-    if (hotspots.length) map.fitBounds(layer.getBounds(), { padding: [30, 30], maxZoom: 15 });
+    // Not animated: the view is final when the map says it is ready (an animated fit starts on the next
+    // frame and moves the circles under a click that came right after `data-ready`).
+    if (hotspots.length) map.fitBounds(layer.getBounds(), { padding: [30, 30], maxZoom: 15, animate: false });
     el.dataset.markers = String(hotspots.length);
     el.dataset.ready = "true";
   }
